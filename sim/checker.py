@@ -1,0 +1,195 @@
+"""The checker: one implementation of the delivery vocabulary, for simulator and labs alike.
+
+Borrowed from the way Jepsen checks queues and logs. Given a :class:`~sim.history.History`
+it counts, for every reader (a Pub/Sub subscriber or a consumer group):
+
+- **acknowledged** -- sends the broker confirmed that this reader was expected to process;
+- **processed** -- distinct acknowledged messages the reader processed at least once;
+- **lost** -- acknowledged, never processed, and no longer retrievable;
+- **unseen** -- acknowledged, not processed yet, but still retrievable (lag, not loss);
+- **duplicated** -- distinct messages processed more than once (``extra`` counts the
+  surplus processings);
+- **reordered** -- messages whose first processing came after a later-published message
+  of the same key had already been processed;
+- **unknown** -- sends whose outcome is unknown (timeouts); never counted as lost or
+  delivered.
+
+``processed_once + duplicated + lost + unseen == acknowledged`` always holds.
+
+The checker does not know about SimPy or brokers: it reads arrays only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from sim.history import OK, UNKNOWN, History, ReaderHistory
+
+#: Columns of the checker table, in order.
+COLUMNS = (
+    "acknowledged",
+    "processed",
+    "lost",
+    "unseen",
+    "duplicated",
+    "extra",
+    "reordered",
+    "unknown",
+)
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """The checker's counts for one reader, with end-to-end latency percentiles (seconds)."""
+
+    reader: str
+    acknowledged: int
+    processed: int
+    lost: int
+    unseen: int
+    duplicated: int
+    extra: int
+    reordered: int
+    unknown: int
+    latency_p50_s: float
+    latency_p95_s: float
+    latency_p99_s: float
+
+    @property
+    def processed_once(self) -> int:
+        return self.processed - self.duplicated
+
+    @property
+    def loss_fraction(self) -> float:
+        return self.lost / self.acknowledged if self.acknowledged else 0.0
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The checker's verdict on a history: one :class:`CheckRow` per reader."""
+
+    rows: tuple[CheckRow, ...]
+
+    def row(self, reader: str) -> CheckRow:
+        for r in self.rows:
+            if r.reader == reader:
+                return r
+        raise KeyError(f"no reader named {reader!r}; readers are {[r.reader for r in self.rows]}")
+
+    def __getitem__(self, reader: str) -> CheckRow:
+        return self.row(reader)
+
+    def totals(self) -> dict[str, int]:
+        """Counts summed over all readers (latencies are not summed)."""
+        return {c: int(sum(getattr(r, c) for r in self.rows)) for c in COLUMNS}
+
+    def as_dicts(self) -> list[dict]:
+        return [asdict(r) for r in self.rows]
+
+    def table(self) -> str:
+        """A fixed-width text table, stable for a given history (used in golden tests)."""
+        head = ("reader", *COLUMNS, "p50 ms", "p95 ms", "p99 ms")
+        body = [
+            (
+                r.reader,
+                *(str(getattr(r, c)) for c in COLUMNS),
+                *(_ms(v) for v in (r.latency_p50_s, r.latency_p95_s, r.latency_p99_s)),
+            )
+            for r in self.rows
+        ]
+        widths = [max(len(x) for x in col) for col in zip(head, *body, strict=True)]
+        lines = [
+            "  ".join(
+                x.ljust(w) if i == 0 else x.rjust(w)
+                for i, (x, w) in enumerate(zip(line, widths, strict=True))
+            )
+            for line in (head, *body)
+        ]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def _ms(seconds: float) -> str:
+    return "-" if np.isnan(seconds) else f"{seconds * 1000:.2f}"
+
+
+def check(history: History) -> CheckReport:
+    """Apply the checker to every reader of ``history``."""
+    return CheckReport(tuple(check_reader(history, r) for r in history.readers))
+
+
+def check_reader(history: History, reader: ReaderHistory) -> CheckRow:
+    """The checker's counts for one reader of ``history``."""
+    n = history.messages
+    acked = history.outcome == OK
+    expected = acked if reader.expected is None else (reader.expected & acked)
+    counts = np.bincount(reader.ids, minlength=n) if n else np.zeros(0, np.int64)
+    seen = counts > 0
+    available = (
+        np.zeros(n, bool) if reader.available is None else reader.available
+    )
+    missing = expected & ~seen
+    dup = expected & (counts > 1)
+
+    # First completion of each id, in processing order.
+    first_idx = _first_occurrences(reader.ids)
+    first_ids = reader.ids[first_idx]
+    first_times = reader.times[first_idx]
+    keep = expected[first_ids]
+    reordered = _reordered(history.keys[first_ids[keep]], first_ids[keep])
+
+    lat = first_times[keep] - history.publish_time[first_ids[keep]]
+    if lat.size:
+        p50, p95, p99 = (float(x) for x in np.percentile(lat, [50, 95, 99]))
+    else:
+        p50 = p95 = p99 = float("nan")
+    return CheckRow(
+        reader=reader.name,
+        acknowledged=int(expected.sum()),
+        processed=int((expected & seen).sum()),
+        lost=int((missing & ~available).sum()),
+        unseen=int((missing & available).sum()),
+        duplicated=int(dup.sum()),
+        extra=int((counts[expected] - 1).clip(min=0).sum()) if n else 0,
+        reordered=reordered,
+        unknown=int((history.outcome == UNKNOWN).sum()),
+        latency_p50_s=p50,
+        latency_p95_s=p95,
+        latency_p99_s=p99,
+    )
+
+
+def _first_occurrences(ids: np.ndarray) -> np.ndarray:
+    """Indices of the first occurrence of each distinct id, in their original order."""
+    if ids.size == 0:
+        return np.zeros(0, np.int64)
+    _, idx = np.unique(ids, return_index=True)
+    return np.sort(idx)
+
+
+def _reordered(keys: np.ndarray, ids: np.ndarray) -> int:
+    """Count processings that come after a later-published message of the same key.
+
+    ``ids`` are in processing order; message ids are in publish order. Null keys (-1) carry
+    no order promise and are skipped.
+    """
+    mask = keys >= 0
+    keys, ids = keys[mask], ids[mask]
+    if ids.size < 2:
+        return 0
+    order = np.argsort(keys, kind="stable")  # group by key, keep processing order within
+    k, i = keys[order], ids[order]
+    # Running maximum of ids within each key group: offset every group so that a plain
+    # cumulative maximum never crosses a group boundary.
+    starts = np.r_[True, k[1:] != k[:-1]]
+    group = np.cumsum(starts) - 1
+    span = int(i.max()) + 1
+    shifted = i + group * span
+    running = np.maximum.accumulate(shifted)
+    prev_max = np.r_[-1, running[:-1]]
+    prev_max[starts] = -1
+    return int(((prev_max > shifted) & ~starts).sum())
