@@ -1,9 +1,10 @@
 """Where the course's brokers listen, and where the stack keeps its files.
 
-The course's own brokers use uncommon ports (Redis 16379, Kafka 19092) so that they never
-collide with a Redis or Kafka a learner already runs. ``REDIS_URL`` and
-``KAFKA_BOOTSTRAP_SERVERS`` override them: set both to use brokers that already run
-elsewhere (a workshop cluster, a managed service); the stack then starts nothing.
+The course's own brokers use uncommon ports (Redis 16379, Kafka 19092, the KRaft controller
+19093) so that they never collide with a Redis or Kafka a learner already runs; the
+``COURSE_REDIS_PORT``, ``COURSE_KAFKA_PORT`` and ``COURSE_CONTROLLER_PORT`` variables move
+them. ``REDIS_URL`` and ``KAFKA_BOOTSTRAP_SERVERS`` point the labs at brokers that already
+run elsewhere (a workshop cluster, a managed service); with both set the stack starts nothing.
 """
 
 from __future__ import annotations
@@ -11,23 +12,53 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 #: The Kafka version of the native broker (labs/stack/pom.xml) and of the compose image.
 KAFKA_VERSION = "4.1.1"
-#: The Redis image tag in docker-compose.yml; the native stack takes the local redis-server.
+#: The Redis image tag in docker-compose.yml; the native stack runs the local redis-server 7.x.
 REDIS_IMAGE_VERSION = "7.4.2"
 
-REDIS_PORT = 16379
-KAFKA_PORT = 19092
-CONTROLLER_PORT = 19093
 HOST = "127.0.0.1"
-
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: Prefixes of every name the course creates: Kafka topics and groups, Redis keys/channels.
+KAFKA_PREFIX = "course-"
+REDIS_PREFIX = "course:"
+
+
+def _port(var: str, default: int) -> int:
+    raw = os.environ.get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        port = int(raw)
+    except ValueError:
+        port = -1
+    if not 1024 <= port <= 65535:
+        raise ValueError(f'"{var}" must be a port number in 1024..65535, got {raw!r}.')
+    return port
+
+
+def redis_port() -> int:
+    return _port("COURSE_REDIS_PORT", 16379)
+
+
+def kafka_port() -> int:
+    return _port("COURSE_KAFKA_PORT", 19092)
+
+
+def controller_port() -> int:
+    return _port("COURSE_CONTROLLER_PORT", 19093)
 
 
 def stack_dir() -> Path:
-    """The project-local folder with the brokers' data, logs, pid files and cached jars."""
+    """The project-local folder with the brokers' data, logs and pid files."""
     return Path(os.environ.get("COURSE_STACK_DIR", PROJECT_ROOT / ".stack")).resolve()
+
+
+def cache_dir() -> Path:
+    """Where the Kafka jars are cached once resolved by Maven (kept by ``down --purge``)."""
+    return Path(os.environ.get("COURSE_CACHE_DIR", PROJECT_ROOT / ".cache")).resolve()
 
 
 @dataclass(frozen=True)
@@ -40,8 +71,6 @@ class Endpoints:
 
     @property
     def redis_host_port(self) -> tuple[str, int]:
-        from urllib.parse import urlparse
-
         u = urlparse(self.redis_url)
         return u.hostname or HOST, u.port or 6379
 
@@ -57,7 +86,7 @@ def endpoints() -> Endpoints:
     redis_url = os.environ.get("REDIS_URL", "").strip()
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
     return Endpoints(
-        redis_url=redis_url or f"redis://{HOST}:{REDIS_PORT}/0",
-        kafka_bootstrap_servers=kafka or f"{HOST}:{KAFKA_PORT}",
+        redis_url=redis_url or f"redis://{HOST}:{redis_port()}/0",
+        kafka_bootstrap_servers=kafka or f"{HOST}:{kafka_port()}",
         external=bool(redis_url and kafka),
     )
