@@ -66,16 +66,20 @@ def kafka_service() -> Service:
 
 
 def _is_ours(pid: int, home: Path) -> bool:
-    """True if ``pid`` runs and its command line names ``home`` (so a reused pid is ignored)."""
+    """True if ``pid`` runs in ``home`` or below (the stack starts each process there), so a
+    pid that the system reused for another program is never signalled."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        cwd = Path(os.readlink(f"/proc/{pid}/cwd").removesuffix(" (deleted)"))
+        return cwd.is_relative_to(home) and _alive(pid)
     except OSError:
-        try:  # no /proc (macOS): fall back to "the pid exists"
-            os.kill(pid, 0)
-        except OSError:
-            return False
-        return not Path("/proc").exists()
-    return str(home) in cmdline
+        pass
+    if Path("/proc").exists():
+        return False
+    try:  # no /proc (macOS): the pid file and a live pid are all there is to go on
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- Kafka jars
@@ -121,7 +125,7 @@ def kafka_libs() -> Path:
 
 def _check_port_free(service: Service) -> None:
     if port_open(config.HOST, service.port):
-        var = {"redis": "COURSE_REDIS_PORT", "kafka": "COURSE_KAFKA_PORT"}[service.name]
+        var = f"COURSE_{service.name.upper()}_PORT"
         raise StackError(
             f"port {config.HOST}:{service.port} is already in use by another program, so the "
             f"course's {service.name} cannot start there. Stop that program (see `ss -ltnp "
@@ -217,12 +221,7 @@ def start_kafka(deadline: float) -> Health:
         check = lambda: _healthy(kafka_health(bootstrap, 2.0, _kafka_version(svc)))  # noqa: E731
         return wait_for(check, deadline) or kafka_health(bootstrap)
     _check_port_free(svc)
-    if port_open(config.HOST, config.controller_port()):
-        raise StackError(
-            f"port {config.HOST}:{config.controller_port()} (Kafka's controller) is already in "
-            "use by another program; stop it or pick another: COURSE_CONTROLLER_PORT=<port> "
-            "python -m labs.stack up"
-        )
+    _check_port_free(Service("controller", config.controller_port()))
     java = require_java(17)
     libs = kafka_libs()
     svc.home.mkdir(parents=True, exist_ok=True)
@@ -294,9 +293,23 @@ def _alive(pid: int) -> bool:
 
 def up() -> list[Health]:
     """Start Redis and Kafka unless they already run; wait until both answer."""
+    preflight()
     deadline = time.monotonic() + READY_TIMEOUT_S
     config.stack_dir().mkdir(parents=True, exist_ok=True)
     return [start_redis(deadline), start_kafka(deadline)]
+
+
+def preflight() -> None:
+    """Check every program and port before starting anything, so a failure leaves no half
+    stack behind."""
+    redis_svc, kafka_svc = redis_service(), kafka_service()
+    if redis_svc.pid() is None:
+        require("redis-server")
+        _check_port_free(redis_svc)
+    if kafka_svc.pid() is None:
+        require_java(17)
+        _check_port_free(kafka_svc)
+        _check_port_free(Service("controller", config.controller_port()))
 
 
 # --------------------------------------------------------------------------- stop
