@@ -103,6 +103,32 @@ def kafka_roundtrip(payload: str, timeout_s: float = 15.0) -> tuple[int, int, st
         admin.close()
 
 
+def publish_receivers(subscribers: int, timeout_s: float = 5.0) -> int:
+    """Open ``subscribers`` connections subscribed to a fresh channel, PUBLISH once, and
+    return what PUBLISH returned: the number of clients that received the message."""
+    import redis
+
+    if not 0 <= subscribers <= 50:
+        raise ValueError(f'"subscribers" must be in 0..50, got {subscribers}.')
+    url = config.endpoints().redis_url
+    channel = f"{config.REDIS_PREFIX}smoke:{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+    subs = []
+    try:
+        for _ in range(subscribers):
+            sub = client.pubsub()
+            subs.append(sub)
+            sub.subscribe(channel)
+            sub.get_message(timeout=timeout_s)  # the subscribe confirmation
+        return int(client.publish(channel, "anyone there?"))
+    except redis.ConnectionError as exc:
+        raise _unavailable("Redis", url, exc) from exc
+    finally:
+        for sub in subs:
+            sub.close()
+        client.close()
+
+
 def roundtrip(payload: str = "hello, events") -> Roundtrip:
     """One message through Redis Pub/Sub and one through Kafka, and what came back."""
     receivers, r_payload, r_ms = redis_roundtrip(payload)

@@ -1,0 +1,92 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 0 · Setup check: two real brokers, one message through each
+#
+# This course compares two ways of delivering events:
+#
+# - **Redis Pub/Sub**, an *ephemeral channel*: a message goes to the subscribers connected
+#   at the instant it is published, and nowhere else;
+# - **Apache Kafka**, a *durable partitioned log*: a message is appended, kept, and read by
+#   every consumer group at its own pace, now or later.
+#
+# Every lesson runs the same experiment three ways: in theory, in the simulator (`sim`), and
+# on these real brokers (`labs`). This notebook checks that the brokers are there.
+# If a cell fails, run `make course` (or `python -m labs.stack up`) in a terminal.
+
+# %%
+from labs.stack import roundtrip, status
+from labs.stack.smoke import publish_receivers
+
+# %% [markdown]
+# ## Are both brokers up?
+# `status()` asks each broker for its version, with a short timeout.
+
+# %%
+health = status()
+for h in health:
+    print(h.line())
+
+# %% [markdown]
+# The next cell's output is checked when the course is tested: both must be reachable.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("both brokers reachable:", all(h.reachable for h in health))
+
+# %% [markdown]
+# ## A first message through each
+# `roundtrip()` subscribes to a fresh Redis channel and `publish`es one message, then `send`s
+# one record to a fresh one-partition Kafka topic and `poll`s it back. It deletes both after.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+r = roundtrip("hello, events")
+print(f"Redis PUBLISH reached {r.redis_receivers} subscriber(s); it received {r.redis_payload!r}")
+print(f"Kafka stored it at partition {r.kafka_partition}, offset {r.kafka_offset}; "
+      f"the consumer read back {r.kafka_payload!r}")
+
+# %%
+print(f"round trip: Redis {r.redis_ms:.1f} ms, Kafka {r.kafka_ms:.1f} ms (varies run to run)")
+
+# %% [markdown]
+# Notice the two different receipts. Redis answers `PUBLISH` with **how many subscribers got
+# the message** -- it keeps nothing. Kafka answers `send` with **where the record is stored**
+# (partition and offset) -- it keeps the record, whether or not anyone reads it.
+#
+# ## Exercise
+# What does `PUBLISH` return when **nobody** is subscribed to the channel, and when **three**
+# clients are? Replace the `...` with your two numbers and run the cell; the check asks the
+# real Redis.
+
+# %%
+from labs.exercise import check
+
+answer = {0: ..., 3: ...}  # receivers with 0 subscribers, with 3 subscribers
+check(answer, {n: publish_receivers(n) for n in (0, 3)}, hint="PUBLISH counts receivers.")
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution: PUBLISH returns the number of clients that received the message. With nobody
+# subscribed the message is simply dropped -- Redis returns 0 and stores nothing.
+solution = {0: 0, 3: 3}
+check(solution, {n: publish_receivers(n) for n in (0, 3)})
+
+# %% [markdown]
+# ## Summary
+# - Two real brokers run on 127.0.0.1: Redis (Pub/Sub) and Kafka (a log), started by
+#   `python -m labs.stack up`.
+# - Redis's receipt is a receiver count; Kafka's is a storage position (partition, offset).
+# - Next: [1 · Two models](01_two_models.ipynb) -- what happens when a consumer is away.
