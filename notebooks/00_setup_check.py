@@ -56,8 +56,10 @@ print("both brokers reachable:", all(h.reachable for h in health))
 # NBVAL_CHECK_OUTPUT
 r = roundtrip("hello, events")
 print(f"Redis PUBLISH reached {r.redis_receivers} subscriber(s); it received {r.redis_payload!r}")
-print(f"Kafka stored it at partition {r.kafka_partition}, offset {r.kafka_offset}; "
-      f"the consumer read back {r.kafka_payload!r}")
+print(
+    f"Kafka stored it at partition {r.kafka_partition}, offset {r.kafka_offset}; "
+    f"the consumer read back {r.kafka_payload!r}"
+)
 
 # %%
 print(f"round trip: Redis {r.redis_ms:.1f} ms, Kafka {r.kafka_ms:.1f} ms (varies run to run)")

@@ -129,9 +129,7 @@ def check_reader(history: History, reader: ReaderHistory) -> CheckRow:
     expected = acked if reader.expected is None else (reader.expected & acked)
     counts = np.bincount(reader.ids, minlength=n) if n else np.zeros(0, np.int64)
     seen = counts > 0
-    available = (
-        np.zeros(n, bool) if reader.available is None else reader.available
-    )
+    available = np.zeros(n, bool) if reader.available is None else reader.available
     missing = expected & ~seen
     dup = expected & (counts > 1)
 

@@ -104,9 +104,7 @@ class History:
             raise ValueError(f'"readers" must have distinct names, got {names}.')
         for r in readers:
             if r.ids.size and (r.ids.min() < 0 or r.ids.max() >= n):
-                raise ValueError(
-                    f'reader {r.name!r} "ids" must be message ids in 0..{n - 1}.'
-                )
+                raise ValueError(f'reader {r.name!r} "ids" must be message ids in 0..{n - 1}.')
             for name in ("expected", "available"):
                 mask = getattr(r, name)
                 if mask is not None and mask.size != n:

@@ -82,9 +82,7 @@ class Result:
             "seed": self.seed,
             "params": dict(self.params),
             "settings": {k: _jsonable(v) for k, v in self.settings.items()},
-            "report": [
-                {k: _jsonable(v) for k, v in row.items()} for row in self.report.as_dicts()
-            ],
+            "report": [{k: _jsonable(v) for k, v in row.items()} for row in self.report.as_dicts()],
             "metrics": {k: _jsonable(v) for k, v in self.metrics.items()},
         }
 
@@ -99,3 +97,30 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, float) and not np.isfinite(v):
         return None
     return v
+
+
+def _rebuild(kwargs: dict[str, Any]) -> Result:
+    return Result(**kwargs)
+
+
+def _reduce(self: Result):
+    """Pickle support (results cross process boundaries in sweeps)."""
+    return (
+        _rebuild,
+        (
+            {
+                "name": self.name,
+                "source": self.source,
+                "seed": self.seed,
+                "params": dict(self.params),
+                "settings": dict(self.settings),
+                "history": self.history,
+                "report": self.report,
+                "series": dict(self.series),
+                "metrics": dict(self.metrics),
+            },
+        ),
+    )
+
+
+Result.__reduce__ = _reduce  # type: ignore[method-assign]
