@@ -3,13 +3,15 @@ PY    := .venv/bin/python
 STACK := $(PY) -m labs.stack
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 FIRST := notebooks/00_setup_check.ipynb
+# JupyterLab refuses to run as root unless told; containers and CI machines often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: course test env up down status reset logs notebooks check lint unit nbval labs-repeat bench clean
 
 ## course: environment, brokers, then JupyterLab on 127.0.0.1 at the first notebook
 course: env notebooks
 	$(STACK) up
-	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=8888 $(FIRST)
+	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=8888 $(ROOT_FLAG) $(FIRST)
 
 ## test: environment, brokers, lint + unit + real-broker tests + nbval, brokers down
 test: env
