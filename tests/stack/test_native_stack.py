@@ -117,6 +117,30 @@ def test_up_status_roundtrip_up_again_down(stack_env):
     )
     assert out.stdout.strip() == "ok", out.stderr
 
+    # reset deletes what the course created (by name prefix), and nothing else
+    make = (
+        "import redis; from kafka.admin import KafkaAdminClient, NewTopic;"
+        "from labs.stack import endpoints; ep = endpoints();"
+        "r = redis.Redis.from_url(ep.redis_url); r.set('course:x', 1); r.set('mine', 1);"
+        "r.xadd('course:stream', {'a': 1});"
+        "a = KafkaAdminClient(bootstrap_servers=ep.kafka_bootstrap_servers);"
+        "a.create_topics([NewTopic('course-reset-me', 1, 1), NewTopic('mine', 1, 1)]);"
+        "print(sorted(t for t in a.list_topics() if not t.startswith('__')), sorted(r.keys()))"
+    )
+    before = _python(stack_env, make)
+    assert before == "['course-reset-me', 'mine'] [b'course:stream', b'course:x', b'mine']"
+    reset = stack(stack_env, "reset")
+    assert reset.returncode == 0, reset.stderr
+    assert "deleted 1 topics" in reset.stdout and "2 Redis keys" in reset.stdout
+    after = _python(
+        stack_env,
+        "import redis; from kafka.admin import KafkaAdminClient; from labs.stack import endpoints;"
+        "ep = endpoints(); r = redis.Redis.from_url(ep.redis_url);"
+        "a = KafkaAdminClient(bootstrap_servers=ep.kafka_bootstrap_servers);"
+        "print(sorted(t for t in a.list_topics() if not t.startswith('__')), sorted(r.keys()))",
+    )
+    assert after == "['mine'] [b'mine']"
+
     again = stack(stack_env, "up")  # harmless: same processes, still healthy
     assert again.returncode == 0, again.stderr
     assert _pids(stack_env) == pids
@@ -132,6 +156,14 @@ def test_up_status_roundtrip_up_again_down(stack_env):
     for pid in pids.values():
         assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
     assert stack(stack_env, "status").returncode == 1
+
+
+def _python(env: dict, code: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
 
 
 def _zombie(pid: int) -> bool:
