@@ -1,0 +1,57 @@
+"""A discrete-event simulator of event delivery: Redis Pub/Sub, Kafka and Redis Streams.
+
+>>> import sim
+>>> result = sim.run({"workload": {"rate_per_s": 200, "duration_s": 5},
+...                   "consumers": {"subscribers": 1, "groups": [{}]}}, seed=1)
+>>> result.report["group:0"].lost, result.report["subscriber:0"].lost
+(0, 0)
+"""
+
+from sim.checker import CheckReport, CheckRow, check
+from sim.distributions import Service
+from sim.engine import load, run
+from sim.history import FAILED, OK, UNKNOWN, History, ReaderHistory
+from sim.result import Result, Series
+from sim.scenario import (
+    Consumers,
+    Fault,
+    Group,
+    Log,
+    PubSub,
+    Scenario,
+    Stream,
+    StreamGroup,
+    Subscriber,
+    Topology,
+    Workload,
+)
+from sim.sweep import expand, sweep
+
+__all__ = [
+    "FAILED",
+    "OK",
+    "UNKNOWN",
+    "CheckReport",
+    "CheckRow",
+    "Consumers",
+    "Fault",
+    "Group",
+    "History",
+    "Log",
+    "PubSub",
+    "ReaderHistory",
+    "Result",
+    "Scenario",
+    "Series",
+    "Service",
+    "Stream",
+    "StreamGroup",
+    "Subscriber",
+    "Topology",
+    "Workload",
+    "check",
+    "expand",
+    "load",
+    "run",
+    "sweep",
+]

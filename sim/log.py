@@ -1,0 +1,174 @@
+"""The durable partitioned log: a Kafka topic and its producer.
+
+The producer maps each key to a partition exactly as Kafka's default partitioner
+(murmur2, via :mod:`sim.partitioner`; null keys are spread at random), batches sends per
+partition for ``linger_ms``, waits out an unavailable leader (failing sends that outlive
+``delivery_timeout_ms``), and retries requests whose response was lost -- writing a
+duplicate each time unless the producer is idempotent. A partition may cap its append
+throughput (a FIFO server). With ``acks`` other than ``all`` a leader failure truncates
+the writes of its last ``replication_lag_ms``: acknowledged, never readable.
+
+Each :class:`Partition` is then a set of arrays in offset order: message ids, append
+times and deletion times. Retention deletes by time and by size; both give deletion
+times that never decrease with the offset, so "the log start offset at time t" and "the
+end offset at time t" are binary searches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim import faults as fl
+from sim.history import FAILED, OK, UNKNOWN
+from sim.partitioner import partitions_for
+from sim.queue import departures
+from sim.scenario import Fault, Log
+from sim.workload import Messages
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One partition, in offset order: ``ids`` (message ids; a producer retry without
+    idempotence appears twice), ``append`` and ``delete`` times (s), ``size`` (bytes)."""
+
+    index: int
+    ids: np.ndarray
+    append: np.ndarray
+    delete: np.ndarray
+    size: np.ndarray
+
+    def end_offset(self, t: float) -> int:
+        """Offsets appended at or before ``t`` (the high watermark)."""
+        return int(np.searchsorted(self.append, t, side="right"))
+
+    def start_offset(self, t: float) -> int:
+        """The log start offset at ``t``: entries deleted at or before ``t`` are gone."""
+        return int(np.searchsorted(self.delete, t, side="right"))
+
+    def offset_for_time(self, t: float) -> int:
+        """First offset appended at or after ``t`` (``offsetsForTimes``)."""
+        return int(np.searchsorted(self.append, t, side="left"))
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+
+@dataclass(frozen=True)
+class Topic:
+    """The topic after the run: its partitions, each message's partition and send
+    outcome, and producer counts."""
+
+    partitions: tuple[Partition, ...]
+    partition: np.ndarray
+    outcome: np.ndarray
+    duplicates_written: int
+    truncated: int
+    expired: int
+
+
+def _linger(t: np.ndarray, linger_s: float) -> np.ndarray:
+    """Send time of each record: its batch closes ``linger_s`` after the batch's first
+    record (batches per partition, greedy, as the record accumulator does)."""
+    if linger_s <= 0 or t.size == 0:
+        return t
+    out = np.empty_like(t)
+    i, n = 0, t.size
+    while i < n:
+        close = t[i] + linger_s
+        j = int(np.searchsorted(t, close, side="right"))
+        out[i:j] = close
+        i = j
+    return out
+
+
+def produce(log: Log, msgs: Messages, faults: tuple[Fault, ...], rng: np.random.Generator) -> Topic:
+    """Send every message of ``msgs`` to the topic; return the topic and the outcomes."""
+    n, P = len(msgs), log.partitions
+    keyed = msgs.keys >= 0
+    part = np.empty(n, np.int32)
+    if keyed.any():
+        part[keyed] = partitions_for(msgs.keys[keyed], P)
+    if (~keyed).any():
+        part[~keyed] = rng.integers(0, P, int((~keyed).sum()))
+    outcome = np.full(n, OK, np.int8)
+    t = msgs.publish_time
+    delay = log.network_delay_ms / 1000.0
+    down_all = [
+        f
+        for f in faults
+        if (f.kind == "leader_unavailable" and f.target == "log")
+        or (f.kind == "broker_down" and f.target == "log")
+    ]
+    # Producer request errors: the write happens, the response is lost.
+    if log.request_error_rate > 0 and log.acks != "0":
+        fails = (
+            rng.geometric(1.0 - log.request_error_rate, n) - 1
+            if log.request_error_rate < 1
+            else np.full(n, log.retries + 1)
+        )
+        fails = np.minimum(fails, log.retries + 1)
+    else:
+        fails = np.zeros(n, np.int64)
+    outcome[fails > log.retries] = UNKNOWN
+    copies = (
+        np.ones(n, np.int64) if log.enable_idempotence else np.minimum(fails + 1, log.retries + 1)
+    )
+    backoff = log.retry_backoff_ms / 1000.0
+
+    parts, truncated, expired, dup = [], 0, 0, 0
+    small = part.astype(np.int16) if P < 2**15 else part  # radix sort for small ints
+    by_part = np.argsort(small, kind="stable")
+    bounds = np.searchsorted(part[by_part], np.arange(P + 1))
+    for p in range(P):
+        ids = by_part[bounds[p] : bounds[p + 1]]
+        send = _linger(t[ids], log.linger_ms / 1000.0)
+        # Leader unavailable: sends wait for the leader; expire after delivery_timeout_ms.
+        mine = down_all + [
+            f for f in faults if f.kind == "leader_unavailable" and f.target == f"partition:{p}"
+        ]
+        starts, ends = fl.merge((f.start_s, f.end_s) for f in mine)
+        if starts.size:
+            w = np.searchsorted(starts, send, side="right") - 1
+            hit = (w >= 0) & (send < ends[np.maximum(w, 0)])
+            resume = np.where(hit, ends[np.maximum(w, 0)], send)
+            dead = hit & (resume - t[ids] > log.delivery_timeout_ms / 1000.0)
+            outcome[ids[dead]] = FAILED
+            expired += int(dead.sum())
+            keep = ~dead
+            ids, send = ids[keep], resume[keep]
+        arrive = send + delay
+        if log.partition_rate_per_s is not None:
+            order = np.argsort(arrive, kind="stable")
+            ids, arrive = ids[order], arrive[order]
+            arrive = departures(arrive, np.full(ids.size, 1.0 / log.partition_rate_per_s))
+        # Retried copies (no idempotence) are appended after the retry backoff.
+        c = copies[ids]
+        dup += int(c.sum() - c.size)
+        if (c > 1).any():
+            rep = np.repeat(np.arange(ids.size), c)
+            k = np.arange(rep.size) - np.repeat(np.cumsum(c) - c, c)
+            ids, arrive = ids[rep], arrive[rep] + k * backoff
+        if arrive.size > 1 and (np.diff(arrive) < 0).any():
+            order = np.argsort(arrive, kind="stable")
+            ids, arrive = ids[order], arrive[order]
+        # acks=0/1: a leader failure loses the writes not yet replicated.
+        if log.acks != "all" and starts.size:
+            lost = np.zeros(ids.size, bool)
+            for s in starts:
+                lost |= (arrive >= s - log.replication_lag_ms / 1000.0) & (arrive < s)
+            truncated += int(lost.sum())
+            ids, arrive = ids[~lost], arrive[~lost]
+        size = msgs.size[ids]
+        delete = np.full(ids.size, np.inf)
+        if log.retention_ms is not None:
+            delete = arrive + log.retention_ms / 1000.0
+        if log.retention_bytes is not None and ids.size:
+            cs = np.cumsum(size)
+            j = np.searchsorted(cs, cs + log.retention_bytes, side="right")
+            by_size = np.where(j < ids.size, arrive[np.minimum(j, ids.size - 1)], np.inf)
+            delete = np.minimum(delete, by_size)
+        delete = np.maximum.accumulate(delete) if delete.size else delete
+        parts.append(Partition(p, ids, arrive, delete, size))
+    return Topic(tuple(parts), part, outcome, dup, truncated, expired)

@@ -1,0 +1,163 @@
+"""Aggregates beyond the checker's counts: lag, skew, catch-up, recovery.
+
+Pure numpy on arrays (no SimPy), so the real-broker labs can use the same functions.
+
+*Consumer lag* of a group at time ``t`` is the sum over partitions of the end offset
+minus the group's position. Positions only move forward here (a rollback after a crash
+shows up as duplicates, not as negative progress). :func:`lag_profile` computes the
+exact step function from per-partition append times and position updates; the peak lag
+is exact, the series are samples of it on a grid. From the profile:
+
+- ``catch_up_s`` -- time from the peak to the first instant the lag is back under the
+  threshold (1% of the peak, at least one message): theory says backlog/(mu - lambda);
+- ``recovery_s`` -- the same, measured from the end of the last outage;
+- lag *rate* and *acceleration* (first and second time derivatives of the sampled lag),
+  the early warning a dashboard alerts on;
+- ``partition_skew`` -- max/mean of messages per partition (1 = perfectly even).
+
+:func:`published_lag` is the broker-agnostic variant for any reader (published but not
+yet processed), usable on a lab history that has no offsets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.history import History, ReaderHistory
+
+_BIG = np.int64(1) << 40
+
+
+@dataclass(frozen=True)
+class LagProfile:
+    """Total lag as a step function: ``lag[i]`` holds from ``t[i]`` until ``t[i+1]``."""
+
+    t: np.ndarray
+    lag: np.ndarray
+
+    def at(self, when: np.ndarray) -> np.ndarray:
+        i = np.searchsorted(self.t, when, side="right") - 1
+        out = np.where(i >= 0, self.lag[np.maximum(i, 0)], 0)
+        return out.astype(float)
+
+    @property
+    def peak(self) -> float:
+        return float(self.lag.max()) if self.lag.size else 0.0
+
+    @property
+    def peak_time(self) -> float:
+        return float(self.t[int(np.argmax(self.lag))]) if self.lag.size else float("nan")
+
+    def threshold(self) -> float:
+        return max(1.0, 0.01 * self.peak)
+
+    def first_below(self, after: float, threshold: float | None = None) -> float:
+        """First instant ``>= after`` at which the lag is at most ``threshold``."""
+        thr = self.threshold() if threshold is None else threshold
+        i0 = max(int(np.searchsorted(self.t, after, side="right")) - 1, 0)
+        hit = np.flatnonzero(self.lag[i0:] <= thr)
+        if not hit.size:
+            return float("nan")
+        return max(float(self.t[i0 + hit[0]]), after)
+
+    def catch_up_s(self) -> float:
+        """Seconds from the peak until the lag is back under the threshold."""
+        return self.first_below(self.peak_time) - self.peak_time
+
+    def recovery_s(self, outage_end: float) -> float:
+        """Seconds from ``outage_end`` until the lag is back under the threshold."""
+        return self.first_below(outage_end) - outage_end
+
+
+def positions(
+    ev_t: np.ndarray, ev_p: np.ndarray, ev_pos: np.ndarray, partitions: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per partition, the times and (running-max) positions after each update."""
+    by_t = np.argsort(ev_t, kind="stable")
+    p_t = ev_p[by_t]
+    if partitions < 2**15:
+        p_t = p_t.astype(np.int16)  # stable sort of small ints is a radix sort
+    order = by_t[np.argsort(p_t, kind="stable")]
+    t, p, v = ev_t[order], ev_p[order].astype(np.int64), ev_pos[order].astype(np.int64)
+    run = np.maximum.accumulate(v + p * _BIG) - p * _BIG
+    bounds = np.searchsorted(p, np.arange(partitions + 1))
+    return [
+        (t[bounds[q] : bounds[q + 1]], run[bounds[q] : bounds[q + 1]]) for q in range(partitions)
+    ]
+
+
+def lag_profile(
+    appends: list[np.ndarray], ev_t: np.ndarray, ev_p: np.ndarray, ev_pos: np.ndarray, start: float
+) -> tuple[LagProfile, list[tuple[np.ndarray, np.ndarray]]]:
+    """Exact total lag from ``start`` on, given each partition's append times and the
+    position updates ``(time, partition, new position)`` (include one per partition at
+    ``start``)."""
+    per = positions(ev_t, ev_p, ev_pos, len(appends))
+    inc_t, inc_v = [], []
+    for t, run in per:
+        if t.size:
+            inc_t.append(t)
+            inc_v.append(-np.diff(run, prepend=0))
+    app = np.concatenate(appends) if appends else np.zeros(0)
+    # One merged stream of +1 (append) and -k (position advances by k): the running sum
+    # after each event is the lag. Sorting concatenated sorted runs is a merge.
+    t_all = np.concatenate([app, *inc_t])
+    v_all = np.concatenate([np.ones(app.size, np.int64), *inc_v])
+    order = np.argsort(t_all, kind="stable")
+    when, lag = t_all[order], np.cumsum(v_all[order])
+    keep = when > start
+    before = int(lag[~keep][-1]) if (~keep).any() else 0  # the lag at ``start``
+    when = np.concatenate(([start], when[keep]))
+    lag = np.concatenate(([before], lag[keep]))
+    return LagProfile(when, lag), per
+
+
+def partition_lag(
+    appends: list[np.ndarray], per: list[tuple[np.ndarray, np.ndarray]], grid: np.ndarray
+) -> np.ndarray:
+    """Lag per partition (rows) sampled at ``grid`` (columns)."""
+    out = np.zeros((len(appends), grid.size))
+    for q, (app, (t, run)) in enumerate(zip(appends, per, strict=True)):
+        ends = np.searchsorted(app, grid, side="right")
+        k = np.searchsorted(t, grid, side="right") - 1
+        pos = np.where(k >= 0, run[np.maximum(k, 0)] if run.size else 0, 0)
+        out[q] = np.where(k >= 0, ends - pos, 0)
+    return out
+
+
+def derivatives(t: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and second time derivatives of a sampled series (rate and acceleration)."""
+    if t.size < 3:
+        z = np.zeros(t.size)
+        return z, z
+    rate = np.gradient(value, t)
+    return rate, np.gradient(rate, t)
+
+
+def partition_counts(history: History, partitions: int | None = None) -> np.ndarray:
+    """Messages per partition (sends with a partition only)."""
+    p = history.partition[history.partition >= 0]
+    n = partitions if partitions is not None else (int(p.max()) + 1 if p.size else 0)
+    return np.bincount(p, minlength=n)
+
+
+def skew(counts: np.ndarray) -> float:
+    """Max/mean of ``counts`` (1.0 = perfectly even; nan when empty)."""
+    counts = np.asarray(counts, float)
+    if counts.size == 0 or counts.mean() == 0:
+        return float("nan")
+    return float(counts.max() / counts.mean())
+
+
+def published_lag(history: History, reader: ReaderHistory, grid: np.ndarray) -> np.ndarray:
+    """Expected messages published by each grid time minus those processed by then."""
+    exp = np.ones(history.messages, bool) if reader.expected is None else reader.expected
+    pub = np.sort(history.publish_time[exp])
+    ids, first = np.unique(reader.ids, return_index=True)
+    keep = exp[ids]
+    done = np.sort(reader.times[first][keep])
+    return (np.searchsorted(pub, grid, "right") - np.searchsorted(done, grid, "right")).astype(
+        float
+    )

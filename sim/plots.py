@@ -1,0 +1,196 @@
+"""Plots: functions that take a :class:`~sim.result.Result` and return a Figure.
+
+Every figure has a title, labelled axes with units and a legend when it shows more than
+one series. They use matplotlib's object-oriented API (``Figure`` objects, no pyplot
+state), so library code never touches a global figure and a notebook can show, save or
+compose them as it likes. They work on simulator and lab results alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from sim.history import OK
+from sim.metrics import partition_counts
+from sim.result import Result
+
+_MAX_POINTS = 20_000
+
+
+def _thin(x: np.ndarray, limit: int = _MAX_POINTS) -> np.ndarray:
+    """Indices of at most ``limit`` evenly spread points of ``x``."""
+    if x.size <= limit:
+        return np.arange(x.size)
+    return np.linspace(0, x.size - 1, limit).astype(np.int64)
+
+
+def _primary(result: Result) -> list:
+    return [r for r in result.history.readers if not r.name.startswith("dlq:")]
+
+
+def timeline(result: Result, readers: list[str] | None = None, by: str = "reader") -> Figure:
+    """Message timeline with losses marked.
+
+    ``by="reader"``: one row per reader (subscriber, group...), processed messages as dots
+    at their completion time, lost ones as red crosses at their publish time.
+    ``by="partition"``: one row per partition, for the first group (or the reader named
+    in ``readers``), showing which partitions stalled and what they lost.
+    """
+    if by not in ("reader", "partition"):
+        raise ValueError(f'"by" must be "reader" or "partition", got {by!r}.')
+    h = result.history
+    rows = [r for r in _primary(result) if readers is None or r.name in readers]
+    if by == "partition":
+        rows = [r for r in rows if r.name.startswith("group:")][:1]
+        n_rows = int(h.partition.max()) + 1 if h.messages and h.partition.max() >= 0 else 0
+    else:
+        n_rows = len(rows)
+    fig = Figure(figsize=(10, 1.0 + 0.5 * max(n_rows, 1)), layout="constrained")
+    ax = fig.add_subplot()
+    acked = h.outcome == OK
+    lost_label = done_label = False
+    for y, r in enumerate(rows):
+        idx = _thin(r.times)
+        ys = h.partition[r.ids[idx]] if by == "partition" else np.full(idx.size, y)
+        ax.scatter(
+            r.times[idx], ys, s=2, color="tab:blue", label=None if done_label else "processed"
+        )
+        done_label = True
+        exp = acked if r.expected is None else (r.expected & acked)
+        seen = np.zeros(h.messages, bool)
+        seen[r.ids] = True
+        avail = np.zeros(h.messages, bool) if r.available is None else r.available
+        lost = np.flatnonzero(exp & ~seen & ~avail)
+        if lost.size:
+            li = lost[_thin(lost)]
+            ly = h.partition[li] if by == "partition" else np.full(li.size, y)
+            ax.scatter(
+                h.publish_time[li],
+                ly + 0.25,
+                s=8,
+                marker="x",
+                color="tab:red",
+                label=None if lost_label else "lost (at publish time)",
+            )
+            lost_label = True
+    if by == "partition":
+        ax.set_yticks(range(n_rows), [f"p{k}" for k in range(n_rows)])
+        ax.set_ylabel("partition")
+        who = f" ({rows[0].name})" if rows else ""
+        ax.set_title(f"Message timeline by partition - {result.name}{who}")
+    else:
+        ax.set_yticks(range(n_rows), [r.name for r in rows])
+        ax.set_ylabel("reader")
+        ax.set_title(f"Message timeline - {result.name}")
+    ax.set_ylim(-0.6, max(n_rows, 1) - 0.4)
+    ax.set_xlabel("time (s)")
+    if done_label or lost_label:
+        ax.legend(loc="upper right", markerscale=3)
+    return fig
+
+
+def lag(result: Result, partitions: bool = False) -> Figure:
+    """Consumer lag over time, per group (or per partition of each group)."""
+    fig = Figure(figsize=(9, 4), layout="constrained")
+    ax = fig.add_subplot()
+    if partitions:
+        names = [n for n in result.series if n.startswith("lag:") and n.count(":") == 3]
+    else:
+        names = [n for n in result.series if n.startswith("lag:") and n.count(":") == 2]
+    for n in names:
+        s = result.series[n]
+        ax.step(s.t, s.value, where="post", label=n.removeprefix("lag:"))
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("lag (messages)")
+    ax.set_title(f"Consumer lag - {result.name}")
+    if len(names) > 1:
+        ax.legend(loc="upper right", fontsize="small")
+    return fig
+
+
+def partition_load(result: Result) -> Figure:
+    """Messages per partition, with the mean and the skew (max/mean)."""
+    counts = partition_counts(result.history)
+    fig = Figure(figsize=(8, 4), layout="constrained")
+    ax = fig.add_subplot()
+    ax.bar(np.arange(counts.size), counts, color="tab:blue", label="messages")
+    if counts.size:
+        ax.axhline(counts.mean(), color="tab:orange", linestyle="--", label="mean")
+        sk = counts.max() / counts.mean() if counts.mean() else float("nan")
+        ax.set_title(f"Partition load - {result.name} (skew max/mean = {sk:.2f})")
+    else:
+        ax.set_title(f"Partition load - {result.name} (no partitions)")
+    ax.set_xlabel("partition")
+    ax.set_ylabel("messages (count)")
+    ax.legend(loc="upper right")
+    return fig
+
+
+def latency_cdf(result: Result) -> Figure:
+    """Empirical CDF of end-to-end latency (publish to first completion) per reader."""
+    h = result.history
+    fig = Figure(figsize=(8, 4), layout="constrained")
+    ax = fig.add_subplot()
+    drawn = 0
+    for r in _primary(result):
+        ids, first = np.unique(r.ids, return_index=True)
+        lat = np.sort(r.times[first] - h.publish_time[ids]) * 1000.0
+        if lat.size == 0:
+            continue
+        idx = _thin(lat, 5000)
+        ax.plot(lat[idx], (idx + 1) / lat.size, label=r.name)
+        drawn += 1
+    ax.set_xscale("log")
+    ax.set_xlabel("end-to-end latency (ms, log scale)")
+    ax.set_ylabel("fraction of messages")
+    ax.set_title(f"Latency CDF - {result.name}")
+    if drawn > 1:
+        ax.legend(loc="lower right", fontsize="small")
+    return fig
+
+
+def comparison(result: Result) -> Figure:
+    """Pub/Sub vs log side by side: loss and duplicates per reader, and latency."""
+    rows = [r for r in result.report.rows if not r.reader.startswith("dlq:")]
+    fig = Figure(figsize=(11, 4), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2)
+    x = np.arange(len(rows))
+    names = [r.reader for r in rows]
+    ack = np.array([max(r.acknowledged, 1) for r in rows], float)
+    ax1.bar(x - 0.2, [100 * r.lost for r in rows] / ack, 0.4, label="lost", color="tab:red")
+    ax1.bar(
+        x + 0.2,
+        [100 * r.duplicated for r in rows] / ack,
+        0.4,
+        label="duplicated",
+        color="tab:orange",
+    )
+    ax1.set_xticks(x, names, rotation=30, ha="right")
+    ax1.set_ylabel("share of acknowledged messages (%)")
+    ax1.set_xlabel("reader")
+    ax1.set_title("Loss and duplicates")
+    ax1.legend()
+    for k, (attr, lab) in enumerate(
+        (("latency_p50_s", "p50"), ("latency_p95_s", "p95"), ("latency_p99_s", "p99"))
+    ):
+        ax2.bar(x + (k - 1) * 0.27, [1000 * getattr(r, attr) for r in rows], 0.27, label=lab)
+    ax2.set_yscale("log")
+    ax2.set_xticks(x, names, rotation=30, ha="right")
+    ax2.set_ylabel("end-to-end latency (ms, log scale)")
+    ax2.set_xlabel("reader")
+    ax2.set_title("Latency percentiles")
+    ax2.legend()
+    fig.suptitle(f"Pub/Sub vs log - {result.name}")
+    return fig
+
+
+#: Every figure function, by name (the CLI saves them all).
+FIGURES = {
+    "timeline": timeline,
+    "timeline_partitions": lambda result: timeline(result, by="partition"),
+    "lag": lag,
+    "partition_load": partition_load,
+    "latency_cdf": latency_cdf,
+    "comparison": comparison,
+}

@@ -1,0 +1,203 @@
+"""Redis Streams: the middle ground between an ephemeral channel and a partitioned log.
+
+XADD appends every message to one stream (no partitions), trimmed to ``MAXLEN`` entries
+when set. A consumer group hands new entries to whichever member asks first
+(XREADGROUP ``>`` with COUNT); a delivered entry sits in the group's pending entries list
+(PEL) until the member XACKs it, which it does after processing the batch. A member that
+crashes leaves its entries pending; every member runs XAUTOCLAIM periodically, taking
+over entries idle for at least ``min_idle_ms`` and processing them again -- so entries
+processed but not acknowledged before a crash are processed twice (at-least-once). An
+entry delivered ``max_deliveries`` times without success (a poison message) is moved to
+the dead-letter stream. Entries trimmed away before a group read them are lost to it.
+
+Members are SimPy processes, one event per batch: streams are the teaching model here,
+not the million-message benchmark.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import simpy
+
+from sim import faults as fl
+from sim.scenario import Fault, Stream, StreamGroup
+from sim.workload import Messages
+
+
+class StreamLog:
+    """The stream's entries in id order: message ``ids``, ``append`` and ``delete``
+    (MAXLEN trimming) times."""
+
+    def __init__(self, stream: Stream, msgs: Messages, ok: np.ndarray) -> None:
+        self.ids = np.flatnonzero(ok)
+        self.append = msgs.publish_time[self.ids] + stream.network_delay_ms / 1000.0
+        self.delete = np.full(self.ids.size, np.inf)
+        if stream.maxlen is not None and self.ids.size > stream.maxlen:
+            self.delete[: -stream.maxlen] = self.append[stream.maxlen :]
+
+    def end(self, t: float) -> int:
+        return int(np.searchsorted(self.append, t, side="right"))
+
+    def first_alive(self, t: float) -> int:
+        return int(np.searchsorted(self.delete, t, side="right"))
+
+
+def append_ok(msgs: Messages, faults: tuple[Fault, ...]) -> np.ndarray:
+    """XADD succeeded (the server was up) for each message."""
+    starts, ends = fl.windows(faults, ("broker_down",), ("stream",))
+    return ~fl.inside(msgs.publish_time, starts, ends)
+
+
+class StreamGroupSim:
+    """One Redis Streams consumer group with SimPy member processes."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        index: int,
+        sg: StreamGroup,
+        log: StreamLog,
+        msgs: Messages,
+        faults: tuple[Fault, ...],
+        rng: np.random.Generator,
+        end_time: float,
+    ) -> None:
+        self.env, self.sg, self.log = env, sg, log
+        self.name = f"stream-group:{index}"
+        self.poison = msgs.poison
+        self.service = sg.service.sample(rng, len(msgs))
+        self.end_time = end_time
+        self.next = 0  # last-delivered-id, as an index into the stream
+        self.pel: dict[int, list] = {}  # entry index -> [owner, delivered_at, deliveries]
+        self.ids: list[int] = []
+        self.times: list[float] = []
+        self.dead: list[int] = []
+        self.dead_t: list[float] = []
+        self.claimed = 0
+        self.trimmed_pending = 0
+        self.factor = np.ones(sg.consumers)
+        self.procs: list = [None] * sg.consumers
+        self.outages = [0] * sg.consumers
+        self.start_index = 0
+        env.process(self._create())
+        for f in faults:
+            if f.target_kind == "stream-group" and f.target_index[0] == index:
+                env.process(fl.fault_process(env, f, self._on_start, self._on_end))
+
+    def _create(self):
+        yield self.env.timeout(self.sg.join_at_s)
+        if self.sg.start == "latest":
+            self.next = self.start_index = self.log.end(self.env.now)
+        for c in range(self.sg.consumers):
+            if self.procs[c] is None:
+                self.procs[c] = self.env.process(self._member(c))
+
+    def _on_start(self, f: Fault) -> None:
+        c = f.target_index[1]
+        if f.kind == "slow_consumer":
+            self.factor[c] = f.factor
+            return
+        self.outages[c] += 1
+        if self.outages[c] > 1:
+            return  # overlapping outages of one consumer: the first one decides
+        proc = self.procs[c]
+        self.procs[c] = "down"
+        if proc is not None and proc != "down" and proc.is_alive:
+            proc.interrupt("crash")
+
+    def _on_end(self, f: Fault) -> None:
+        c = f.target_index[1]
+        if f.kind == "slow_consumer":
+            self.factor[c] = 1.0
+            return
+        self.outages[c] -= 1
+        if self.outages[c] > 0:
+            return
+        if self.env.now >= self.sg.join_at_s:
+            self.procs[c] = self.env.process(self._member(c))
+        else:
+            self.procs[c] = None
+
+    def _autoclaim(self, c: int, now: float) -> list[int]:
+        """XAUTOCLAIM: up to COUNT pending entries idle >= min_idle_ms; trimmed ones drop
+        out of the PEL; entries delivered too often go to the dead-letter stream."""
+        idle = self.sg.min_idle_ms / 1000.0
+        out = []
+        for e in sorted(self.pel):
+            owner, at, n = self.pel[e]
+            if now - at < idle:
+                continue
+            if self.log.delete[e] <= now:
+                del self.pel[e]
+                self.trimmed_pending += 1
+                continue
+            if n >= self.sg.max_deliveries:
+                del self.pel[e]
+                self.dead.append(int(self.log.ids[e]))
+                self.dead_t.append(now)
+                continue
+            self.pel[e] = [c, now, n + 1]
+            self.claimed += 1
+            out.append(e)
+            if len(out) >= self.sg.count:
+                break
+        return out
+
+    def _read_new(self, c: int, now: float) -> list[int]:
+        """XREADGROUP ``>``: up to COUNT entries after the last delivered one."""
+        lo = max(self.next, self.log.first_alive(now))
+        hi = min(self.log.end(now), lo + self.sg.count)
+        out = list(range(lo, hi))
+        for e in out:
+            self.pel[e] = [c, now, 1]
+        self.next = max(self.next, hi)
+        return out
+
+    def _member(self, c: int):
+        env, sg = self.env, self.sg
+        every = sg.autoclaim_interval_ms / 1000.0
+        next_claim = env.now
+        batch: list[int] = []
+        done: list[int] = []
+        try:
+            while env.now < self.end_time:
+                now = env.now
+                batch = []
+                if now >= next_claim:
+                    batch = self._autoclaim(c, now)
+                    next_claim = now + every
+                if not batch:
+                    batch = self._read_new(c, now)
+                if not batch:
+                    nxt = self.log.append[self.next] if self.next < self.log.ids.size else np.inf
+                    wake = min(max(nxt, now), next_claim, self.end_time)
+                    yield env.timeout(max(wake - now, 1e-9))
+                    continue
+                done = []
+                for e in batch:
+                    mid = int(self.log.ids[e])
+                    yield env.timeout(float(self.service[mid] * self.factor[c]))
+                    if self.poison[mid]:
+                        continue  # fails: stays pending, will be claimed again
+                    if env.now <= self.end_time:
+                        self.ids.append(mid)
+                        self.times.append(env.now)
+                    done.append(e)
+                for e in done:  # XACK the batch
+                    self.pel.pop(e, None)
+        except simpy.Interrupt:
+            return
+
+    # ------------------------------------------------------------------ results
+
+    def masks(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        expected = np.zeros(n, bool)
+        expected[self.log.ids[self.start_index :]] = True
+        available = np.zeros(n, bool)
+        alive = self.log.delete > self.end_time
+        tail = np.zeros(self.log.ids.size, bool)
+        tail[self.next :] = True
+        for e in self.pel:
+            tail[e] = True
+        available[self.log.ids[tail & alive]] = True
+        return expected, available
