@@ -1,0 +1,117 @@
+"""The labs' command line.
+
+``python -m labs list`` shows the labs and their parameters;
+``python -m labs run NAME [--param value ...] [--seed N] [--json]`` runs one against the
+real brokers and prints the checker's table with the settings that decided the outcome
+(or, with ``--json``, the result as JSON). If a broker is unreachable it prints one line
+saying which and how to start them, and exits with status 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+import redis
+from kafka.errors import KafkaError
+
+from labs.clients import START_HINT, BrokerUnavailable, WaitTimeout
+from labs.registry import LABS, SEED, Param
+
+EXIT_BROKERS = 3
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("true", "yes", "1", "on"):
+        return True
+    if lowered in ("false", "no", "0", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _add_param(parser: argparse.ArgumentParser, name: str, param: Param, default) -> None:
+    flags = [f"--{name}"]
+    if "_" in name:
+        flags.append(f"--{name.replace('_', '-')}")
+    kwargs = {"dest": name, "default": default, "help": f"{param.describe()} (default {default})"}
+    if param.choices:
+        kwargs["choices"] = param.choices
+    kwargs["type"] = _bool if param.type is bool else param.type
+    kwargs["metavar"] = "VALUE"
+    parser.add_argument(*flags, **kwargs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m labs", description="Real-broker labs: Redis Pub/Sub, Streams, Kafka."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="list the labs and their parameters")
+    # Handled by labs.twins.main before parsing; listed here for --help.
+    commands.add_parser("twin", help="run a lab and its simulator twin, compare (see twin -h)")
+    run = commands.add_parser("run", help="run one lab against the real brokers")
+    labs = run.add_subparsers(dest="lab", required=True, metavar="NAME")
+    for lab in LABS.values():
+        aliases = [lab.name.replace("_", "-")] if "_" in lab.name else []
+        sub = labs.add_parser(lab.name, aliases=aliases, help=lab.summary, description=lab.summary)
+        defaults = lab.defaults()
+        for name, param in lab.params.items():
+            _add_param(sub, name, param, defaults[name])
+        _add_param(sub, "seed", SEED, 0)
+        sub.add_argument("--json", action="store_true", help="print the result as JSON")
+    return parser
+
+
+def list_labs() -> str:
+    lines = []
+    for lab in LABS.values():
+        lines.append(f"{lab.name}: {lab.summary}")
+        defaults = lab.defaults()
+        for name, param in lab.params.items():
+            flag = f"--{name} {defaults[name]!r}"
+            lines.append(f"    {flag:<34} {param.describe()}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["twin"]:
+        from labs.twins import main as twin_main
+
+        return twin_main(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        print(list_labs())
+        return 0
+    lab = LABS[args.lab.replace("-", "_")]
+    params = {name: getattr(args, name) for name in lab.params}
+    try:
+        result = lab.run(seed=args.seed, **params)
+    except BrokerUnavailable as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_BROKERS
+    except ValueError as exc:
+        parser.exit(2, f"python -m labs run {lab.name}: {exc}\n")
+    except WaitTimeout as exc:
+        print(f"lab {lab.name} gave up: {exc}", file=sys.stderr)
+        return 1
+    except (KafkaError, redis.RedisError) as exc:
+        print(
+            f"lab {lab.name} failed talking to a broker ({type(exc).__name__}: {exc}); "
+            f"if the brokers are down, {START_HINT}",
+            file=sys.stderr,
+        )
+        return EXIT_BROKERS
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(result.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
