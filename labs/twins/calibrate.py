@@ -1,0 +1,349 @@
+"""Calibration: the simulator's timing parameters, measured on the real brokers.
+
+A twin's simulator scenario needs a few numbers the theory leaves out: how long a message
+takes from PUBLISH to a Redis subscriber, from ``send()`` to a Kafka consumer's ``poll()``,
+how long a subscriber needs to reconnect and a consumer to rejoin its group, and how fast a
+consumer that is *paced* at ``service_rate_per_s`` really processes on this machine (sleeps
+overshoot, other threads hold the GIL). None of them is typed in: :func:`calibrate` measures
+them in about two seconds, under the same kind of load as the lab (a publisher thread sending
+at ``rate_per_s`` to Redis and Kafka, a subscriber thread reading), and returns a
+:class:`Calibration` that the twin feeds into the scenario and records in its result.
+
+Load on a shared machine changes from one second to the next, and a paced consumer's rate
+with it. So the calibration also runs a :class:`PacingProbe` -- a bare pacing loop, no
+work -- next to its consumer, and a twin whose lab consumer paces itself runs the same
+probe during the real run (:meth:`Calibration.with_run_probe`): the simulator's service
+time is the probe's time per record *during the run* plus the consumer's own cost per
+record beyond the bare loop, measured here.
+
+>>> Calibration.describe_fields()[0]
+('pubsub_latency_ms', 'PUBLISH -> subscriber receives (median)')
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+
+from kafka import TopicPartition
+
+from labs.clients import (
+    commit_offsets,
+    poll_until_assigned,
+    redis_client,
+    sleep_until,
+    subscribe,
+    wait_until,
+)
+from labs.naming import scratch
+from labs.params import check_range
+from labs.workload import message_id, payload
+
+#: What each measured field means (also the order of the calibration table).
+MEANING = {
+    "pubsub_latency_ms": "PUBLISH -> subscriber receives (median)",
+    "resubscribe_ms": "new Redis connection + SUBSCRIBE confirmed (median of 3)",
+    "kafka_latency_ms": "send() -> consumer poll() returns it, at the publish rate (median)",
+    "rejoin_ms": "new group member after a leave -> first record processed",
+    "service_rate_per_s": "nominal (paced) consumer rate the measurement used",
+    "effective_rate_per_s": "records/s the paced consumer really processed, under load",
+    "service_overhead_ms": "per-record time beyond 1/service_rate_per_s",
+    "probe_rate_per_s": "rate a bare pacing loop reached meanwhile (sleep overshoot only)",
+    "run_probe_rate_per_s": "rate the same pacing loop reached during the real lab run",
+    "duration_s": "wall time the whole measurement took",
+}
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Timing measured on the real brokers (see :data:`MEANING` for each field)."""
+
+    pubsub_latency_ms: float
+    resubscribe_ms: float
+    kafka_latency_ms: float
+    rejoin_ms: float
+    service_rate_per_s: float
+    effective_rate_per_s: float
+    service_overhead_ms: float
+    duration_s: float
+    measured_at: str = ""
+    probe_rate_per_s: float = float("nan")
+    run_probe_rate_per_s: float = float("nan")
+
+    def service_ms(self, service_rate_per_s: float) -> float:
+        """Mean time per record of a consumer paced at ``service_rate_per_s`` on this machine.
+
+        Without a probe of the real run: the nominal ``1/rate`` plus the measured per-record
+        overhead. With one (:meth:`with_run_probe`): the pacing loop's time per record during
+        the run -- the machine's load at that moment -- plus the consumer's own per-record
+        cost beyond a bare pacing loop, as measured in the calibration.
+        """
+        nominal = 1000.0 / service_rate_per_s
+        if not (self.run_probe_rate_per_s > 0 and self.probe_rate_per_s > 0):
+            return nominal + max(self.service_overhead_ms, 0.0)
+        own = 1000.0 / self.effective_rate_per_s - 1000.0 / self.probe_rate_per_s
+        return max(nominal, 1000.0 / self.run_probe_rate_per_s + max(own, 0.0))
+
+    def with_run_probe(self, rate_per_s: float) -> Calibration:
+        """This calibration with the pacing probe's rate during the real run."""
+        return replace(self, run_probe_rate_per_s=float(rate_per_s))
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @staticmethod
+    def describe_fields() -> list[tuple[str, str]]:
+        return list(MEANING.items())
+
+    def table(self) -> str:
+        lines = [f"calibration (measured on the real brokers at {self.measured_at}):"]
+        for name, meaning in MEANING.items():
+            lines.append(f"  {name:<22} {getattr(self, name):>10.3f}  {meaning}")
+        return "\n".join(lines)
+
+
+def calibrate(
+    *, rate_per_s: float = 200.0, service_rate_per_s: float = 400.0, records: int | None = None
+) -> Calibration:
+    """Measure the twin's timing parameters on the real brokers (about two seconds).
+
+    ``rate_per_s`` is the publish rate applied as background load (and at which the Kafka
+    latency is measured); ``service_rate_per_s`` the pace of the consumer whose effective
+    rate is measured on a backlog of ``records`` records (default: 0.6 s of work).
+    """
+    check_range("rate_per_s", rate_per_s, 1, 5000)
+    check_range("service_rate_per_s", service_rate_per_s, 10, 20000)
+    n_backlog = int(
+        records if records is not None else max(50, min(2000, 0.6 * service_rate_per_s))
+    )
+    check_range("records", n_backlog, 10, 100000)
+    started = time.monotonic()
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    with scratch("twincal") as s:
+        channel = s.redis_name("calibration")
+        pubsub_ms, resub_ms = _redis_timing(s.redis, channel)
+        topic = s.topic("calibration")
+        producer = s.producer(acks="all", enable_idempotence=True)
+        load = _Load(s.redis, channel, producer, topic, rate_per_s)
+        try:
+            return _kafka_timing(
+                s,
+                topic,
+                producer,
+                load,
+                n_backlog,
+                service_rate_per_s,
+                pubsub_ms,
+                resub_ms,
+                started,
+                stamp,
+            )
+        finally:
+            load.stop()
+
+
+def _kafka_timing(
+    s, topic, producer, load, n_backlog, service_rate_per_s, pubsub_ms, resub_ms, started, stamp
+) -> Calibration:
+    """The Kafka measurements (latency, rejoin, paced rate) and the finished calibration."""
+    tp = TopicPartition(topic, 0)
+    # 1. Latency at the publish rate: a member polls as the lab's consumer does.
+    consumer = s.consumer(topic, group_id=s.group("calibration-a"))
+    poll_until_assigned(consumer)
+    load.start()
+    latencies: list[float] = []
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        done = {}
+        for batch in consumer.poll(timeout_ms=20).values():
+            now = time.monotonic()
+            for r in batch:
+                sent = load.sent_at.get(message_id(r.value))
+                if sent is not None:
+                    latencies.append(now - sent)
+                done[tp] = r.offset + 1
+        commit_offsets(consumer, done)
+    load.pause()
+    consumer.close(autocommit=False)  # the member leaves, as the lab's consumer does
+
+    # 2. A backlog while nobody reads, then a new member (of a fresh group, so no
+    # departed member can hold up its join): join time and paced rate.
+    base = load.count + 1_000_000
+    for i in range(n_backlog):
+        producer.send(topic, value=payload(base + i))
+    producer.flush(timeout=10)
+    load.resume()
+    left_at = time.monotonic()
+    consumer = s.consumer(topic, group_id=s.group("calibration-b"))
+    pending = [r for r in poll_until_assigned(consumer) if message_id(r.value) >= base]
+    per_msg = 1.0 / service_rate_per_s
+    probe = PacingProbe(service_rate_per_s)
+    first_at = None
+    processed = 0
+    t_first = t_last = 0.0
+    next_free = time.monotonic()
+    idle_deadline = time.monotonic() + 5.0
+    offsets: dict = {}
+    while processed < n_backlog and time.monotonic() < idle_deadline:
+        if not pending:
+            for batch in consumer.poll(timeout_ms=20).values():
+                pending.extend(r for r in batch if message_id(r.value) >= base)
+            commit_offsets(consumer, offsets)
+            offsets = {}
+            continue
+        record = pending.pop(0)
+        if first_at is None:
+            first_at = time.monotonic()
+            next_free = first_at
+            probe.start()
+        next_free = max(next_free, time.monotonic()) + per_msg
+        sleep_until(next_free)
+        processed += 1
+        offsets[tp] = record.offset + 1
+        if processed == 1:
+            t_first = time.monotonic()
+        t_last = time.monotonic()
+    probe_rate = probe.stop()
+    consumer.close(autocommit=False)
+    if processed < n_backlog or first_at is None:
+        raise RuntimeError(
+            f"calibration: the paced consumer processed {processed} of {n_backlog} records"
+        )
+    effective = (processed - 1) / (t_last - t_first) if processed > 1 else service_rate_per_s
+    return Calibration(
+        pubsub_latency_ms=pubsub_ms,
+        resubscribe_ms=resub_ms,
+        kafka_latency_ms=1000.0 * statistics.median(latencies) if latencies else float("nan"),
+        rejoin_ms=1000.0 * (first_at - left_at),
+        service_rate_per_s=float(service_rate_per_s),
+        effective_rate_per_s=effective,
+        service_overhead_ms=1000.0 * (1.0 / effective - per_msg),
+        duration_s=time.monotonic() - started,
+        measured_at=stamp,
+        probe_rate_per_s=probe_rate,
+    )
+
+
+def _redis_timing(client, channel: str) -> tuple[float, float]:
+    """(PUBLISH -> receive median ms, reconnect + SUBSCRIBE median ms)."""
+    resub = []
+    pubsub = None
+    for _ in range(3):
+        if pubsub is not None:
+            pubsub.close()
+        t0 = time.monotonic()
+        sub_client = redis_client()
+        pubsub = subscribe(sub_client, channel)
+        resub.append(time.monotonic() - t0)
+    lat = []
+    for i in range(30):
+        t0 = time.monotonic()
+        client.publish(channel, payload(i))
+        msg = wait_until(
+            lambda: _message(pubsub), timeout_s=2, what="a calibration message", interval_s=0
+        )
+        if msg is not None:
+            lat.append(time.monotonic() - t0)
+    pubsub.close()
+    return 1000.0 * statistics.median(lat), 1000.0 * statistics.median(resub)
+
+
+def _message(pubsub):
+    msg = pubsub.get_message(timeout=0.01)
+    return msg if msg is not None and msg["type"] == "message" else None
+
+
+class _Load:
+    """Background load like a lab's: a publisher thread sending ``rate_per_s`` messages a
+    second to a Redis channel and a Kafka topic, and a subscriber thread reading the channel."""
+
+    def __init__(self, redis, channel, producer, topic, rate_per_s: float) -> None:
+        self.redis, self.channel, self.producer, self.topic = redis, channel, producer, topic
+        self.rate = rate_per_s
+        self.sent_at: dict[int, float] = {}
+        self.count = 0
+        self._go = threading.Event()
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._publish, daemon=True, name="twincal-publisher"),
+            threading.Thread(target=self._subscribe, daemon=True, name="twincal-subscriber"),
+        ]
+
+    def start(self) -> None:
+        for th in self._threads:
+            th.start()
+        self._go.set()
+
+    def pause(self) -> None:
+        self._go.clear()
+
+    def resume(self) -> None:
+        self._go.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._go.set()
+        for th in self._threads:
+            th.join(5)
+
+    def _publish(self) -> None:
+        step = 1.0 / self.rate
+        t = time.monotonic()
+        while not self._stop.is_set():
+            if not self._go.is_set():
+                self._go.wait(5)
+                t = time.monotonic()
+                continue
+            t += step
+            sleep_until(t)
+            i = self.count
+            self.count += 1
+            self.sent_at[i] = time.monotonic()
+            self.redis.publish(self.channel, payload(i))
+            self.producer.send(self.topic, value=payload(i))
+
+    def _subscribe(self) -> None:
+        client = redis_client()
+        pubsub = subscribe(client, self.channel)
+        while not self._stop.is_set():
+            pubsub.get_message(timeout=0.02)
+        pubsub.close()
+        client.close()
+
+
+class PacingProbe:
+    """A bare pacing loop in a thread: the lab consumers' ``next_free = max(next_free, now)
+    + 1/rate; sleep until next_free``, with no work. The rate it reaches shows how late this
+    machine wakes a sleeping thread right now (``stop()`` returns it, records per second)."""
+
+    def __init__(self, rate_per_s: float) -> None:
+        self.per_msg = 1.0 / rate_per_s
+        self.rate_per_s = rate_per_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._count = 0
+        self._t0 = self._t1 = 0.0
+
+    def start(self) -> PacingProbe:
+        self._thread = threading.Thread(target=self._run, daemon=True, name="pacing-probe")
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        self._t0 = next_free = time.monotonic()
+        while not self._stop.is_set():
+            next_free = max(next_free, time.monotonic()) + self.per_msg
+            sleep_until(next_free)
+            self._count += 1
+            self._t1 = time.monotonic()
+
+    def stop(self) -> float:
+        """Stop the loop; the records per second it reached (nominal rate if it never ran)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        span = self._t1 - self._t0
+        return self._count / span if self._count > 1 and span > 0 else self.rate_per_s

@@ -1,0 +1,89 @@
+"""The twins' command line: ``python -m labs twin NAME [--param value ...] [--json]``.
+
+Runs the twin (calibration, real lab, simulator), prints one table -- theory | simulator |
+real broker | difference -- and whether they agree within the tolerances; ``--json`` prints
+the whole :class:`~labs.twins.result.TwinResult` as JSON instead. ``python -m labs twin
+list`` lists the twins and their parameters. Exit status: 0 when simulator and real broker
+agree, 1 when they do not (or a lab gave up), 2 for bad parameters, 3 when a broker is
+unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+
+from labs.clients import BrokerUnavailable, WaitTimeout
+from labs.twins.registry import ALIASES, TWINS, resolve, twin
+
+EXIT_DISAGREE = 1
+EXIT_USAGE = 2
+EXIT_BROKERS = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m labs twin",
+        description="Run a lab and its simulator twin with the same parameters; compare them "
+        "with each other and with the theory.",
+    )
+    names = parser.add_subparsers(dest="twin", required=True, metavar="NAME")
+    names.add_parser("list", help="list the twins and their parameters")
+    by_cls: dict[str, list[str]] = {}
+    for alias, target in ALIASES.items():
+        by_cls.setdefault(target, []).append(alias)
+    for name, cls in TWINS.items():
+        sub = names.add_parser(
+            name, aliases=by_cls.get(name, []), help=cls.summary, description=cls.__doc__
+        )
+        sub.formatter_class = argparse.RawDescriptionHelpFormatter
+        for f in dataclasses.fields(cls):
+            flags = [f"--{f.name}"] + ([f"--{f.name.replace('_', '-')}"] if "_" in f.name else [])
+            sub.add_argument(
+                *flags,
+                dest=f.name,
+                type=type(f.default),
+                default=f.default,
+                metavar="VALUE",
+                help=f"(default {f.default})",
+            )
+        sub.add_argument("--json", action="store_true", help="print the result as JSON")
+    return parser
+
+
+def list_twins() -> str:
+    lines = []
+    for name, cls in TWINS.items():
+        aliases = [a for a, t in ALIASES.items() if t == name]
+        lines.append(f"{name}{' (' + ', '.join(aliases) + ')' if aliases else ''}: {cls.summary}")
+        for f in dataclasses.fields(cls):
+            lines.append(f"    --{f.name} {f.default!r}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; ``argv`` may start with ``twin`` (as passed on by ``python -m labs``)."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if args_in[:1] == ["twin"]:
+        args_in = args_in[1:]
+    parser = build_parser()
+    args = parser.parse_args(args_in)
+    if args.twin == "list":
+        print(list_twins())
+        return 0
+    cls = resolve(args.twin)
+    params = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)}
+    try:
+        result = twin(cls.name, **params).run()
+    except ValueError as exc:
+        parser.exit(EXIT_USAGE, f"python -m labs twin {cls.name}: {exc}\n")
+    except BrokerUnavailable as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_BROKERS
+    except WaitTimeout as exc:
+        print(f"twin {cls.name} gave up: {exc}", file=sys.stderr)
+        return EXIT_DISAGREE
+    print(result.to_json() if args.json else result.table())
+    return 0 if result.agrees else EXIT_DISAGREE

@@ -1,0 +1,119 @@
+"""The replay/lag twin: a Kafka consumer away for a while, then catching up from its offset.
+
+The real half is the Kafka side of :func:`labs.loss.run_loss`: the consumer commits, leaves
+its group for ``down_for_s`` seconds while events keep arriving at ``rate_per_s``, then a new
+member resumes from the committed offset -- it replays the backlog -- processing at
+``service_rate_per_s``. The simulator half is a ``consumer_leave`` fault over the same
+interval with the calibrated rejoin time and effective processing time.
+
+Theory: nothing is lost; the lag peaks near ``lambda * downtime`` and drains at ``mu -
+lambda``, so catching up takes about ``backlog / (mu - lambda)``. Both halves are measured
+with :func:`labs.twins.common.lag_stats` (catch-up = from the peak until the lag is back
+under 20 % of it; the theory value is for the same threshold). Low rates keep the
+comparison robust on a busy machine: the pacing overhead of a real consumer is a smaller
+share of a 15 ms service time than of a 1 ms one.
+
+>>> LagTwin().theory()["peak_lag"]
+37.5
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from labs.twins.calibrate import Calibration
+from labs.twins.common import CATCH_UP_SHARE, LAG_FLOOR, lag_stats
+from labs.twins.loss import OutageParams
+from labs.twins.result import Row
+from sim.result import Result
+
+#: Tolerances of the acceptance criteria (relative to the simulator's value).
+PEAK_LAG_TOLERANCE = 0.15
+CATCH_UP_TOLERANCE = 0.25
+#: Smallest backlog (``rate_per_s * down_for_s``) the twin accepts: with fewer messages one
+#: message more or less is already a large share of the peak and of the catch-up time.
+MIN_BACKLOG = 30
+#: Shortest catch-up (``backlog / (mu - lambda)``, seconds) the twin accepts: a real
+#: consumer's rejoin and first fetches add tens of milliseconds that a shorter catch-up
+#: could not absorb within the tolerance.
+MIN_CATCH_UP_S = 0.5
+
+
+@dataclass(frozen=True)
+class LagTwin(OutageParams):
+    """Kafka keeps what an absent consumer missed: lag rises, then drains; nothing is lost.
+
+    Ranges: ``service_rate_per_s`` 20..80, ``rate_per_s`` 5..service_rate/4, ``window_s``
+    2..8, ``down_from_s`` 0.2..window-0.5, ``down_for_s`` from max(0.5, 30/rate,
+    0.5*(service_rate-rate)/rate) to window-down_from-0.2, ``partitions`` 1..8,
+    ``num_keys`` 1..10000, ``arrivals`` constant | poisson, ``seed`` >= 0.
+
+    Why these rates: the real consumer is paced by sleeping, and on a shared machine a late
+    wake-up costs it a millisecond or more per record -- measured by the calibration, but
+    varying with the machine's load from one second to the next. The catch-up time
+    ``backlog / (mu - lambda)`` moves by that variation times ``mu / (mu - lambda)``: with
+    service times of 12 ms or more and ``mu >= 4 lambda`` it stays well inside the
+    tolerance; with 1 ms service times it would not. Backlogs of a few dozen
+    messages or more keep the peak lag's relative error from rounding small.
+    """
+
+    def ranges(self) -> dict[str, tuple[float, float]]:
+        r = super().ranges()
+        r["service_rate_per_s"] = (20, 80)
+        r["rate_per_s"] = (5, max(5, self.service_rate_per_s / 4))
+        # A backlog of at least MIN_BACKLOG messages (see the class docstring).
+        lam, mu = self.rate_per_s, self.service_rate_per_s
+        r["down_for_s"] = (
+            max(0.5, MIN_BACKLOG / lam, MIN_CATCH_UP_S * (mu - lam) / lam),
+            max(0.5, self.window_s - self.down_from_s - 0.2),
+        )
+        return r
+
+    rate_per_s: float = 15.0
+    window_s: float = 5.0
+    down_for_s: float = 2.5
+    service_rate_per_s: float = 60.0
+
+    name = "lag"
+    summary = "consumer away for a while: Kafka keeps the backlog; peak lag and catch-up time"
+
+    def theory(self) -> dict[str, float]:
+        """Peak lag ``lambda * downtime``; catch-up ``(peak - threshold) / (mu - lambda)``,
+        the drain time to the same threshold the measurement uses."""
+        th = super().theory()
+        peak = th["peak_lag"]
+        threshold = max(LAG_FLOOR, CATCH_UP_SHARE * peak)
+        th["catch_up_s"] = (peak - threshold) / (self.service_rate_per_s - self.rate_per_s)
+        return th
+
+    def compare(self, real: Result, sim: Result, cal: Calibration) -> list[Row]:
+        th = self.theory()
+        rg, sg = real.report["group:0"], sim.report["group:0"]
+        rl, sl = lag_stats(real, "group:0"), lag_stats(sim, "group:0")
+        return [
+            *self.workload_rows(real, sim),
+            Row("Kafka lost", th["kafka_lost"], float(sg.lost), float(rg.lost), tolerance=0),
+            Row(
+                "peak lag (messages)",
+                th["peak_lag"],
+                sl.peak,
+                rl.peak,
+                tolerance=PEAK_LAG_TOLERANCE,
+                relative=True,
+            ),
+            Row(
+                "catch-up time (s)",
+                th["catch_up_s"],
+                sl.catch_up_s,
+                rl.catch_up_s,
+                tolerance=CATCH_UP_TOLERANCE,
+                relative=True,
+            ),
+            Row("peak lag at (s)", None, sl.peak_time_s, rl.peak_time_s, tolerance=None),
+        ]
+
+    def notes(self) -> tuple[str, ...]:
+        return (
+            "theory ignores the rejoin time and the pacing overhead that the calibration "
+            "measures; catch-up = from the peak until the lag is under 20% of the peak.",
+        )

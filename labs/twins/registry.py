@@ -1,0 +1,35 @@
+"""The twins by name, and building one from keyword parameters."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from labs.twins.core import Twin
+from labs.twins.hot_partitions import HotPartitionsTwin
+from labs.twins.idempotency import IdempotencyTwin
+from labs.twins.lag import LagTwin
+from labs.twins.loss import LossTwin
+
+TWINS: dict[str, type[Twin]] = {
+    cls.name: cls for cls in (LossTwin, LagTwin, HotPartitionsTwin, IdempotencyTwin)
+}
+ALIASES = {"replay": "lag", "hot-partitions": "hot_partitions"}
+
+
+def resolve(name: str) -> type[Twin]:
+    """The twin class called ``name`` (or one of its aliases)."""
+    key = ALIASES.get(name, name)
+    if key not in TWINS:
+        raise ValueError(f'"name" must be one of {sorted(TWINS)}, got {name!r}.')
+    return TWINS[key]
+
+
+def twin(name: str, **params: Any) -> Twin:
+    """Twin ``name`` with ``params``; an unknown parameter is an error naming the allowed."""
+    cls = resolve(name)
+    allowed = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(f"twin {cls.name}: unknown parameter(s) {unknown}; allowed: {allowed}.")
+    return cls(**params)

@@ -1,0 +1,220 @@
+"""Twins without brokers: parameter validation, the simulator half against the theory, and
+the result record (table, HTML, JSON). A fixed calibration stands in for the measured one."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from labs.twins import (
+    Calibration,
+    HotPartitionsTwin,
+    IdempotencyTwin,
+    LagTwin,
+    LossTwin,
+    Row,
+    TwinResult,
+    twin,
+)
+from labs.twins.cli import main
+from labs.twins.common import lag_stats
+
+CAL = Calibration(
+    pubsub_latency_ms=0.1,
+    resubscribe_ms=2.0,
+    kafka_latency_ms=3.0,
+    rejoin_ms=200.0,
+    service_rate_per_s=100.0,
+    effective_rate_per_s=95.0,
+    service_overhead_ms=0.5,
+    duration_s=2.0,
+    measured_at="fixed for the offline tests",
+)
+
+
+@pytest.mark.parametrize(
+    ("cls", "params", "name"),
+    [
+        (LossTwin, {"rate_per_s": 5000}, "rate_per_s"),
+        (LossTwin, {"down_for_s": 3.0}, "down_for_s"),
+        (LossTwin, {"service_rate_per_s": 250.0}, "service_rate_per_s"),
+        (LossTwin, {"arrivals": "bursty"}, "arrivals"),
+        (LagTwin, {"seed": -1}, "seed"),
+        (HotPartitionsTwin, {"partitions": 0}, "partitions"),
+        (HotPartitionsTwin, {"key_distribution": "hot"}, "key_distribution"),
+        (IdempotencyTwin, {"crash_after": 100}, "crash_after"),
+        (IdempotencyTwin, {"commit_every": 0}, "commit_every"),
+    ],
+)
+def test_bad_parameters_name_the_parameter_and_range(cls, params, name):
+    with pytest.raises(ValueError, match=f'"{name}"'):
+        cls(**params)
+
+
+def test_unknown_parameter_and_twin_names_fail_loudly():
+    with pytest.raises(ValueError, match="allowed"):
+        twin("loss", rate=10)
+    with pytest.raises(ValueError, match='"name"'):
+        twin("nope")
+    assert type(twin("replay")) is LagTwin
+    assert type(twin("hot-partitions")) is HotPartitionsTwin
+
+
+def test_cli_rejects_bad_parameters_before_touching_a_broker(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["twin", "loss", "--down_for_s", "9"])
+    assert exc.value.code == 2
+    assert '"down_for_s"' in capsys.readouterr().err
+
+
+def test_cli_lists_the_twins(capsys):
+    assert main(["twin", "list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("loss", "lag", "hot_partitions", "idempotency", "--crash_after"):
+        assert name in out
+
+
+@pytest.mark.parametrize("k", range(1, 40))
+@pytest.mark.parametrize("c", [1, 3, 10, 40])
+def test_simulated_duplicates_equal_the_prediction_for_every_crash_point(k, c):
+    t = IdempotencyTwin(messages=40, crash_after=k, commit_every=c)
+    sim = t.simulate(CAL)
+    assert sim.report["group:0"].duplicated == t.predicted_duplicates(), (
+        f"crash after {k}, commit every {c}: the simulated restart must reprocess exactly "
+        "what came after the last commit"
+    )
+    assert sim.report["group:0"].lost == 0
+    assert sim.report["group:1"].duplicated == 0, "the dedupe store must absorb redeliveries"
+    assert sim.report["group:1"].lost == 0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"key_distribution": "uniform", "partitions": 4, "num_keys": 50, "seed": 3}],
+)
+def test_simulated_partition_counts_are_murmur2s(params):
+    t = HotPartitionsTwin(**params)
+    sim = t.simulate(CAL)
+    counts = np.bincount(sim.history.partition, minlength=t.partitions)
+    assert np.array_equal(counts, t.theory_counts())
+    assert np.array_equal(sim.history.keys, t.workload().keys)
+
+
+@pytest.mark.parametrize("arrivals", ["constant", "poisson"])
+def test_simulated_loss_is_near_the_down_fraction(arrivals):
+    t = LossTwin(arrivals=arrivals, seed=4)
+    sim = t.simulate(CAL)
+    f = t.theory()["loss_fraction"]
+    assert abs(sim.report["subscriber:0"].loss_fraction - f) <= 0.05
+    assert sim.report["group:0"].lost == 0
+
+
+def test_simulated_lag_follows_the_calibrated_theory():
+    t = LagTwin()
+    sim = t.simulate(CAL)
+    stats = lag_stats(sim, "group:0")
+    mu = 1000.0 / CAL.service_ms(t.service_rate_per_s)
+    backlog = t.rate_per_s * (t.down_for_s + CAL.rejoin_ms / 1000.0)
+    assert stats.peak == pytest.approx(backlog, rel=0.05)
+    assert stats.catch_up_s == pytest.approx(0.8 * backlog / (mu - t.rate_per_s), rel=0.1)
+
+
+def test_row_agreement_rules():
+    assert Row("x", 0.375, 0.37, 0.39, tolerance=0.03, theory_tolerance=0.05).agrees
+    assert not Row("x", 0.375, 0.37, 0.41, tolerance=0.03).agrees
+    assert not Row("x", 0.2, 0.30, 0.30, tolerance=0.03, theory_tolerance=0.05).agrees
+    assert Row("x", None, 100.0, 114.0, tolerance=0.15, relative=True).agrees
+    assert not Row("x", None, 100.0, 116.0, tolerance=0.15, relative=True).agrees
+    assert not Row("x", 0, 0, 1).agrees
+    assert Row("x", None, 1, 99, tolerance=None).agrees
+    assert not Row("x", None, float("nan"), 1.0, tolerance=0.25, relative=True).agrees
+
+
+def test_twin_result_renders_as_text_html_and_json():
+    t = IdempotencyTwin()
+    sim = t.simulate(CAL)
+    rows = (Row("a", 1.0, 1.0, 1.0), Row("b", None, 2.0, 3.0, tolerance=0.5))
+    res = TwinResult("idempotency", t.params(), CAL, sim, sim, rows)
+    assert not res.agrees and [r.metric for r in res.disagreements()] == ["b"]
+    text = res.table()
+    assert "DISAGREE on: b" in text and "rejoin_ms" in text
+    assert "<table>" in res._repr_html_()
+    data = json.loads(res.to_json())
+    assert data["agrees"] is False and data["rows"][0]["agrees"] is True
+    assert data["calibration"]["rejoin_ms"] == 200
+    with pytest.raises(AttributeError):
+        res.rows = ()  # immutable
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["result", "calibrate", "loss", "lag", "hot_partitions", "idempotency"],
+)
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"labs.twins.{module}")
+    failures, _ = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert failures == 0
+
+
+@pytest.mark.parametrize("cls", [LossTwin, LagTwin, HotPartitionsTwin, IdempotencyTwin])
+def test_every_twin_has_a_figure(cls):
+    from labs.twins.plot import plot
+
+    t = cls()
+    sim = t.simulate(CAL)
+    if cls in (LossTwin, LagTwin):
+        rows = tuple(t.compare(sim, sim, CAL))  # compared with itself
+    elif cls is HotPartitionsTwin:
+        rows = tuple(Row(f"messages in partition {p}", c, c, c) for p, c in enumerate([3, 1]))
+    else:
+        rows = (Row("duplicates, commit after (crash at 25)", 5, 5, 5),)
+    res = TwinResult(t.name, t.params(), CAL, sim, sim, rows)
+    assert res.agrees, res.table()
+    fig = plot(res)
+    assert fig.axes and fig.axes[0].get_title().startswith(f"twin {t.name}")
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), n=st.integers(10, 2000))
+def test_simulated_duplicates_equal_the_prediction_in_the_whole_range(data, n):
+    k = data.draw(st.integers(1, n - 1), label="crash_after")
+    c = data.draw(st.integers(1, n), label="commit_every")
+    t = IdempotencyTwin(messages=n, crash_after=k, commit_every=c)
+    sim = t.simulate(CAL)
+    assert sim.report["group:0"].duplicated == t.predicted_duplicates()
+    assert sim.report["group:1"].duplicated == 0
+    assert sim.report["group:0"].lost == sim.report["group:1"].lost == 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data(), rate=st.sampled_from([20.0, 50.0, 200.0, 500.0]))
+def test_simulated_loss_stays_near_theory_in_the_whole_range(data, rate):
+    window = data.draw(st.sampled_from([2.0, 4.0, 8.0]), label="window_s")
+    start = data.draw(st.floats(0.2, window - 0.5), label="down_from_s")
+    length = data.draw(st.floats(0.5, max(0.5, window - start - 0.2)), label="down_for_s")
+    if start + length > window - 0.2 + 1e-9:
+        return
+    t = LossTwin(
+        rate_per_s=rate,
+        window_s=window,
+        down_from_s=start,
+        down_for_s=length,
+        service_rate_per_s=max(1.5 * rate, 100.0),
+    )
+    sim = t.simulate(CAL)
+    assert abs(sim.report["subscriber:0"].loss_fraction - t.theory()["loss_fraction"]) <= 0.05
+    assert sim.report["group:0"].lost == 0
+
+
+def test_python_m_labs_twin_reaches_the_twins(capsys):
+    from labs.__main__ import main as labs_main
+
+    assert labs_main(["twin", "list"]) == 0
+    assert "idempotency" in capsys.readouterr().out
