@@ -9,6 +9,11 @@ Brokers come from one of three places, chosen in this order:
 
 ``COURSE_STACK=native`` or ``COURSE_STACK=docker`` forces a choice. Every failure ends with
 a one-line reason and what to do, never a traceback.
+
+``up --cluster``, ``down --cluster`` and ``status --cluster [--topic NAME]`` do the same for
+the durability lab's native 3-broker Kafka cluster (:mod:`labs.stack.cluster`): a KRaft
+controller and three brokers on 127.0.0.1:19190-19193; ``status`` shows each node and, for a
+topic, the leader, replicas and ISR of every partition.
 """
 
 from __future__ import annotations
@@ -151,10 +156,19 @@ def _print_health(mode: str, health: list[Health]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m labs.stack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start Redis and Kafka (idempotent) and wait until ready")
+    p_up = sub.add_parser("up", help="start Redis and Kafka (idempotent) and wait until ready")
     p_down = sub.add_parser("down", help="stop what the stack started")
     p_down.add_argument("--purge", action="store_true", help="also delete data and logs")
-    sub.add_parser("status", help="reachability and versions of both brokers")
+    p_status = sub.add_parser("status", help="reachability and versions of both brokers")
+    for p in (p_up, p_down, p_status):
+        p.add_argument(
+            "--cluster",
+            action="store_true",
+            help="the 3-broker Kafka cluster (+ KRaft controller) of the durability lab",
+        )
+    p_status.add_argument(
+        "--topic", metavar="NAME", help="with --cluster: leader, replicas and ISR of a topic"
+    )
     p_logs = sub.add_parser("logs", help="the end of a broker's log")
     p_logs.add_argument("broker", nargs="?", choices=("redis", "kafka"), default="kafka")
     p_logs.add_argument("-n", "--lines", type=int, default=40)
@@ -173,7 +187,36 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _dispatch_cluster(args: argparse.Namespace) -> int:
+    from labs.stack import cluster
+
+    if args.command == "up":
+        t0 = time.monotonic()
+        cluster.up()
+        print("kafka cluster (native):")
+        for line in cluster.status_lines():
+            print("  " + line)
+        print(f"bootstrap servers: {cluster.bootstrap_servers()}")
+        print(f"ready in {time.monotonic() - t0:.1f} s")
+        return 0
+    if args.command == "down":
+        stopped = cluster.down(args.purge)
+        print(f"stopped {', '.join(stopped)}" if stopped else "no node of the cluster was running")
+        return 0
+    print("kafka cluster (native):")
+    for line in cluster.status_lines():
+        print("  " + line)
+    if args.topic:
+        for partition in cluster.describe(args.topic):
+            print("  " + partition.line())
+    return 0 if cluster.running() else 1
+
+
 def _dispatch(args: argparse.Namespace) -> int:
+    if getattr(args, "cluster", False):
+        return _dispatch_cluster(args)
+    if getattr(args, "topic", None):
+        raise StackError("--topic needs --cluster: python -m labs.stack status --cluster --topic T")
     if args.command == "up":
         t0 = time.monotonic()
         mode, health = up()

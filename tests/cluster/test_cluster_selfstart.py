@@ -1,0 +1,61 @@
+"""A lab run with no cluster running starts one -- and stops every node it started, also when
+the run fails half-way through its fault schedule (here: while the followers are frozen)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from labs.stack import cluster, config
+
+pytestmark = pytest.mark.brokers
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_a_failing_run_stops_the_cluster_it_started(tmp_path, monkeypatch):
+    from labs import durability
+
+    monkeypatch.setenv("COURSE_STACK_DIR", str(tmp_path / "stack"))
+    monkeypatch.setenv("COURSE_CLUSTER_PORTS", ",".join(map(str, _free_ports(4))))
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(config.cache_dir()))
+    assert all(n.pid() is None for n in cluster.nodes())
+    seen: dict[str, int] = {}
+    real_send = durability._Lane.send
+
+    def send(self, i, key, t0):
+        seen.update({n.name: n.pid() for n in cluster.nodes() if n.pid() is not None})
+        if i == 350:  # 3.5 s in: the followers are frozen, the leader acknowledges alone
+            assert {n.state() for n in cluster.brokers()} == {"running", "frozen"}
+            raise RuntimeError("boom")
+        return real_send(self, i, key, t0)
+
+    monkeypatch.setattr(durability._Lane, "send", send)
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            durability.run_durability(acks=1, schedule="frozen-followers")
+        assert sorted(seen) == sorted(n.name for n in cluster.nodes())
+        assert all(_gone(pid) for pid in seen.values()), "a node is still running"
+        assert all(n.state() == "stopped" for n in cluster.nodes())
+        assert time.monotonic() - t0 < 120
+    finally:
+        cluster.down()  # in case the assertion above failed
