@@ -1,0 +1,211 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 7 · Backpressure: when the consumer is slower than the producer
+#
+# A producer publishes 200 messages a second; the consumer manages 100. Half of every second's
+# traffic has to wait *somewhere*. Where it waits decides what breaks:
+#
+# - **Redis Pub/Sub pushes.** What a subscriber has not read yet sits in the server's
+#   per-client *output buffer*. `client-output-buffer-limit pubsub 32mb 8mb 60` caps it: past
+#   32 MB, or above 8 MB for 60 s, Redis **closes the connection** and drops the buffer.
+# - **Kafka pulls.** The consumer fetches at its own pace; the backlog stays in the log as
+#   **lag**, and drains once the burst is over.
+#
+# Same slowness, two outcomes: lost messages, or late ones.
+
+# %%
+# %matplotlib inline
+from ipywidgets import Dropdown, IntSlider
+
+from labs.backpressure import run_backpressure
+from labs.exercise import check
+from sim import plots
+from sim.compare import side_by_side
+from sim.engine import load, run
+from sim.scenario import Scenario
+from sim.widgets import explore
+
+# %% [markdown]
+# ## The simulator
+# The scenario below is the lab's twin: 32 KB messages at a constant rate for 2 s, one Pub/Sub
+# subscriber and one Kafka consumer group, both processing 100 messages/s, and a lowered
+# buffer limit (256 KB hard, half of it for 60 s) so the effect shows in seconds, not minutes.
+
+# %%
+BASE = Scenario.from_dict({
+    "name": "backpressure",
+    "workload": {"rate_per_s": 200, "duration_s": 2, "arrivals": "constant",
+                 "size_bytes": 32768, "keys": 20},
+    "topology": {"pubsub": {"buffer_hard_bytes": 262144, "buffer_soft_bytes": 131072},
+                 "log": {"partitions": 1}},
+    "consumers": {"subscribers": [{"service": {"mean_ms": 10}, "reconnect_delay_ms": 10}],
+                  "groups": [{"service": {"mean_ms": 10}}]},
+    "drain_s": 5,
+})  # fmt: skip
+
+
+def backpressure(rate_per_s=200, service_rate_per_s=100, buffer_kb=256, seed=0):
+    """The twin scenario with the learner's rates and buffer limit (0 = no limit)."""
+    return run(BASE.with_changes(**{
+        "workload.rate_per_s": rate_per_s,
+        "topology.pubsub.buffer_hard_bytes": buffer_kb * 1024,
+        "topology.pubsub.buffer_soft_bytes": buffer_kb * 512,
+        "consumers.subscribers.0.service.mean_ms": 1000 / service_rate_per_s,
+        "consumers.groups.0.service.mean_ms": 1000 / service_rate_per_s,
+    }), seed=seed)  # fmt: skip
+
+
+# %% [markdown]
+# Move the sliders: the timeline marks every message the subscriber lost (red, at its
+# publish time). Set the buffer limit to *off* -- that is the **queue** policy: nothing is
+# dropped, but the backlog (and the latency) moves into memory. Set the consumer's rate above
+# the publish rate and the problem disappears for both.
+
+# %%
+explore(
+    lambda **kw: plots.timeline(backpressure(**kw)),
+    rate_per_s=IntSlider(200, min=50, max=400, step=10, description="publish rate (msg/s)"),
+    service_rate_per_s=IntSlider(100, min=50, max=400, step=10, description="consumer (msg/s)"),
+    buffer_kb=Dropdown(
+        options=[("128 KB", 128), ("256 KB", 256), ("1 MB", 1024), ("32 MB", 32768), ("off", 0)],
+        value=256,
+        description="buffer limit",
+    ),
+)
+
+# %% [markdown]
+# With the default parameters (seed 0) the checker's counts are:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+twin = backpressure()
+print(twin.report.table())
+print("buffer disconnects:", int(twin.metrics["buffer_disconnects:subscriber:0"]))
+print("peak Kafka lag:", int(twin.metrics["peak_lag:group:0"]), "messages")
+
+# %% [markdown]
+# The subscriber is disconnected again and again (each reconnect finds the buffer refilling)
+# and loses a large share of the burst; the Kafka group processes every message -- later (the
+# p95 column) -- with a lag peak near (λ − μ)·T = (200 − 100) msg/s × 2 s.
+
+# %%
+plots.lag(twin)
+
+# %% [markdown]
+# ### With Redis's default limits
+# The limits above are lowered for a quick demo. The bundled scenario `slow_subscriber` keeps
+# the defaults (32 MB hard, 8 MB for 60 s): 1000 messages/s of 4 KB, and for two minutes
+# `subscriber:0` and the Kafka consumer become 20 times slower; `subscriber:1` stays fast.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+default = run(load("slow_subscriber"), seed=0)
+side_by_side(
+    default,
+    columns=("acknowledged", "lost", "p50 ms", "p99 ms"),
+    metrics={
+        "buffer disconnects of subscriber:0": "buffer_disconnects:subscriber:0",
+        "largest output buffer (bytes)": "max_buffer_bytes:subscriber:0",
+        "peak Kafka lag (messages)": "peak_lag:group:0",
+    },
+)
+
+# %% [markdown]
+# Bigger limits only delay the disconnect: the slow subscriber's buffer still reaches the
+# 32 MB hard limit, again and again, and it loses most of what was published in those two
+# minutes; its fast neighbour on the same channel loses nothing. The Kafka consumer loses
+# nothing either and pays in latency instead -- its p50 is in tens of seconds.
+
+# %% [markdown]
+# ## The real brokers
+# `run_backpressure` runs the same experiment on Redis and Kafka (it lowers the buffer limit
+# with `CONFIG SET` and restores it afterwards). Besides the slow subscriber it runs three
+# subscribers that read the socket at once into a *local* buffer with a policy:
+#
+# | policy | what it does with a backlog | cost |
+# |---|---|---|
+# | **queue** | keeps everything | memory and latency grow without bound |
+# | **shed** | keeps at most `shed_limit` messages, drops the rest | loss, bounded latency |
+# | **degrade** | keeps the newest message per key (conflation) | stale updates skipped |
+#
+# It takes about 7 s.
+
+# %%
+lab = run_backpressure(rate_per_s=200, window_s=2, message_bytes=32768, service_rate_per_s=100,
+                       buffer_limit_bytes=262144, num_keys=20, seed=0)  # fmt: skip
+print(lab.report.table())
+print("disconnects of the slow subscriber:", int(lab.metrics["disconnects:subscriber:slow"]))
+
+# %% [markdown]
+# Exact counts vary from run to run (threads and sockets); what does not vary is checked:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+r, m = lab.report, lab.metrics
+print(
+    "Redis closed the slow subscriber's connection:",
+    m["server_dropped_client:subscriber:slow"] == 1,
+)
+print("slow subscriber lost messages:", r["subscriber:slow"].lost > 0)
+print("queue policy lost nothing:", r["subscriber:queue"].lost == 0)
+print("shed policy dropped some:", r["subscriber:shed"].lost > 0)
+print(
+    "degrade ends with the latest state of every key:",
+    m["latest_state_correct:subscriber:degrade"] == 1,
+)
+print("Kafka lost nothing:", r["group:slow"].lost == 0)
+
+# %% [markdown]
+# ## Side by side
+# The simulator's subscriber loses more than the real one: a real client also has kernel
+# socket buffers (hundreds of KB) that absorb part of the backlog before the server's output
+# buffer starts to grow; the simulator models the server's buffer only. The direction is
+# the same: the Pub/Sub subscriber loses, the Kafka group lags and loses nothing.
+
+# %%
+side_by_side(
+    twin,
+    lab,
+    readers=[["subscriber:0", "group:0"], ["subscriber:slow", "group:slow"]],
+    columns=("acknowledged", "processed", "lost", "p95 ms"),
+    metrics={"peak lag (messages)": ["peak_lag:group:0", "peak_lag:group:slow"]},
+    theory={"peak lag (messages)": (200 - 100) * 2},
+)
+
+# %% [markdown]
+# ## Exercise
+# Publishing at λ = 200 msg/s for T = 2 s to a consumer that handles μ = 100 msg/s: how large
+# does the Kafka group's lag get (messages)? Predict it with pen and paper; the check compares
+# with the simulator's peak lag (within 5 %).
+
+# %%
+answer = ...  # peak lag in messages
+check(answer, twin.metrics["peak_lag:group:0"], rel_tol=0.05,
+      hint="The backlog grows at λ − μ for as long as publishing lasts.")  # fmt: skip
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution: the backlog grows at (λ − μ) = 100 msg/s for 2 s, so it peaks near 200 messages.
+# It then drains at μ = 100 msg/s: about 2 s of catch-up.
+check((200 - 100) * 2, twin.metrics["peak_lag:group:0"], rel_tol=0.05)
+
+# %% [markdown]
+# ## Summary
+# - A slow Pub/Sub subscriber fills its server-side output buffer and is **disconnected**;
+#   what was in the buffer (and what was published while it reconnected) is lost.
+# - A slow Kafka consumer **lags** instead: (λ − μ)·T messages, drained at μ afterwards.
+# - Choose a policy for the backlog: queue (memory, latency), shed (loss), degrade
+#   (latest state only). Next: [8 · Poison messages](08_poison_messages.ipynb).

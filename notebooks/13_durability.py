@@ -1,0 +1,171 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 13 · Durability under broker failure: what "acknowledged" means
+#
+# Every lesson so far trusted one thing: once Kafka **acknowledged** a `send`, the event is
+# in the log. But a broker is a process on a machine, and machines die. What does the
+# acknowledgement promise when the **partition leader** dies a moment later?
+#
+# It depends on a producer setting, `acks`:
+#
+# - `acks=1`: the leader answers as soon as *it* has appended the write;
+# - `acks='all'` (with `min.insync.replicas=2`): it answers only once every replica still
+#   in sync (the **ISR**) has the write, and refuses writes when fewer than two are in sync.
+#
+# This lesson runs both on a **real 3-broker cluster** (plus a KRaft controller of its own)
+# and breaks it on purpose, the way Jepsen tests databases: a producer records every send
+# (acknowledged, failed, or unknown after a timeout), faults hit the brokers on a schedule,
+# a final read of the whole partition shows what survived, and the course's checker
+# counts acknowledged writes that were **lost**.
+
+# %%
+# %matplotlib inline
+from labs.durability import SCHEDULES, Fault, compare, fault_time, plot_timeline
+from labs.exercise import check
+from sim.durability import simulate_durability
+
+# %% [markdown]
+# ## The fault schedule is data
+# The followers of the partition stall (SIGSTOP, like a long garbage-collection pause) for
+# 1.5 s. The leader goes on acknowledging `acks=1` writes alone. One second into the stall
+# the leader is killed (SIGKILL, like a power cut). Then every broker comes back, and a
+# *drain* reads the partition from the beginning.
+#
+# A frozen follower stays in the ISR until the leader drops it (`replica.lag.time.max.ms`,
+# 10 s on this cluster) or the controller fences it for missed heartbeats
+# (`broker.session.timeout.ms`, 3 s). Thawed after 1.5 s, the followers are still in sync
+# when the controller notices the dead leader, so it elects one of them -- a *clean*
+# election, unclean election stays off -- and that new leader never fetched the writes of
+# the stall. (A longer stall loses them too on Kafka 4.1: a fenced follower is kept as an
+# *eligible leader replica* and elected once it is back. Try it with the simulator below.)
+
+# %%
+schedule = SCHEDULES["frozen-followers-short"]
+for fault in schedule:
+    print(fault)
+
+# %% [markdown]
+# ## Both settings, the same faults
+# `compare` starts the cluster if it is not running (about 15 s; `python -m labs.stack up
+# --cluster` keeps one running), creates two topics whose only partition lives on the same
+# three brokers, and sends the same numbered values to both at 100 per second for 5 s --
+# one producer with `acks=1` (idempotence off), one with `acks='all'` (idempotence on).
+# About 30 s in all.
+
+# %%
+results = compare(schedule="frozen-followers-short", rate_per_s=100, duration_s=5)
+for name, result in results.items():
+    print(name)
+    print(result.report.table(), end="\n\n")
+
+# %% [markdown]
+# The exact counts move from run to run (by a few writes: thread scheduling, when the
+# controller notices the dead leader). What never moves:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+one, all_ = results["acks=1"].report["drain"], results["acks=all"].report["drain"]
+print("acks=1 lost acknowledged writes:", one.lost > 0)
+print("acks=all lost acknowledged writes:", all_.lost > 0)
+print("acks=all duplicated writes:", all_.duplicated > 0)
+
+# %% [markdown]
+# ## What decided it: the settings, and the fault log with times
+# Every result carries the settings that decide the outcome and what the lab did to the
+# cluster, when (seconds since the first send).
+
+# %%
+print(results["acks=1"].summary())
+
+# %% [markdown]
+# ## The timeline
+# Top: each dot is one send, at the time it was sent (x) and by its number (y). Shaded: the
+# followers frozen (blue) and the leader down, from its kill to its restart (red). Red
+# crosses: writes the producer was told were stored -- and that the final read did not
+# find. Bottom: how long each acknowledgement took.
+
+# %%
+fig = plot_timeline(results["acks=1"])
+
+# %%
+fig = plot_timeline(results["acks=all"])
+
+# %% [markdown]
+# `acks=1` acknowledged the writes of the freeze at once -- and lost them. `acks=all` did
+# not acknowledge them until the followers had them: the producer waited, retried on the
+# new leader, and got its answers seconds late (bottom panel) -- but lost none. Durability
+# is paid for in latency during the failure.
+#
+# ## The simulator's twin
+# The twin (`sim.durability`) follows the same rules in a few lines: followers replicate
+# instantly unless frozen; a frozen follower stays in the ISR until fenced; when the leader
+# dies an ISR follower takes over. It predicts the loss from the schedule alone:
+# rate x (kill time - freeze time).
+
+# %%
+for acks in (1, "all"):
+    twin = simulate_durability(acks=acks, schedule=schedule, rate_per_s=100, duration_s=5)
+    real = results[f"acks={acks}"].report["drain"].lost
+    print(f"acks={acks}: twin predicts {twin.report['drain'].lost} lost, the cluster lost {real}")
+
+# %% [markdown]
+# A longer stall -- 5 s, longer than `broker.session.timeout.ms` -- gets the followers
+# fenced. Whether `acks=1` still loses depends on Eligible Leader Replicas (on in Kafka 4.1,
+# off in older clusters): with it a thawed follower is elected; without it the partition
+# stays offline until the old leader is back, with all its writes.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+long_stall = (
+    Fault("freeze-followers", "partition:0", 1.0, 5.0),
+    Fault("kill-leader", "partition:0", 2.0),
+    Fault("restart-all", "cluster", 8.0),
+)
+for elr in (True, False):
+    twin = simulate_durability(
+        acks=1, schedule=long_stall, duration_s=10, eligible_leader_replicas=elr
+    )
+    row = twin.report["drain"]
+    print(f"eligible leader replicas {elr!s:5}: {row.lost} lost, {row.unknown} unknown")
+
+# %% [markdown]
+# ## Exercise
+# From the fault log of the `acks=1` run, compute how many writes the leader acknowledged
+# **alone** -- between the freeze of its followers and its own death, at 100 writes per
+# second. `fault_time(result, "freeze")` and `fault_time(result, "kill")` give the two
+# times. The check compares your number with the writes this run really lost (within 25%).
+
+# %%
+lost = results["acks=1"].report["drain"].lost
+answer = ...  # writes acknowledged by the leader alone
+check(answer, lost, rel_tol=0.25, hint="rate x (kill time - freeze time).")
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution: every write the leader acknowledged while its followers were frozen existed on
+# the leader only; the follower elected after the kill never had them.
+r = results["acks=1"]
+solution = round(100 * (fault_time(r, "kill") - fault_time(r, "freeze")))
+check(solution, lost, rel_tol=0.25)
+
+# %% [markdown]
+# ## Summary
+# - `acks=1` means "the leader has it": a leader that dies before its followers copied a
+#   write takes it along, although the producer was told it was stored.
+# - `acks='all'` with `min.insync.replicas=2` and idempotence lost nothing and duplicated
+#   nothing here: acknowledged means "on every in-sync replica", and retries are deduplicated.
+# - For critical events: `acks='all'`, `min.insync.replicas=2`, replication factor 3,
+#   unclean leader election off -- and treat a timeout as "unknown", never as "failed".
