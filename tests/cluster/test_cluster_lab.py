@@ -9,7 +9,6 @@ it is never skipped.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,24 +19,13 @@ from pathlib import Path
 import pytest
 
 from labs.stack import cluster, config
+from labs.stack.probe import free_ports
 
 pytestmark = pytest.mark.brokers
 
 #: The issue's limits on this machine (2 cores): cluster start and one lab run.
 START_LIMIT_S = 60.0
 LAB_LIMIT_S = 180.0
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def _cli(env: dict, *args: str, timeout: float = 150) -> subprocess.CompletedProcess:
@@ -64,7 +52,7 @@ def real_cluster(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     stack_dir = tmp_path_factory.mktemp("cluster") / "stack"
     mp.setenv("COURSE_STACK_DIR", str(stack_dir))
-    mp.setenv("COURSE_CLUSTER_PORTS", ",".join(map(str, _free_ports(4))))
+    mp.setenv("COURSE_CLUSTER_PORTS", ",".join(map(str, free_ports(4))))
     mp.setenv("COURSE_CACHE_DIR", str(config.cache_dir()))
     env = dict(os.environ)
     pids: set[int] = set()

@@ -3,25 +3,15 @@ the run fails half-way through its fault schedule (here: while the followers are
 
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 
 import pytest
 
 from labs.stack import cluster, config
+from labs.stack.probe import free_ports
 
 pytestmark = pytest.mark.brokers
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def _gone(pid: int) -> bool:
@@ -35,7 +25,7 @@ def test_a_failing_run_stops_the_cluster_it_started(tmp_path, monkeypatch):
     from labs import durability
 
     monkeypatch.setenv("COURSE_STACK_DIR", str(tmp_path / "stack"))
-    monkeypatch.setenv("COURSE_CLUSTER_PORTS", ",".join(map(str, _free_ports(4))))
+    monkeypatch.setenv("COURSE_CLUSTER_PORTS", ",".join(map(str, free_ports(4))))
     monkeypatch.setenv("COURSE_CACHE_DIR", str(config.cache_dir()))
     assert all(n.pid() is None for n in cluster.nodes())
     seen: dict[str, int] = {}

@@ -14,26 +14,15 @@ from pathlib import Path
 import pytest
 
 from labs.stack import config
+from labs.stack.probe import free_ports
 
 pytestmark = pytest.mark.brokers
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 @pytest.fixture
 def stack_env(tmp_path):
     """Environment for a private stack: own folder, own ports, the shared jar cache."""
-    redis_port, kafka_port, ctl_port = _free_ports(3)
+    redis_port, kafka_port, ctl_port = free_ports(3)
     env = {
         k: v
         for k, v in os.environ.items()
