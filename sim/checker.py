@@ -134,13 +134,16 @@ def check_reader(history: History, reader: ReaderHistory) -> CheckRow:
     dup = expected & (counts > 1)
 
     # First completion of each id, in processing order.
-    first_idx = _first_occurrences(reader.ids)
-    first_ids = reader.ids[first_idx]
-    first_times = reader.times[first_idx]
+    if counts.size == 0 or counts.max() <= 1:  # no repeats: no copies
+        first_ids, first_times = reader.ids, reader.times
+    else:
+        first_idx = _first_occurrences(reader.ids, counts)
+        first_ids, first_times = reader.ids[first_idx], reader.times[first_idx]
     keep = expected[first_ids]
-    reordered = _reordered(history.keys[first_ids[keep]], first_ids[keep])
+    kept_ids = first_ids[keep]
+    reordered = _reordered(history.keys[kept_ids], kept_ids)
 
-    lat = first_times[keep] - history.publish_time[first_ids[keep]]
+    lat = first_times[keep] - history.publish_time[kept_ids]
     if lat.size:
         p50, p95, p99 = (float(x) for x in np.percentile(lat, [50, 95, 99]))
     else:
@@ -161,12 +164,20 @@ def check_reader(history: History, reader: ReaderHistory) -> CheckRow:
     )
 
 
-def _first_occurrences(ids: np.ndarray) -> np.ndarray:
-    """Indices of the first occurrence of each distinct id, in their original order."""
-    if ids.size == 0:
-        return np.zeros(0, np.int64)
-    _, idx = np.unique(ids, return_index=True)
-    return np.sort(idx)
+def _first_occurrences(ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Indices of the first occurrence of each distinct id, in their original order.
+
+    ``counts`` is ``bincount(ids)``. Without repeats (the usual case) that is every index;
+    otherwise one linear pass marks each id's first index (ids are small non-negative
+    integers, so no sort is needed).
+    """
+    if ids.size == 0 or counts.max() <= 1:
+        return np.arange(ids.size)
+    first = np.full(counts.size, ids.size, np.int64)
+    np.minimum.at(first, ids, np.arange(ids.size))
+    mark = np.zeros(ids.size, bool)
+    mark[first[counts > 0]] = True
+    return np.flatnonzero(mark)
 
 
 def _reordered(keys: np.ndarray, ids: np.ndarray) -> int:
@@ -177,17 +188,32 @@ def _reordered(keys: np.ndarray, ids: np.ndarray) -> int:
     """
     mask = keys >= 0
     keys, ids = keys[mask], ids[mask]
-    if ids.size < 2:
-        return 0
-    order = np.argsort(keys, kind="stable")  # group by key, keep processing order within
-    k, i = keys[order], ids[order]
+    if ids.size < 2 or bool((ids[1:] > ids[:-1]).all()):
+        return 0  # processed in publish order: nothing can be out of order
+    # Group by key, processing order kept within a key: sort (key, position) pairs packed
+    # into one integer -- a plain sort of distinct values, far cheaper than a stable argsort.
+    n = ids.size
+    if int(keys.max()) < (1 << 62) // n:
+        packed = keys * n
+        packed += np.arange(n)
+        packed.sort()
+        k = packed // n
+        np.remainder(packed, n, out=packed)
+        i = ids[packed]
+        del packed
+    else:  # keys too large to pack: the general stable sort
+        order = np.argsort(keys, kind="stable")
+        k, i = keys[order], ids[order]
+        del order
     # Running maximum of ids within each key group: offset every group so that a plain
     # cumulative maximum never crosses a group boundary.
-    starts = np.r_[True, k[1:] != k[:-1]]
-    group = np.cumsum(starts) - 1
-    span = int(i.max()) + 1
-    shifted = i + group * span
+    starts = np.empty(n, bool)
+    starts[0] = True
+    np.not_equal(k[1:], k[:-1], out=starts[1:])
+    del k
+    shifted = np.cumsum(starts)
+    shifted *= int(i.max()) + 1
+    shifted += i
+    del i
     running = np.maximum.accumulate(shifted)
-    prev_max = np.r_[-1, running[:-1]]
-    prev_max[starts] = -1
-    return int(((prev_max > shifted) & ~starts).sum())
+    return int((running[:-1] > shifted[1:])[~starts[1:]].sum())

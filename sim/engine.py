@@ -176,12 +176,14 @@ def run(
 
     grid = np.linspace(0.0, end_time, sc.lag_points)
     total_dlq = 0
+    records = [gs.records() for gs in gsims]  # frees every group's run-time buffers
     for gs in gsims:
-        ids, times, pp, off = gs.records()
-        order = np.argsort(times, kind="stable")
+        ids, times, pp, off = records.pop(0)
+        updates = _position_updates(gs, times, pp, off)
+        del pp, off
         expected, available = gs.masks(n)
         expected &= ~msgs.poison
-        readers.append(ReaderHistory(gs.name, ids[order], times[order], expected, available))
+        readers.append(ReaderHistory(gs.name, ids, times, expected, available))
         d_ids, d_t = gs.dead_letters()
         if msgs.poison.any():
             dlq_readers.append(dead_letter_reader(gs.name, d_ids, d_t, msgs.poison))
@@ -191,7 +193,9 @@ def run(
         metrics[f"rebalances:{gs.name}"] = float(gs.rebalances)
         metrics[f"redelivered:{gs.name}"] = float(gs.redelivered)
         metrics[f"skipped:{gs.name}"] = float(gs.skipped_by_retention + gs.skipped_uncommitted)
-        _group_lag(gs, sc, pp[order], off[order], times[order], grid, series, metrics)
+        del ids, times, expected, available
+        _group_lag(gs, sc, *updates, grid, series, metrics)
+        del updates
     for ss in ssims:
         ids = np.asarray(ss.ids, np.int64)
         times = np.asarray(ss.times, float)
@@ -244,15 +248,23 @@ def run(
     )
 
 
-def _group_lag(gs: GroupSim, sc: Scenario, pp, off, times, grid, series, metrics) -> None:
+def _position_updates(gs: GroupSim, times, pp, off) -> tuple[np.ndarray, ...]:
+    """The group's position updates ``(time, partition, new position)``: its start, every
+    processed record and every retention reset."""
+    P = len(gs.parts)
+    resets = np.array(gs.resets, float).reshape(-1, 3)
+    ev_t = np.concatenate((np.full(P, gs.group.join_at_s), times, resets[:, 0]))
+    ev_p = np.concatenate((np.arange(P), pp, resets[:, 1])).astype(np.int32)
+    ev_v = np.concatenate((gs.init_pos, off + 1, resets[:, 2])).astype(np.int64)
+    return ev_t, ev_p, ev_v
+
+
+def _group_lag(gs: GroupSim, sc: Scenario, ev_t, ev_p, ev_v, grid, series, metrics) -> None:
     parts = gs.parts
     P = len(parts)
     start = gs.group.join_at_s
-    ev_t = np.concatenate((np.full(P, start), times, [r[0] for r in gs.resets]))
-    ev_p = np.concatenate((np.arange(P), pp, [r[1] for r in gs.resets]))
-    ev_v = np.concatenate((gs.init_pos, off + 1, [r[2] for r in gs.resets]))
     appends = [p.append for p in parts]
-    prof, per = mx.lag_profile(appends, ev_t, ev_p.astype(np.int64), ev_v.astype(np.int64), start)
+    prof, per = mx.lag_profile(appends, ev_t, ev_p, ev_v, start)
     g = grid[grid >= start]
     total = prof.at(g)
     name = gs.name

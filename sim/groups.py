@@ -270,8 +270,8 @@ class GroupSim:
         ids = np.concatenate([self.parts[p].ids[lo:hi] for p, lo, hi in segs])
         a = np.concatenate([self.parts[p].append[lo:hi] for p, lo, hi in segs])
         dele = np.concatenate([self.parts[p].delete[lo:hi] for p, lo, hi in segs])
-        off = np.concatenate([np.arange(lo, hi) for p, lo, hi in segs])
-        pp = np.concatenate([np.full(hi - lo, p) for p, lo, hi in segs])
+        off = np.concatenate([np.arange(lo, hi, dtype=np.int64) for p, lo, hi in segs])
+        pp = np.concatenate([np.full(hi - lo, p, np.int32) for p, lo, hi in segs])
         if len(segs) > 1:
             order = np.argsort(a, kind="stable")
             ids, a, dele, off, pp = ids[order], a[order], dele[order], off[order], pp[order]
@@ -387,12 +387,18 @@ class GroupSim:
     # ------------------------------------------------------------------ results
 
     def records(self) -> tuple[np.ndarray, ...]:
-        """(ids, times, partition, offset) of every processing, in completion order per
-        member (concatenated)."""
-        if not self.rec:
+        """(ids, times, partition, offset) of every processing, sorted by completion time
+        (stable: a member's own order is kept on ties). The group's buffers are released:
+        call it once, after the run."""
+        rec, self.rec, self.service = self.rec, [], None
+        if not rec:
             z = np.zeros(0, np.int64)
-            return z, np.zeros(0), z, z
-        return tuple(np.concatenate([r[i] for r in self.rec]) for i in range(4))
+            return z, np.zeros(0), z.astype(np.int32), z
+        times = np.concatenate([r[1] for r in rec])
+        order = np.argsort(times, kind="stable")
+        times = times[order]
+        out = [np.concatenate([r[i] for r in rec])[order] for i in (0, 2, 3)]
+        return out[0], times, out[1], out[2]
 
     def dead_letters(self) -> tuple[np.ndarray, np.ndarray]:
         if not self.dlq:

@@ -160,8 +160,8 @@ def produce(log: Log, msgs: Messages, faults: tuple[Fault, ...], rng: np.random.
                 lost |= (arrive >= s - log.replication_lag_ms / 1000.0) & (arrive < s)
             truncated += int(lost.sum())
             ids, arrive = ids[~lost], arrive[~lost]
-        size = msgs.size[ids]
-        delete = np.full(ids.size, np.inf)
+        size = _take(msgs.size, ids)
+        delete = np.broadcast_to(np.inf, ids.size)  # kept forever: no per-record array
         if log.retention_ms is not None:
             delete = arrive + log.retention_ms / 1000.0
         if log.retention_bytes is not None and ids.size:
@@ -172,3 +172,10 @@ def produce(log: Log, msgs: Messages, faults: tuple[Fault, ...], rng: np.random.
         delete = np.maximum.accumulate(delete) if delete.size else delete
         parts.append(Partition(p, ids, arrive, delete, size))
     return Topic(tuple(parts), part, outcome, dup, truncated, expired)
+
+
+def _take(values: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``values[ids]``, but a constant (zero-stride) array stays a free read-only view."""
+    if values.ndim == 1 and values.strides == (0,) and values.size:
+        return np.broadcast_to(values[0], ids.size)
+    return values[ids]

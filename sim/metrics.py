@@ -27,8 +27,6 @@ import numpy as np
 
 from sim.history import History, ReaderHistory
 
-_BIG = np.int64(1) << 40
-
 
 @dataclass(frozen=True)
 class LagProfile:
@@ -75,17 +73,28 @@ def positions(
     ev_t: np.ndarray, ev_p: np.ndarray, ev_pos: np.ndarray, partitions: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per partition, the times and (running-max) positions after each update."""
+    per, _, _ = _positions(ev_t, ev_p, ev_pos, partitions)
+    return per
+
+
+def _positions(ev_t, ev_p, ev_pos, partitions):
+    """:func:`positions`, plus every update's time and forward step in time order."""
     by_t = np.argsort(ev_t, kind="stable")
-    p_t = ev_p[by_t]
-    if partitions < 2**15:
-        p_t = p_t.astype(np.int16)  # stable sort of small ints is a radix sort
-    order = by_t[np.argsort(p_t, kind="stable")]
-    t, p, v = ev_t[order], ev_p[order].astype(np.int64), ev_pos[order].astype(np.int64)
-    run = np.maximum.accumulate(v + p * _BIG) - p * _BIG
-    bounds = np.searchsorted(p, np.arange(partitions + 1))
-    return [
-        (t[bounds[q] : bounds[q + 1]], run[bounds[q] : bounds[q + 1]]) for q in range(partitions)
-    ]
+    t_sorted = ev_t[by_t]
+    p_t = ev_p[by_t].astype(np.int16 if partitions < 2**15 else np.int64)
+    within = np.argsort(p_t, kind="stable")  # stable sort of small ints is a radix sort
+    bounds = np.searchsorted(p_t[within], np.arange(partitions + 1))
+    del p_t
+    pos = ev_pos[by_t]
+    del by_t
+    step = np.empty(pos.size, np.int64)  # forward step of each update, in time order
+    per = []
+    for q in range(partitions):
+        idx = within[bounds[q] : bounds[q + 1]]  # this partition's updates, by time
+        run = np.maximum.accumulate(pos[idx]).astype(np.int64)
+        per.append((t_sorted[idx], run))
+        step[idx] = np.diff(run, prepend=0)
+    return per, t_sorted, step
 
 
 def lag_profile(
@@ -93,25 +102,37 @@ def lag_profile(
 ) -> tuple[LagProfile, list[tuple[np.ndarray, np.ndarray]]]:
     """Exact total lag from ``start`` on, given each partition's append times and the
     position updates ``(time, partition, new position)`` (include one per partition at
-    ``start``)."""
-    per = positions(ev_t, ev_p, ev_pos, len(appends))
-    inc_t, inc_v = [], []
-    for t, run in per:
-        if t.size:
-            inc_t.append(t)
-            inc_v.append(-np.diff(run, prepend=0))
+    ``start``).
+
+    The lag after every event is (records appended so far) - (sum of positions so far):
+    one merged stream of +1 (append) and -k (a position moves k forward) in time order.
+    Where several events share an instant only the lag after all of them is kept, so the
+    order of ties (and of the sort) never shows.
+    """
+    per, step_t, step = _positions(ev_t, ev_p, ev_pos, len(appends))
     app = np.concatenate(appends) if appends else np.zeros(0)
-    # One merged stream of +1 (append) and -k (position advances by k): the running sum
-    # after each event is the lag. Sorting concatenated sorted runs is a merge.
-    t_all = np.concatenate([app, *inc_t])
-    v_all = np.concatenate([np.ones(app.size, np.int64), *inc_v])
-    order = np.argsort(t_all, kind="stable")
-    when, lag = t_all[order], np.cumsum(v_all[order])
-    keep = when > start
-    before = int(lag[~keep][-1]) if (~keep).any() else 0  # the lag at ``start``
-    when = np.concatenate(([start], when[keep]))
-    lag = np.concatenate(([before], lag[keep]))
-    return LagProfile(when, lag), per
+    t_all = np.concatenate((app, step_t))
+    small = np.int32 if t_all.size < 2**31 else np.int64
+    v_all = np.concatenate((np.ones(app.size, small), (-step).astype(small)))
+    del app, step_t, step
+    order = np.argsort(t_all)
+    when = t_all
+    when.sort()  # the same values as t_all[order], without a second array
+    v_sorted = v_all[order]
+    del order, v_all
+    lag = np.cumsum(v_sorted, dtype=np.int64)
+    del v_sorted
+    last = np.empty(when.size, bool)  # the last of the events sharing an instant
+    np.not_equal(when[1:], when[:-1], out=last[:-1])
+    last[-1:] = True
+    keep = last & (when > start)
+    before = lag[last & (when <= start)]
+    k = int(keep.sum())
+    t_out, lag_out = np.empty(k + 1), np.empty(k + 1, np.int64)
+    t_out[0], lag_out[0] = start, before[-1] if before.size else 0
+    np.compress(keep, when, out=t_out[1:])
+    np.compress(keep, lag, out=lag_out[1:])
+    return LagProfile(t_out, lag_out), per
 
 
 def partition_lag(

@@ -123,8 +123,8 @@ def draw_keys(w: Workload, rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def draw_sizes(w: Workload, rng: np.random.Generator, n: int) -> np.ndarray:
-    if w.size_cv == 0:
-        return np.full(n, w.size_bytes, np.int64)
+    if w.size_cv == 0:  # one size for all: a read-only view, no per-message array
+        return np.broadcast_to(np.int64(w.size_bytes), n)
     sigma2 = math.log1p(w.size_cv**2)
     s = rng.lognormal(math.log(w.size_bytes) - sigma2 / 2, math.sqrt(sigma2), n)
     return np.maximum(np.rint(s), 1).astype(np.int64)

@@ -1,0 +1,86 @@
+"""The checker's and the lag profile's array tricks against plain loops."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.checker import _first_occurrences, _reordered
+from sim.metrics import lag_profile
+
+
+def _reordered_loop(keys, ids):
+    best, count = {}, 0
+    for k, i in zip(keys.tolist(), ids.tolist(), strict=True):
+        if k < 0:
+            continue
+        if k in best and best[k] > i:
+            count += 1
+        best[k] = max(best.get(k, -1), i)
+    return count
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(-1, 5), st.integers(0, 40)), max_size=60),
+    st.booleans(),
+)
+def test_reordered_equals_a_loop(pairs, huge_keys):
+    keys = np.array([k for k, _ in pairs], np.int64)
+    ids = np.array([i for _, i in pairs], np.int64)
+    if huge_keys:  # too large to pack with the position: the stable-sort branch
+        keys = np.where(keys >= 0, keys + (1 << 61), keys)
+    assert _reordered(keys, ids) == _reordered_loop(keys, ids)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 30), max_size=60))
+def test_first_occurrences_equal_a_loop(values):
+    ids = np.array(values, np.int64)
+    counts = np.bincount(ids, minlength=31)
+    seen, expected = set(), []
+    for j, i in enumerate(values):
+        if i not in seen:
+            seen.add(i)
+            expected.append(j)
+    np.testing.assert_array_equal(_first_occurrences(ids, counts), expected)
+
+
+def _lag_loop(appends, ev, start, when):
+    """Lag at ``when`` straight from the definition: appended by then minus positions."""
+    pos = {}
+    for t, p, v in sorted(ev, key=lambda e: e[0]):
+        if t <= when:
+            pos[p] = max(pos.get(p, 0), v)
+    appended = sum(int(np.searchsorted(a, when, side="right")) for a in appends)
+    return appended - sum(pos.values())
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.integers(0, 40), max_size=12).map(lambda xs: sorted(x / 4 for x in xs)),
+        min_size=1,
+        max_size=3,
+    ),
+    st.lists(st.tuples(st.integers(1, 40), st.integers(0, 2), st.integers(0, 12)), max_size=25),
+)
+def test_lag_profile_equals_the_definition(raw_appends, raw_updates):
+    appends = [np.array(a, float) for a in raw_appends]
+    P = len(appends)
+    updates = [(t / 4, p % P, min(v, appends[p % P].size)) for t, p, v in raw_updates]
+    ev = [(0.0, p, 0) for p in range(P)] + updates
+    ev_t = np.array([e[0] for e in ev], float)
+    ev_p = np.array([e[1] for e in ev], np.int64)
+    ev_v = np.array([e[2] for e in ev], np.int64)
+    prof, per = lag_profile(appends, ev_t, ev_p, ev_v, 0.0)
+    grid = np.arange(0, 44) / 4 + 0.1
+    want = [_lag_loop(appends, ev, 0.0, g) for g in grid]
+    np.testing.assert_array_equal(prof.at(grid), want)
+    events = sorted({0.0, *(x for a in appends for x in a), *(e[0] for e in ev)})
+    at_events = [_lag_loop(appends, ev, 0.0, t) for t in events]
+    assert prof.peak == max(at_events)
+    assert prof.peak_time == events[int(np.argmax(at_events))]
+    for q, (t, run) in enumerate(per):  # per-partition positions: running maxima
+        last = np.r_[t[1:] != t[:-1], True]  # the position after all updates of an instant
+        for tj, rj in zip(t[last], run[last], strict=True):
+            assert rj == max(v for tt, p, v in ev if p == q and tt <= tj)
