@@ -98,7 +98,12 @@ def _positions(ev_t, ev_p, ev_pos, partitions):
 
 
 def lag_profile(
-    appends: list[np.ndarray], ev_t: np.ndarray, ev_p: np.ndarray, ev_pos: np.ndarray, start: float
+    appends: list[np.ndarray],
+    ev_t: np.ndarray,
+    ev_p: np.ndarray,
+    ev_pos: np.ndarray,
+    start: float,
+    chunk: int = 1 << 18,
 ) -> tuple[LagProfile, list[tuple[np.ndarray, np.ndarray]]]:
     """Exact total lag from ``start`` on, given each partition's append times and the
     position updates ``(time, partition, new position)`` (include one per partition at
@@ -107,31 +112,42 @@ def lag_profile(
     The lag after every event is (records appended so far) - (sum of positions so far):
     one merged stream of +1 (append) and -k (a position moves k forward) in time order.
     Where several events share an instant only the lag after all of them is kept, so the
-    order of ties (and of the sort) never shows.
+    order of ties (and of the sort) never shows. The merge runs over time slices of about
+    ``chunk`` appends, so its scratch memory stays small however long the run.
     """
     per, step_t, step = _positions(ev_t, ev_p, ev_pos, len(appends))
     app = np.concatenate(appends) if appends else np.zeros(0)
-    t_all = np.concatenate((app, step_t))
-    small = np.int32 if t_all.size < 2**31 else np.int64
-    v_all = np.concatenate((np.ones(app.size, small), (-step).astype(small)))
-    del app, step_t, step
-    order = np.argsort(t_all)
-    when = t_all
-    when.sort()  # the same values as t_all[order], without a second array
-    v_sorted = v_all[order]
-    del order, v_all
-    lag = np.cumsum(v_sorted, dtype=np.int64)
-    del v_sorted
-    last = np.empty(when.size, bool)  # the last of the events sharing an instant
-    np.not_equal(when[1:], when[:-1], out=last[:-1])
-    last[-1:] = True
-    keep = last & (when > start)
-    before = lag[last & (when <= start)]
-    k = int(keep.sum())
-    t_out, lag_out = np.empty(k + 1), np.empty(k + 1, np.int64)
-    t_out[0], lag_out[0] = start, before[-1] if before.size else 0
-    np.compress(keep, when, out=t_out[1:])
-    np.compress(keep, lag, out=lag_out[1:])
+    app.sort()
+    a0 = int(np.searchsorted(app, start, side="right"))
+    s0 = int(np.searchsorted(step_t, start, side="right"))
+    level = a0 - int(step[:s0].sum())  # the lag at ``start``
+    app, step_t, step = app[a0:], step_t[s0:], step[s0:]
+    t_out = np.empty(app.size + step_t.size + 1)
+    lag_out = np.empty(t_out.size, np.int64)
+    t_out[0], lag_out[0], w = start, level, 1
+    # Slice boundaries fall between instants ("left" search), so ties never straddle two.
+    cuts = np.append(app[chunk::chunk], np.inf)
+    ia = js = 0
+    for c in cuts:
+        ja, je = int(np.searchsorted(app, c, "left")), int(np.searchsorted(step_t, c, "left"))
+        if ja == ia and je == js:
+            continue
+        t = np.concatenate((app[ia:ja], step_t[js:je]))
+        v = np.concatenate((np.ones(ja - ia, np.int64), -step[js:je]))
+        order = np.argsort(t)
+        t, lag = t[order], np.cumsum(v[order])
+        lag += level
+        level = int(lag[-1])
+        last = np.empty(t.size, bool)  # the last of the events sharing an instant
+        np.not_equal(t[1:], t[:-1], out=last[:-1])
+        last[-1] = True
+        k = int(last.sum())
+        np.compress(last, t, out=t_out[w : w + k])
+        np.compress(last, lag, out=lag_out[w : w + k])
+        w += k
+        ia, js = ja, je
+    for arr in (t_out, lag_out):  # shrink in place (no other view of them exists)
+        arr.resize(w, refcheck=False)
     return LagProfile(t_out, lag_out), per
 
 

@@ -63,8 +63,9 @@ def _lag_loop(appends, ev, start, when):
         max_size=3,
     ),
     st.lists(st.tuples(st.integers(1, 40), st.integers(0, 2), st.integers(0, 12)), max_size=25),
+    st.integers(1, 6),
 )
-def test_lag_profile_equals_the_definition(raw_appends, raw_updates):
+def test_lag_profile_equals_the_definition(raw_appends, raw_updates, chunk):
     appends = [np.array(a, float) for a in raw_appends]
     P = len(appends)
     updates = [(t / 4, p % P, min(v, appends[p % P].size)) for t, p, v in raw_updates]
@@ -72,7 +73,7 @@ def test_lag_profile_equals_the_definition(raw_appends, raw_updates):
     ev_t = np.array([e[0] for e in ev], float)
     ev_p = np.array([e[1] for e in ev], np.int64)
     ev_v = np.array([e[2] for e in ev], np.int64)
-    prof, per = lag_profile(appends, ev_t, ev_p, ev_v, 0.0)
+    prof, per = lag_profile(appends, ev_t, ev_p, ev_v, 0.0, chunk=chunk)
     grid = np.arange(0, 44) / 4 + 0.1
     want = [_lag_loop(appends, ev, 0.0, g) for g in grid]
     np.testing.assert_array_equal(prof.at(grid), want)
