@@ -136,8 +136,10 @@ def run(
     if topo.log is None and stream_ok is not None:
         outcome[~stream_ok] = FAILED
 
+    channel = None
     if topo.pubsub is not None:
-        subs, extra, m, ok = ps.simulate(
+        channel = ps.ChannelSim(
+            env,
             topo.pubsub,
             cons.subscribers,
             msgs,
@@ -145,13 +147,6 @@ def run(
             s_subs.spawn(max(len(cons.subscribers), 1)),
             end_time,
         )
-        if topo.log is None and topo.stream is None:
-            outcome[~ok] = FAILED
-        readers += subs
-        metrics.update(m)
-        rec = extra["receivers"]
-        metrics["mean_receivers"] = float(rec.mean()) if n else 0.0
-        series["receivers"] = Series("receivers", msgs.publish_time, rec, "subscribers")
 
     gsims = []
     if topic is not None:
@@ -173,6 +168,17 @@ def run(
                 )
             )
     env.run(until=end_time + 1e-9)
+
+    if channel is not None:
+        subs, extra, m, ok = channel.results()
+        channel = None
+        if topo.log is None and topo.stream is None:
+            outcome[~ok] = FAILED
+        readers += subs
+        metrics.update(m)
+        rec = extra["receivers"]
+        metrics["mean_receivers"] = float(rec.mean()) if n else 0.0
+        series["receivers"] = Series("receivers", msgs.publish_time, rec, "subscribers")
 
     grid = np.linspace(0.0, end_time, sc.lag_points)
     total_dlq = 0

@@ -9,9 +9,11 @@ read yet wait in the server's per-client output buffer; when it passes the hard 
 or stays above the soft limit for the soft period (checked, as Redis does, whenever a
 message is added), the server disconnects the subscriber and drops the buffer.
 
-Everything is vectorised per connected stretch: deliveries are a mask over the message
-arrays, processing is :func:`sim.queue.departures`, and the buffer occupancy at every
-arrival is a prefix-sum difference. Only a buffer-limit disconnect starts a new stretch.
+Connection changes are SimPy events: each subscriber is a process that waits for its
+planned disconnects and reconnects (fault windows) and for the disconnects the server
+decides on (buffer limits). Between two changes the flow is vectorised: deliveries are a
+mask over the message arrays, processing is :func:`sim.queue.departures`, and the buffer
+occupancy at every arrival is a prefix-sum difference.
 """
 
 from __future__ import annotations
@@ -67,157 +69,238 @@ def publish_ok(msgs: Messages, faults: tuple[Fault, ...]) -> np.ndarray:
     return ~fl.inside(msgs.publish_time, starts, ends)
 
 
-def run_subscriber(
-    index: int,
-    sub: Subscriber,
-    channel: PubSub,
-    msgs: Messages,
-    ok: np.ndarray,
-    faults: tuple[Fault, ...],
-    rng: np.random.Generator,
-    end_time: float,
-) -> SubscriberRun:
-    """Simulate subscriber ``index`` for the whole run."""
-    name = f"subscriber:{index}"
-    t = msgs.publish_time
-    n = t.size
-    reconnect = sub.reconnect_delay_ms / 1000.0
-    delay = channel.network_delay_ms / 1000.0
-    service = sub.service.sample(rng, n)
-    for f in faults:
-        if f.kind == "slow_consumer" and f.target == name:
-            service = np.where((t >= f.start_s) & (t < f.end_s), service * f.factor, service)
-    d_s, d_e = fl.windows(
-        [f for f in faults if f.target in (name, "pubsub")],
-        ("subscriber_down", "network_flap", "broker_down"),
-        (name, "pubsub"),
-        extra_s=reconnect,
-    )
-    connected = ~fl.inside(t, d_s, d_e) & ok
-    disconnects = int(d_s.size)
-    hard, soft, soft_s = channel.buffer_hard_bytes, channel.buffer_soft_bytes, channel.buffer_soft_s
+class SubscriberSim:
+    """One subscriber on the SimPy timeline.
 
-    ids_parts, time_parts = [], []
-    buffer_disconnects, max_buf = 0, 0
-    limited = hard > 0 or soft > 0
-    conn = np.flatnonzero(connected)
-    sizes = msgs.size
-    # Work in windows of connected messages (growing while nothing happens) so that a
-    # subscriber disconnected again and again costs time in proportion to the messages.
-    j, free, window = 0, -np.inf, WINDOW
-    pend_st = np.zeros(0)  # accepted messages still waiting in the buffer
-    pend_sz = np.zeros(0, np.int64)
-    soft_since = None  # start of the current over-soft run, carried across windows
-    while j < conn.size:
-        idx = conn[j : j + window] if limited else conn[j:]
-        a = t[idx] + delay
-        s = service[idx]
-        d = departures(a, s, free)
-        st = starts(a, d, free)
-        cut = idx.size
-        # Bytes waiting in the output buffer right after each arrival: the messages
-        # (earlier ones included) that have not started processing yet.
-        m = pend_st.size
-        st_all = np.concatenate((pend_st, st))
-        csz = np.concatenate(([0], np.cumsum(np.concatenate((pend_sz, sizes[idx])))))
-        k = np.searchsorted(st_all, a, side="right")
-        k = np.minimum(k, np.arange(m + 1, m + idx.size + 1))
-        buf = csz[m + 1 :] - csz[k]
-        if limited:
-            if hard > 0:
-                over = np.flatnonzero(buf > hard)
-                if over.size:
-                    cut = int(over[0])
-            if soft > 0:
-                over = buf > soft
-                first = np.where(over & ~np.r_[False, over[:-1]], np.arange(idx.size), 0)
-                since = t[idx][np.maximum.accumulate(first)]
-                if soft_since is not None and over.size and over[0]:
-                    lead = np.argmin(over) if not over.all() else over.size
-                    since[:lead] = soft_since
-                hit = np.flatnonzero(over & (t[idx] - since >= soft_s))
-                if hit.size:
-                    cut = min(cut, int(hit[0]))
-                soft_since = float(since[-1]) if over.size and over[-1] else None
-        if cut < idx.size:
-            max_buf = max(max_buf, int(buf[: cut + 1].max()))
-        elif buf.size:
-            max_buf = max(max_buf, int(buf.max()))
-        if cut < idx.size:
-            at = t[idx[cut]]  # the server closes the connection, dropping its buffer
-            done = st[:cut] < at + delay
-            # Messages of earlier windows still in the buffer are dropped as well.
-            _drop_tail(ids_parts, time_parts, int((pend_st >= at + delay).sum()))
-            ids_parts.append(idx[:cut][done])
-            time_parts.append(d[:cut][done])
-            last = [x for x in time_parts if x.size]
-            free = float(last[-1][-1]) if last else -np.inf
-            back = at + reconnect
-            lo = int(idx[cut])
-            hi = max(int(np.searchsorted(t, back, side="left")), lo + 1)
-            connected[lo:hi] = False
-            disconnects += 1
-            buffer_disconnects += 1
-            j = int(np.searchsorted(conn, hi, side="left"))
-            pend_st, pend_sz, soft_since = np.zeros(0), np.zeros(0, np.int64), None
-            window = WINDOW
-            continue
-        ids_parts.append(idx)
-        time_parts.append(d)
-        if idx.size:
-            free = float(d[-1])
-            keep = st_all > a[-1]  # a suffix: still waiting for the next arrivals
-            pend_st = st_all[keep]
-            pend_sz = np.concatenate((pend_sz, sizes[idx]))[keep]
-        j += idx.size
-        window *= 2
-    ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, np.int64)
-    times = np.concatenate(time_parts) if time_parts else np.zeros(0)
-    keep = times <= end_time
-    poison = msgs.poison[ids]
-    failed = int((poison & keep).sum())
-    keep &= ~poison
-    window = msgs.window_s
-    down_s = fl.covered(d_s, d_e, 0.0, window)
-    return SubscriberRun(
-        name=name,
-        ids=ids[keep],
-        times=times[keep],
-        connected=connected,
-        disconnects=disconnects,
-        buffer_disconnects=buffer_disconnects,
-        max_buffer_bytes=max_buf,
-        failed=failed,
-        down_s=down_s,
-    )
+    Its process waits for every *connection change* as a SimPy event -- a planned
+    disconnect (fault start), the reconnect after it (fault end + reconnect delay), a
+    disconnect by the server on a buffer limit and the reconnect after that -- and moves
+    the messages published between two changes in bulk (:meth:`_flow`).
+    """
 
-
-def simulate(
-    channel: PubSub,
-    subscribers: tuple[Subscriber, ...],
-    msgs: Messages,
-    faults: tuple[Fault, ...],
-    seeds: list[np.random.SeedSequence],
-    end_time: float,
-) -> tuple[list[ReaderHistory], dict[str, np.ndarray], dict[str, float], np.ndarray]:
-    """All subscribers of the channel: reader histories, per-publish receiver counts
-    (``receivers``), metrics, and the PUBLISH success mask."""
-    ok = publish_ok(msgs, faults)
-    expected = ok & ~msgs.poison
-    readers, metrics = [], {}
-    receivers = np.zeros(len(msgs), np.int16)
-    for i, sub in enumerate(subscribers):
-        run = run_subscriber(
-            i, sub, channel, msgs, ok, faults, np.random.default_rng(seeds[i]), end_time
+    def __init__(
+        self,
+        env,
+        index: int,
+        sub: Subscriber,
+        channel: PubSub,
+        msgs: Messages,
+        ok: np.ndarray,
+        faults: tuple[Fault, ...],
+        rng: np.random.Generator,
+        end_time: float,
+    ) -> None:
+        self.env, self.msgs, self.end_time = env, msgs, end_time
+        self.name = name = f"subscriber:{index}"
+        t = msgs.publish_time
+        self.reconnect = sub.reconnect_delay_ms / 1000.0
+        self.delay = channel.network_delay_ms / 1000.0
+        service = sub.service.sample(rng, t.size)
+        for f in faults:
+            if f.kind == "slow_consumer" and f.target == name:
+                service = np.where((t >= f.start_s) & (t < f.end_s), service * f.factor, service)
+        self.service = service
+        self.d_s, self.d_e = fl.windows(
+            [f for f in faults if f.target in (name, "pubsub")],
+            ("subscriber_down", "network_flap", "broker_down"),
+            (name, "pubsub"),
+            extra_s=self.reconnect,
         )
-        readers.append(
-            ReaderHistory(run.name, run.ids, run.times, expected=expected, available=None)
+        self.connected = ~fl.inside(t, self.d_s, self.d_e) & ok
+        self.conn = np.flatnonzero(self.connected)
+        self.disconnects = int(self.d_s.size)
+        self.hard, self.soft = channel.buffer_hard_bytes, channel.buffer_soft_bytes
+        self.soft_s = channel.buffer_soft_s
+        self.limited = self.hard > 0 or self.soft > 0
+        # Flow state, carried from one stretch (and window) to the next.
+        self.ids_parts: list[np.ndarray] = []
+        self.time_parts: list[np.ndarray] = []
+        self.buffer_disconnects, self.max_buf = 0, 0
+        self.j, self.free, self.window = 0, -np.inf, WINDOW
+        self.pend_st = np.zeros(0)  # accepted messages still waiting in the buffer
+        self.pend_sz = np.zeros(0, np.int64)
+        self.soft_since: float | None = None  # start of the over-soft run, carried
+        self.changes: list[tuple[float, str]] = []  # (time, "down" | "up"), as they happen
+        env.process(self._timeline())
+
+    # ------------------------------------------------------------------ control timeline
+
+    def _timeline(self):
+        env = self.env
+        planned = [(float(s), float(e)) for s, e in zip(self.d_s, self.d_e, strict=True)]
+        for down, up in [*planned, (np.inf, np.inf)]:
+            stop = min(down, self.end_time + 1.0)  # nothing is published after the window
+            while (hit := self._flow(stop)) is not None:
+                at, back = hit
+                yield env.timeout(max(at - env.now, 0.0))
+                self.changes.append((env.now, "down"))  # the server closed the connection
+                yield env.timeout(max(back - env.now, 0.0))
+                self.changes.append((env.now, "up"))
+            if down == np.inf:
+                break
+            yield env.timeout(max(down - env.now, 0.0))
+            self.changes.append((env.now, "down"))
+            yield env.timeout(max(up - env.now, 0.0))
+            self.changes.append((env.now, "up"))
+        self._flow(np.inf)
+        self.service = self.conn = None  # every message is through: free the arrays now
+
+    # ------------------------------------------------------------------ message flow
+
+    def _flow(self, until: float) -> tuple[float, float] | None:
+        """Deliver and process the connected messages published before ``until``, in
+        windows; stop at a buffer-limit disconnect and return ``(at, reconnect_at)``."""
+        t, sizes, conn = self.msgs.publish_time, self.msgs.size, self.conn
+        end = int(np.searchsorted(conn, np.searchsorted(t, until, side="left"), side="left"))
+        hard, soft, soft_s, delay = self.hard, self.soft, self.soft_s, self.delay
+        while self.j < end:
+            j = self.j
+            idx = conn[j : min(j + self.window, end)] if self.limited else conn[j:end]
+            a = t[idx] + delay
+            s = self.service[idx]
+            d = departures(a, s, self.free)
+            st = starts(a, d, self.free)
+            cut = idx.size
+            # Bytes waiting in the output buffer right after each arrival: the messages
+            # (earlier ones included) that have not started processing yet.
+            pend_st, pend_sz = self.pend_st, self.pend_sz
+            m = pend_st.size
+            st_all = np.concatenate((pend_st, st))
+            csz = np.concatenate(([0], np.cumsum(np.concatenate((pend_sz, sizes[idx])))))
+            k = np.searchsorted(st_all, a, side="right")
+            k = np.minimum(k, np.arange(m + 1, m + idx.size + 1))
+            buf = csz[m + 1 :] - csz[k]
+            if self.limited:
+                if hard > 0:
+                    over = np.flatnonzero(buf > hard)
+                    if over.size:
+                        cut = int(over[0])
+                if soft > 0:
+                    over = buf > soft
+                    first = np.where(over & ~np.r_[False, over[:-1]], np.arange(idx.size), 0)
+                    since = t[idx][np.maximum.accumulate(first)]
+                    if self.soft_since is not None and over.size and over[0]:
+                        lead = np.argmin(over) if not over.all() else over.size
+                        since[:lead] = self.soft_since
+                    hit = np.flatnonzero(over & (t[idx] - since >= soft_s))
+                    if hit.size:
+                        cut = min(cut, int(hit[0]))
+                    self.soft_since = float(since[-1]) if over.size and over[-1] else None
+            if cut < idx.size:
+                self.max_buf = max(self.max_buf, int(buf[: cut + 1].max()))
+            elif buf.size:
+                self.max_buf = max(self.max_buf, int(buf.max()))
+            if cut < idx.size:
+                return self._buffer_disconnect(idx, st, d, cut)
+            self.ids_parts.append(idx)
+            self.time_parts.append(d)
+            if idx.size:
+                self.free = float(d[-1])
+                keep = st_all > a[-1]  # a suffix: still waiting for the next arrivals
+                self.pend_st = st_all[keep]
+                self.pend_sz = np.concatenate((pend_sz, sizes[idx]))[keep]
+            self.j += idx.size
+            self.window *= 2
+        return None
+
+    def _buffer_disconnect(self, idx, st, d, cut: int) -> tuple[float, float]:
+        """The server closes the connection at the arrival of ``idx[cut]``, dropping the
+        buffer; messages published until the reconnect are missed."""
+        t, delay = self.msgs.publish_time, self.delay
+        at = float(t[idx[cut]])
+        done = st[:cut] < at + delay
+        # Messages of earlier windows still in the buffer are dropped as well.
+        _drop_tail(self.ids_parts, self.time_parts, int((self.pend_st >= at + delay).sum()))
+        self.ids_parts.append(idx[:cut][done])
+        self.time_parts.append(d[:cut][done])
+        last = [x for x in self.time_parts if x.size]
+        self.free = float(last[-1][-1]) if last else -np.inf
+        back = at + self.reconnect
+        lo = int(idx[cut])
+        hi = max(int(np.searchsorted(t, back, side="left")), lo + 1)
+        self.connected[lo:hi] = False
+        self.disconnects += 1
+        self.buffer_disconnects += 1
+        self.j = int(np.searchsorted(self.conn, hi, side="left"))
+        self.pend_st, self.pend_sz, self.soft_since = np.zeros(0), np.zeros(0, np.int64), None
+        self.window = WINDOW
+        return at, back
+
+    # ------------------------------------------------------------------ result
+
+    def result(self) -> SubscriberRun:
+        """What happened, once the environment has run to the end."""
+        msgs = self.msgs
+        ids = np.concatenate(self.ids_parts) if self.ids_parts else np.zeros(0, np.int64)
+        times = np.concatenate(self.time_parts) if self.time_parts else np.zeros(0)
+        self.ids_parts, self.time_parts = [], []
+        keep = times <= self.end_time
+        poison = msgs.poison[ids]
+        failed = int((poison & keep).sum())
+        keep &= ~poison
+        return SubscriberRun(
+            name=self.name,
+            ids=ids[keep],
+            times=times[keep],
+            connected=self.connected,
+            disconnects=self.disconnects,
+            buffer_disconnects=self.buffer_disconnects,
+            max_buffer_bytes=self.max_buf,
+            failed=failed,
+            down_s=fl.covered(self.d_s, self.d_e, 0.0, msgs.window_s),
+            extra={"changes": tuple(self.changes)},
         )
-        receivers += run.connected
-        metrics[f"disconnects:{run.name}"] = float(run.disconnects)
-        metrics[f"buffer_disconnects:{run.name}"] = float(run.buffer_disconnects)
-        metrics[f"max_buffer_bytes:{run.name}"] = float(run.max_buffer_bytes)
-        metrics[f"failed:{run.name}"] = float(run.failed)
-        window = msgs.window_s
-        metrics[f"down_fraction:{run.name}"] = run.down_s / window if window > 0 else 0.0
-    return readers, {"receivers": receivers}, metrics, ok
+
+
+class ChannelSim:
+    """A Pub/Sub channel and all its subscribers on one SimPy environment."""
+
+    def __init__(
+        self,
+        env,
+        channel: PubSub,
+        subscribers: tuple[Subscriber, ...],
+        msgs: Messages,
+        faults: tuple[Fault, ...],
+        seeds: list[np.random.SeedSequence],
+        end_time: float,
+    ) -> None:
+        self.msgs = msgs
+        self.ok = publish_ok(msgs, faults)
+        self.subs = [
+            SubscriberSim(
+                env,
+                i,
+                sub,
+                channel,
+                msgs,
+                self.ok,
+                faults,
+                np.random.default_rng(seeds[i]),
+                end_time,
+            )
+            for i, sub in enumerate(subscribers)
+        ]
+
+    def results(
+        self,
+    ) -> tuple[list[ReaderHistory], dict[str, np.ndarray], dict[str, float], np.ndarray]:
+        """Reader histories, per-publish receiver counts (``receivers``), metrics, and the
+        PUBLISH success mask -- after the environment has run."""
+        msgs = self.msgs
+        expected = self.ok & ~msgs.poison
+        readers, metrics = [], {}
+        receivers = np.zeros(len(msgs), np.int16)
+        for sub in self.subs:
+            run = sub.result()
+            readers.append(
+                ReaderHistory(run.name, run.ids, run.times, expected=expected, available=None)
+            )
+            receivers += run.connected
+            metrics[f"disconnects:{run.name}"] = float(run.disconnects)
+            metrics[f"buffer_disconnects:{run.name}"] = float(run.buffer_disconnects)
+            metrics[f"max_buffer_bytes:{run.name}"] = float(run.max_buffer_bytes)
+            metrics[f"failed:{run.name}"] = float(run.failed)
+            window = msgs.window_s
+            metrics[f"down_fraction:{run.name}"] = run.down_s / window if window > 0 else 0.0
+        return readers, {"receivers": receivers}, metrics, self.ok
