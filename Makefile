@@ -53,8 +53,11 @@ labs-repeat:
 	  echo "lab suite, run $$i of 3"; $(PY) -m pytest -q -p no:cacheprovider tests/labs || exit 1; \
 	done; fi
 
+## bench: the simulator against the naive SimPy baseline (1M), the interactive variant, 10M
 bench: env
 	$(PY) -m sim.bench --messages 1000000 --vs-reference
+	$(PY) -m sim.bench --interactive
+	$(PY) -m sim.bench --messages 10000000 --repeat 1
 
 clean:
 	$(STACK) down --purge || true

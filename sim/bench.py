@@ -315,7 +315,8 @@ def _text(out: dict) -> str:
         o = r["output"]
         lines += [
             f"naive SimPy baseline: {r['path']}",
-            f"  wall (median) {r['wall_s']:8.3f} s    runs: {r['walls_s']}",
+            f"  wall (median) {r['wall_s']:8.3f} s    runs: "
+            + ", ".join(f"{w:.3f}" for w in r["walls_s"]),
             f"  peak RSS      {o.get('peak_rss_mb', 0):8d} MB",
             "  counts         baseline / simulator (different random streams and "
             "partitioner: close, not equal)",
