@@ -9,6 +9,14 @@ leaving, rejoining, pausing on a network flap or slowing down, and every rebalan
 assignment is fixed, so the message flow of each member is one vectorised Lindley
 recursion (:func:`sim.queue.departures`) -- no event per message.
 
+A control event only cuts the flow, it does not change it: each member carries across
+it the poll batch it is in (how many of its records are not started yet, and its
+partitions) and the record in hand (completed, and counted, only when its member gets
+there). Only a member's own polls, batch ends and revocations commit; the poll batches
+near the end of a segment are found in bulk (:meth:`GroupSim._batch_at`). A crash or a
+flap kills the record in hand, even one being finished after a revocation (that record
+was committed on revocation: the group does not process it).
+
 What a crash costs depends on the commit policy, evaluated at the crash instant:
 
 - ``after`` -- offsets are committed after each processed poll batch: the records of the
@@ -25,6 +33,10 @@ Retention is checked when a record is fetched: a position that fell behind the l
 offset is reset per ``auto_offset_reset`` and the deleted records are lost for the group.
 Poison records fail ``max_retries + 1`` times (with exponential backoff) and go to the
 dead-letter topic.
+
+:mod:`sim.reference` runs the same semantics one message at a time (except ``auto``,
+``idempotent``, late joins, seeks and retention); ``tests/sim/test_sim_reference.py``
+compares the two.
 """
 
 from __future__ import annotations
@@ -65,6 +77,19 @@ def poison_cost(s: np.ndarray, group: Group) -> np.ndarray:
     return retry_cost(s, group.max_retries, group.retry_backoff_ms)
 
 
+class _InHand:
+    """A member's record in hand at a control instant: partition, offset, completion time,
+    and ``rec`` -- (ids, times, partition, offset) views of length 1, as recorded;
+    ``revoked`` once a rebalance took its partition (its offset was then committed: it no
+    longer moves the group's position)."""
+
+    __slots__ = ("p", "off", "d", "rec", "revoked")
+
+    def __init__(self, rec: tuple[np.ndarray, ...]) -> None:
+        self.rec, self.revoked = rec, False
+        self.p, self.off, self.d = int(rec[2][0]), int(rec[3][0]), float(rec[1][0])
+
+
 class GroupSim:
     """One consumer group on the SimPy control timeline (see the module docstring)."""
 
@@ -95,6 +120,11 @@ class GroupSim:
         self.incarnation = [0] * C
         self.free = np.full(C, -np.inf)
         self.factor = np.ones(C)
+        # Each member's poll batch (records not started yet; its partitions) and record in
+        # hand, carried over control events.
+        self.rem = np.zeros(C, np.int64)
+        self.bpart = np.zeros((C, P), bool)
+        self.hand: list[_InHand | None] = [None] * C
         self.started = False
         self.t_done = group.join_at_s
         self.gen = 0
@@ -135,13 +165,25 @@ class GroupSim:
 
     def _finish(self):
         yield self.env.timeout(self.end_time)
-        self.advance(self.end_time, stopping=range(self.group.consumers))
+        self.advance(self.end_time, stopping=range(self.group.consumers), final=True)
 
     def _members(self) -> list[int]:
         return [c for c, s in enumerate(self.status) if s in ("up", "paused")]
 
     def _assign(self) -> None:
         self.owner = assign(self._members(), len(self.parts), self.group.assignment)
+
+    def _revoke(self, c: int) -> None:
+        """Member ``c`` gives its partitions up: it will finish the record in hand, and
+        commits its position including that record; its poll batch is dropped."""
+        h = self.hand[c]
+        if h is not None and not h.revoked:
+            h.revoked = True
+            self.pos[h.p] = max(int(self.pos[h.p]), h.off + 1)
+        mine = self.owner == c
+        self.committed[mine] = self.pos[mine]
+        self.rem[c] = 0
+        self.bpart[c] = False
 
     def _rebalance(self) -> None:
         now = self.env.now
@@ -150,8 +192,7 @@ class GroupSim:
             return
         for c, s in enumerate(self.status):
             if s == "up":
-                mine = self.owner == c
-                self.committed[mine] = self.pos[mine]  # commit on revocation
+                self._revoke(c)  # commit on revocation
         self.owner[:] = -1
         self.gen += 1
         self.rebalances += 1
@@ -164,6 +205,8 @@ class GroupSim:
         self.advance(self.env.now)
         self.pos[:] = self.committed
         self._assign()
+        self.rem[:] = 0
+        self.bpart[:] = False
 
     def _detect(self, c: int, incarnation: int):
         yield self.env.timeout(self.group.session_timeout_ms / 1000.0)
@@ -186,8 +229,7 @@ class GroupSim:
             return  # overlapping outages of one consumer: the first one decides
         if f.kind == "consumer_leave":
             self.advance(now)
-            mine = self.owner == c
-            self.committed[mine] = self.pos[mine]
+            self._revoke(c)
             self.status[c] = "left"
             self._rebalance()
             return
@@ -230,20 +272,48 @@ class GroupSim:
 
     # ------------------------------------------------------------------ message flow
 
-    def advance(self, until: float, stopping=()) -> None:
-        """Process every record that starts before ``until``; members in ``stopping`` stop
-        at ``until`` and do not complete the record in hand."""
+    def advance(self, until: float, stopping=(), final: bool = False) -> None:
+        """Process every record that starts before ``until``. A record still in hand at
+        ``until`` is kept aside (:class:`_InHand`) and counts when it completes; members in
+        ``stopping`` stop at ``until`` and abandon it. ``final``: the end of the run (no
+        commit or poll-batch bookkeeping)."""
         if not self.started or until < self.t_done:
             return
         stopping = set(stopping)
+        auto = self.group.commit == "auto" and not final
         for c in range(self.group.consumers):
-            if self.status[c] != "up":
-                continue
-            mine = np.flatnonzero(self.owner == c)
-            if mine.size:
-                t0 = max(self.t_done, float(self.free[c]))
-                self._consume(c, mine, t0, until, c in stopping)
+            stop = c in stopping
+            h = self.hand[c]
+            p_start = self.pos.copy() if auto else None
+            if h is not None:
+                if h.d <= until:  # completes at or before the control instant
+                    self._complete_hand(c, h)
+                elif stop:  # dies with its member (even a revoked one)
+                    self.hand[c] = None
+                    self.free[c] = until
+                else:
+                    continue  # busy past ``until``: nothing starts
+            if self.status[c] == "up":
+                mine = np.flatnonzero(self.owner == c)
+                if mine.size:
+                    if auto:
+                        self._auto_commit_start(mine, until, p_start, h)
+                    t0 = max(self.t_done, float(self.free[c]))
+                    if t0 < until:
+                        self._consume(c, mine, t0, until, stop, final)
+            if stop:  # the poll batch is dropped: the member polls again when it resumes
+                self.rem[c] = 0
+                self.bpart[c] = False
         self.t_done = until
+
+    def _complete_hand(self, c: int, h: _InHand) -> None:
+        """The record in hand of member ``c`` completes; ends its poll batch if last."""
+        self.hand[c] = None
+        self._record(c, *h.rec, move=not h.revoked)
+        if not h.revoked and self.rem[c] == 0 and self.group.commit in ("after", "idempotent"):
+            done = self.bpart[c]
+            self.committed[done] = np.maximum(self.committed[done], self.pos[done])
+            self.bpart[c] = False
 
     def _candidates(self, mine: np.ndarray, until: float, cap: int | None = None):
         """Records of ``mine`` from the group's positions, appended before ``until``, in
@@ -269,15 +339,21 @@ class GroupSim:
             return None
         ids = np.concatenate([self.parts[p].ids[lo:hi] for p, lo, hi in segs])
         a = np.concatenate([self.parts[p].append[lo:hi] for p, lo, hi in segs])
-        dele = np.concatenate([self.parts[p].delete[lo:hi] for p, lo, hi in segs])
+        dele = None  # deletion times, when retention can delete any of these records
+        if any(self.parts[p].delete[lo] < np.inf for p, lo, hi in segs):
+            dele = np.concatenate([self.parts[p].delete[lo:hi] for p, lo, hi in segs])
         off = np.concatenate([np.arange(lo, hi, dtype=np.int64) for p, lo, hi in segs])
         pp = np.concatenate([np.full(hi - lo, p, np.int32) for p, lo, hi in segs])
         if len(segs) > 1:
             order = np.argsort(a, kind="stable")
-            ids, a, dele, off, pp = ids[order], a[order], dele[order], off[order], pp[order]
+            ids, a, off, pp = ids[order], a[order], off[order], pp[order]
+            if dele is not None:
+                dele = dele[order]
         return ids, a, dele, off, pp, cutoff >= until
 
-    def _consume(self, c: int, mine: np.ndarray, t0: float, until: float, stop: bool) -> None:
+    def _consume(
+        self, c: int, mine: np.ndarray, t0: float, until: float, stop: bool, final: bool
+    ) -> None:
         g = self.group
         cap = None  # after a retention reset, work in growing chunks (bounded cost)
         while True:
@@ -285,19 +361,30 @@ class GroupSim:
             if cand is None:
                 return
             ids, a, dele, off, pp, complete = cand
-            s = self.service[ids] * self.factor[c]
+            s = self.service[ids]
+            if self.factor[c] != 1.0:
+                s *= self.factor[c]
             bad = self.poison[ids]
             if bad.any():
                 s = np.where(bad, poison_cost(s, g), s)
             if self.seen is not None:
                 s = np.where(self.seen[ids], 0.0, s)
             d = departures(a, s, t0)
-            st = starts(a, d, t0)
-            n_take = int(np.searchsorted(st, until, side="left"))
-            gone = np.flatnonzero(dele[:n_take] <= st[:n_take])
-            if gone.size:  # fell behind retention: reset per auto_offset_reset
+            # Records start before ``until`` while their predecessor completes before it
+            # (all were appended before): no need for every start time.
+            n_take = 0 if t0 >= until else 1 + int(np.searchsorted(d[:-1], until, "left"))
+            gone = ()
+            if dele is not None:
+                st = starts(a[:n_take], d[:n_take], t0)
+                gone = np.flatnonzero(dele[:n_take] <= st)
+            if len(gone):  # fell behind retention: reset per auto_offset_reset
                 i0 = int(gone[0])
+                p0 = self.pos.copy()
                 self._record(c, ids[:i0], d[:i0], pp[:i0], off[:i0])
+                if not final:
+                    self._flow_commits(c, mine, a, d, t0, pp, p0, i0, i0, until)
+                self.rem[c] = 0  # the reset is a new fetch
+                self.bpart[c] = False
                 tau = float(st[i0])
                 for p in mine:
                     part = self.parts[p]
@@ -310,21 +397,29 @@ class GroupSim:
                 t0 = tau
                 cap = 256
                 continue
-            n_done = int(np.searchsorted(d[:n_take], until, side="right")) if stop else n_take
-            before = self.pos.copy()
+            n_done = int(np.searchsorted(d[:n_take], until, side="right"))
+            p0 = self.pos.copy()
             self._record(c, ids[:n_done], d[:n_done], pp[:n_done], off[:n_done])
+            if n_take > n_done and not stop:  # (only the last record taken can be in hand)
+                k = n_take - 1
+                one = slice(k, k + 1)
+                self.hand[c] = _InHand((ids[one], d[one], pp[one], off[one]))
+                self.free[c] = d[k]
+            if not final:
+                self._flow_commits(c, mine, a, d, t0, pp, p0, n_take, n_done, until)
             if not complete and n_done == ids.size:
                 t0 = float(d[-1])
                 cap = 2 * cap if cap is not None else None
                 continue
-            if stop:
-                self._commit_at_stop(mine, a, st, d, pp, off, n_done, n_take, until, t0, before)
             return
 
-    def _record(self, c, ids, d, pp, off) -> None:
+    def _record(self, c, ids, d, pp, off, move: bool = True) -> None:
         if ids.size == 0:
             return
-        np.maximum.at(self.pos, pp, off + 1)
+        if move:
+            last = self.pos - 1  # (no temporary as long as the records)
+            np.maximum.at(last, pp, off)
+            self.pos[:] = last + 1
         self.free[c] = d[-1]
         ok = ~self.poison[ids]
         if not ok.all():
@@ -344,45 +439,138 @@ class GroupSim:
             ids, d, pp, off = ids[fresh], d[fresh], pp[fresh], off[fresh]
         self.rec.append((ids, d, pp, off))
 
-    def _commit_at_stop(self, mine, a, st, d, pp, off, n_done, n_take, until, t0, before):
-        """Committed offsets of ``mine`` when their member stops at ``until``."""
-        g = self.group
-        if g.commit == "auto":
-            tick = np.floor(until / (g.auto_commit_interval_ms / 1000.0)) * (
-                g.auto_commit_interval_ms / 1000.0
-            )
-            com = self.committed.copy()
-            if tick >= t0:
-                np.maximum.at(com, mine, before[mine])
-            done = np.flatnonzero(d[:n_done] <= tick)
-            if done.size:
-                np.maximum.at(com, pp[done], off[done] + 1)
-            self.committed[mine] = com[mine]
-            return
-        if n_take == n_done:  # idle: the last batch was processed and committed
-            self.committed[mine] = self.pos[mine]
-            return
-        b, end = self._batch_of(a, st, d, n_done)
-        com = self.committed.copy()
-        com[mine] = np.maximum(com[mine], before[mine])
-        upto = end if g.commit == "before" else b
-        if upto:
-            np.maximum.at(com, pp[:upto], off[:upto] + 1)
-        self.committed[mine] = com[mine]
+    # ------------------------------------------------------------------ commits
 
-    def _batch_of(self, a, st, d, k: int) -> tuple[int, int]:
-        """``[start, end)`` of the poll batch holding record ``k``. Batches start at the
-        first record after an idle spell and hold up to ``max_poll_records`` records that
-        had arrived when the batch was polled."""
+    def _pos_at(self, p0: np.ndarray, pp: np.ndarray, n_done: int, x: int) -> np.ndarray:
+        """Positions after the first ``x`` records of a chunk, given the positions before
+        it (``p0``) and after its first ``n_done`` (``self.pos``): offsets are consecutive
+        per partition, so counting records is enough (from the shorter side)."""
+        P = len(self.parts)
+        if x > n_done:
+            return self.pos + np.bincount(pp[n_done:x], minlength=P)
+        if x < n_done - x:
+            return p0 + np.bincount(pp[:x], minlength=P)
+        return self.pos - np.bincount(pp[x:n_done], minlength=P)
+
+    def _auto_commit_start(self, mine, until: float, p_start, h) -> None:
+        """``auto``: what was processed by the last tick before ``until`` and before this
+        segment (or is the record in hand completed by then) is committed."""
+        dt = self.group.auto_commit_interval_ms / 1000.0
+        tick = np.floor(until / dt) * dt
+        com = self.committed
+        if tick >= self.t_done:
+            com[mine] = np.maximum(com[mine], p_start[mine])
+        if h is not None and not h.revoked and h.d <= tick:
+            com[h.p] = max(com[h.p], h.off + 1)
+
+    def _flow_commits(self, c, mine, a, d, t0, pp, p0, n_take: int, n_done: int, until) -> None:
+        """Commits made by member ``c``'s own polls and batch ends in a chunk (appended at
+        ``a``, completed at ``d``, the member free from ``t0``) of which it started
+        ``n_take`` records and completed ``n_done`` by ``until``; updates the member's
+        poll-batch state (``rem``: records of the current batch not started yet;
+        ``bpart``: its partitions), which carries over control events."""
+        g = self.group
+        com = self.committed
+        if g.commit == "auto":
+            dt = g.auto_commit_interval_ms / 1000.0
+            tick = np.floor(until / dt) * dt
+            x = int(np.searchsorted(d[:n_done], tick, side="right"))
+            if x:
+                com[mine] = np.maximum(com[mine], self._pos_at(p0, pp, n_done, x)[mine])
+            return
+        if n_take == 0:
+            return
+        rem0, k = int(self.rem[c]), n_take - 1
+        carried = k < rem0  # still inside the batch polled before this chunk
+        if carried:
+            b, e = 0, rem0
+        else:
+            b, e = self._batch_at(a, d, t0, self._last_start(a, d, t0, rem0, k), k)
+        self.rem[c] = e - n_take
+        if g.commit == "before":  # every batch polled so far is committed
+            com[mine] = np.maximum(com[mine], self._pos_at(p0, pp, n_done, e)[mine])
+            return
+        before = self.bpart[c].copy()  # partitions of the batch carried in, if any
+        if n_done == n_take and e == n_take:  # the last batch taken is done
+            end = e
+            self.bpart[c] = False
+        else:
+            end = None if carried else b
+            if not carried:
+                self.bpart[c] = False
+                self.bpart[c, pp[b:e]] = True
+        if end:  # batches done: commit each partition where its last done batch left it
+            at = self._pos_at(p0, pp, n_done, end)
+            done = (at > p0) | before
+            com[done] = np.maximum(com[done], at[done])
+
+    @staticmethod
+    def _starts(a, d, t0: float, lo: int, hi: int) -> np.ndarray:
+        """Start times of records ``lo:hi`` (:func:`sim.queue.starts`, for a slice)."""
+        if lo > 0:
+            return np.maximum(a[lo:hi], d[lo - 1 : hi - 1])
+        return starts(a[:hi], d[:hi], t0)
+
+    def _last_start(self, a, d, t0: float, lo: int, k: int) -> int:
+        """The last record ``i`` in ``(lo, k]`` that surely starts a poll batch -- it was
+        appended after its predecessor started, so no earlier poll could take it -- or
+        ``lo`` (a batch start by construction)."""
+        w, hi = 64, k
+        while hi > lo:
+            s0 = max(lo + 1, hi - w + 1)
+            idx = np.flatnonzero(a[s0 : hi + 1] > self._starts(a, d, t0, s0 - 1, hi))
+            if idx.size:
+                return s0 + int(idx[-1])
+            hi, w = s0 - 1, 4 * w
+        return lo
+
+    def _batch_at(self, a, d, t0: float, i: int, k: int) -> tuple[int, int]:
+        """``[start, end)`` of the poll batch holding record ``k``, a batch starting at
+        ``i <= k`` (records appended at ``a``, completed at ``d``, the member free from
+        ``t0``). A batch polled when its first record ``j`` starts holds the next
+        ``max_poll_records`` records appended by then (fewer if fewer are there); runs of
+        full batches are stepped over in bulk, and long runs of short ones by pointer
+        doubling."""
         N = self.group.max_poll_records
-        idle = np.flatnonzero(a[1 : k + 1] >= d[:k]) + 1
-        i = int(idle[-1]) if idle.size else 0
+        w = 16
+        for _ in range(64):
+            m = (k - i) // N + 1
+            js = i + N * np.arange(min(m, w), dtype=np.int64)
+            st = np.maximum(a[js], np.where(js > 0, d[js - 1], t0))
+            ends = np.minimum(js + N, np.searchsorted(a, st, side="right"))
+            short = np.flatnonzero(ends < js + N)
+            if short.size:
+                j, e = int(js[short[0]]), int(ends[short[0]])
+                if e > k:
+                    return j, e
+                i = e
+            elif js.size == m:
+                return int(js[-1]), int(js[-1]) + N
+            else:
+                i, w = int(js[-1]) + N, 4 * w
+        return self._batch_by_doubling(a, d, t0, i, k)
+
+    def _batch_by_doubling(self, a, d, t0: float, i: int, k: int) -> tuple[int, int]:
+        """:meth:`_batch_at` by binary lifting over blocks of records."""
+        N = self.group.max_poll_records
         while True:
-            j = min(i + N, int(np.searchsorted(a, st[i], side="right")))
-            j = max(j, i + 1)
-            if j > k:
-                return i, j
-            i = j
+            hi = min(k, i + (1 << 16) - 1)
+            L = hi - i + 1
+            st = self._starts(a, d, t0, i, hi + 1)
+            nxt = np.minimum(np.arange(i, hi + 1) + N, np.searchsorted(a, st, side="right"))
+            up = np.append(np.minimum(nxt, hi + 1) - i, L).astype(np.int32)
+            levels = [up]
+            while (1 << (len(levels) - 1)) < L:
+                levels.append(levels[-1][levels[-1]])
+            x = 0
+            for lv in reversed(levels):
+                y = int(lv[x])
+                if y < L:
+                    x = y
+            j, e = i + x, int(nxt[x])
+            if e > k:
+                return j, e
+            i = e
 
     # ------------------------------------------------------------------ results
 

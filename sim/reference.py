@@ -55,10 +55,11 @@ What it models:
   than the engine's cumulative sums. The run stops at the end time: what completes later
   is not recorded.
 
-``sim.run`` agrees with this on the standard benchmark scenario and on crashes of one
-member per group; the tests in ``tests/sim/test_sim_reference.py`` (strict xfails) pin
-three known differences of the fast path when control events of several members (or a
-slow-down) fall close together.
+``sim.run`` agrees with this exactly: on the standard benchmark scenario
+(``tests/sim/test_bench_reference.py``) and on random faults bunched on several members
+of a group -- crashes, flaps, leaves and slow-downs landing inside each other's poll
+batches and rebalances (``tests/sim/test_sim_reference.py``, which also keeps three
+regression tests for differences the fast path once had).
 
 It refuses (``ValueError``): the ``auto`` and ``idempotent`` commit policies,
 ``join_at_s`` and seeks, retention that would delete a record before the end of the run,
