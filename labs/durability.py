@@ -274,9 +274,13 @@ def _experiment(prods, schedule, rate_per_s, duration_s, seed, min_isr) -> list[
 
 
 def _heal() -> None:
+    """Thaw a frozen broker, start one whose process is gone."""
     for node in cluster.brokers():
         try:
-            if node.state() != "running":
+            state = node.state()
+            if state == "frozen":
+                cluster.thaw(node.name)
+            elif state == "stopped":
                 cluster.start(node.name)
         except StackError:
             pass

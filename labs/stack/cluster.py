@@ -63,6 +63,7 @@ JVM_OPTS = (
     "-XX:ParallelGCThreads=1",
     "-XX:ConcGCThreads=1",
     "-XX:TieredStopAtLevel=1",
+    "-XX:-UsePerfData",  # no hsperfdata file (and no chdir to /tmp while starting)
     "-Djava.awt.headless=true",
 )
 
@@ -479,14 +480,26 @@ def _wait_gone(n: Node, pid: int, timeout_s: float = 10.0) -> None:
     )
 
 
-def freeze(name: str) -> int:
-    """SIGSTOP a node: it keeps its sockets but neither answers nor fetches nor heart-beats."""
-    return _signal(name, signal.SIGSTOP)
+def freeze(name: str, timeout_s: float = 10.0) -> int:
+    """SIGSTOP a node: it keeps its sockets but neither answers nor fetches nor heart-beats.
+    Returns once the kernel shows the process stopped (a JVM's threads stop one by one)."""
+    return _signal_and_wait(name, signal.SIGSTOP, "frozen", timeout_s)
 
 
-def thaw(name: str) -> int:
-    """SIGCONT a frozen node."""
-    return _signal(name, signal.SIGCONT)
+def thaw(name: str, timeout_s: float = 10.0) -> int:
+    """SIGCONT a frozen node; returns once it runs again."""
+    return _signal_and_wait(name, signal.SIGCONT, "running", timeout_s)
+
+
+def _signal_and_wait(name: str, sig: signal.Signals, state: str, timeout_s: float) -> int:
+    n = node(name)
+    pid = _signal(n.name, sig)
+    if wait_for(lambda: n.state() == state, time.monotonic() + timeout_s, 0.02) is not True:
+        raise StackError(
+            f"{n.name} (pid {pid}) is not {state} {timeout_s:g} s after {sig.name}; see "
+            f"`python -m labs.stack status --cluster`, or restart it with `down --cluster`."
+        )
+    return pid
 
 
 # --------------------------------------------------------------------------- status

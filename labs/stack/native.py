@@ -70,7 +70,13 @@ def _is_ours(pid: int, home: Path) -> bool:
     pid that the system reused for another program is never signalled."""
     try:
         cwd = Path(os.readlink(f"/proc/{pid}/cwd").removesuffix(" (deleted)"))
-        return cwd.is_relative_to(home) and _alive(pid)
+        if not cwd.is_relative_to(home):
+            # A starting JVM visits its hsperfdata directory for a moment (chdir and back):
+            # its command line (config file, log dir under home) still says it is ours.
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if not any(_under(a.decode(errors="replace"), home) for a in args):
+                return False
+        return _alive(pid)
     except OSError:
         pass
     if Path("/proc").exists():
@@ -80,6 +86,12 @@ def _is_ours(pid: int, home: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+def _under(arg: str, home: Path) -> bool:
+    """``arg`` (a command-line argument, maybe ``-Dname=path``) names a path under ``home``."""
+    value = arg.split("=", 1)[1] if arg.startswith("-") and "=" in arg else arg
+    return value.startswith("/") and Path(value).is_relative_to(home)
 
 
 # --------------------------------------------------------------------------- Kafka jars
@@ -240,7 +252,8 @@ def start_kafka(deadline: float) -> Health:
     pid = _spawn(
         svc,
         [
-            java, "-Xms512m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            java, "-Xms512m", "-Xmx512m", "-XX:+UseG1GC", "-XX:-UsePerfData",
+            "-Djava.awt.headless=true",
             f"-Dkafka.logs.dir={svc.home}", f"-Dlog4j2.configurationFile={HERE / 'log4j2.xml'}",
             "-cp", classpath, "kafka.Kafka", str(props),
         ],

@@ -117,9 +117,13 @@ def test_status_shows_each_node_and_a_topics_leader_replicas_isr(real_cluster):
 
 def test_a_node_can_be_frozen_thawed_killed_and_restarted(real_cluster):
     b = cluster.node("broker-3")
-    pid = cluster.freeze(b.name)
-    assert b.state() == "frozen"
-    assert cluster.thaw(b.name) == pid and b.state() == "running"
+    try:
+        pid = cluster.freeze(b.name)
+        assert b.state() == "frozen"
+        assert cluster.thaw(b.name) == pid and b.state() == "running"
+    finally:  # never leave a frozen broker to the tests that follow
+        if b.state() == "frozen":
+            cluster.thaw(b.name)
     cluster.kill(b.name)
     assert b.state() == "stopped" and not _alive(pid)
     new_pid = cluster.start(b.name, wait=True)

@@ -209,3 +209,36 @@ def test_external_brokers_start_nothing(stack_env, tmp_path):
     assert out.returncode == 0, out.stderr
     assert "brokers (external)" in out.stdout
     assert not Path(env["COURSE_STACK_DIR"]).exists()
+
+
+def test_a_process_is_ours_by_its_folder_or_its_command_line(tmp_path):
+    """A starting JVM may chdir out of its folder for a moment (hsperfdata): its command line
+    still names files under the folder, so the stack never mistakes it for gone."""
+    from labs.stack import native
+
+    home = tmp_path / "node"
+    home.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    cases = {
+        "in its folder": (home, ["sleep", "30"], True),
+        "elsewhere, config under home": (
+            elsewhere,
+            [sys.executable, "-c", "import time; time.sleep(30)", str(home / "server.properties")],
+            True,
+        ),
+        "elsewhere, a -D option under home": (
+            elsewhere,
+            [sys.executable, "-c", "import time; time.sleep(30)", f"-Dlogs.dir={home}"],
+            True,
+        ),
+        "elsewhere, nothing under home": (elsewhere, ["sleep", "30"], False),
+    }
+    for name, (cwd, cmd, ours) in cases.items():
+        proc = subprocess.Popen(cmd, cwd=cwd)
+        try:
+            assert native._is_ours(proc.pid, home) is ours, name
+        finally:
+            proc.kill()
+            proc.wait()
+        assert not native._is_ours(proc.pid, home), f"{name}: gone"
