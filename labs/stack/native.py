@@ -73,8 +73,8 @@ def _is_ours(pid: int, home: Path) -> bool:
         if not cwd.is_relative_to(home):
             # A starting JVM visits its hsperfdata directory for a moment (chdir and back):
             # its command line (config file, log dir under home) still says it is ours.
-            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            if not any(_under(a.decode(errors="replace"), home) for a in args):
+            args = _cmdline(pid)
+            if not any(_under(a, home) for a in args):
                 return False
         return _alive(pid)
     except OSError:
@@ -86,6 +86,17 @@ def _is_ours(pid: int, home: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+def _cmdline(pid: int, wait_s: float = 0.5) -> list[str]:
+    """The arguments of ``pid``. Right after an exec the kernel shows an empty command line
+    until the new program's arguments are in place: wait a moment for them."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if raw or time.monotonic() >= deadline:
+            return [a.decode(errors="replace") for a in raw.split(b"\0") if a]
+        time.sleep(0.005)
 
 
 def _under(arg: str, home: Path) -> bool:
