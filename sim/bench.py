@@ -124,27 +124,20 @@ def time_sim(messages: int, seed: int = 7, repeat: int = 3) -> SimTiming:
         t0 = time.perf_counter()
         result = run(sc, seed=seed)
         walls.append(time.perf_counter() - t0)
-        rows = result.report.rows
+        report = result.report
         del result  # the next run must not hold two results at once
-    subs = [r for r in rows if r.reader.startswith("subscriber:")]
-    groups = [r for r in rows if r.reader.startswith("group:")]
-    totals = {c: sum(getattr(r, c) for r in rows) for c in _columns()}
+    subs = [r for r in report.rows if r.reader.startswith("subscriber:")]
+    groups = [r for r in report.rows if r.reader.startswith("group:")]
     return SimTiming(
         messages=messages,
         seed=seed,
         walls_s=tuple(walls),
         peak_rss_mb=peak_rss_mb(),
-        totals=totals,
+        totals=report.totals(),
         pubsub_processed=sum(r.processed for r in subs),
         pubsub_lost=sum(r.lost for r in subs),
         log_processed=sum(r.processed for r in groups),
     )
-
-
-def _columns() -> tuple[str, ...]:
-    from sim.checker import COLUMNS
-
-    return COLUMNS
 
 
 def time_reference(

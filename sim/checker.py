@@ -167,12 +167,9 @@ def check_reader(history: History, reader: ReaderHistory) -> CheckRow:
 def _first_occurrences(ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Indices of the first occurrence of each distinct id, in their original order.
 
-    ``counts`` is ``bincount(ids)``. Without repeats (the usual case) that is every index;
-    otherwise one linear pass marks each id's first index (ids are small non-negative
-    integers, so no sort is needed).
+    ``counts`` is ``bincount(ids)``. One linear pass marks each id's first index (ids are
+    small non-negative integers, so no sort is needed).
     """
-    if ids.size == 0 or counts.max() <= 1:
-        return np.arange(ids.size)
     first = np.full(counts.size, ids.size, np.int64)
     np.minimum.at(first, ids, np.arange(ids.size))
     mark = np.zeros(ids.size, bool)

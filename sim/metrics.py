@@ -69,16 +69,9 @@ class LagProfile:
         return self.first_below(outage_end) - outage_end
 
 
-def positions(
-    ev_t: np.ndarray, ev_p: np.ndarray, ev_pos: np.ndarray, partitions: int
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per partition, the times and (running-max) positions after each update."""
-    per, _, _ = _positions(ev_t, ev_p, ev_pos, partitions)
-    return per
-
-
 def _positions(ev_t, ev_p, ev_pos, partitions):
-    """:func:`positions`, plus every update's time and forward step in time order."""
+    """Per partition, the times and (running-max) positions after each update; and every
+    update's time and forward step, in time order."""
     by_t = np.argsort(ev_t, kind="stable")
     t_sorted = ev_t[by_t]
     p_t = ev_p[by_t].astype(np.int16 if partitions < 2**15 else np.int64)
