@@ -49,7 +49,7 @@ from sim.log import Topic, produce
 from sim.result import Result, Series
 from sim.scenario import Scenario
 from sim.streams import StreamGroupSim, StreamLog, append_ok
-from sim.workload import Messages, generate
+from sim.workload import Messages, check_messages, generate
 
 
 def load(scenario: Scenario | Mapping | str | Path) -> Scenario:
@@ -100,15 +100,25 @@ def settings_of(s: Scenario) -> dict[str, Any]:
 
 
 def run(
-    scenario: Scenario | Mapping | str | Path, seed: int = 0, *, name: str | None = None
+    scenario: Scenario | Mapping | str | Path,
+    seed: int = 0,
+    *,
+    name: str | None = None,
+    messages: Messages | None = None,
 ) -> Result:
-    """Simulate ``scenario`` with ``seed``; the same seed always gives the same result."""
+    """Simulate ``scenario`` with ``seed``; the same seed always gives the same result.
+
+    ``messages`` publishes exactly these sends (times, keys, sizes, poison marks) instead of
+    drawing them from the scenario's workload: a twin hands the simulator the very sequence
+    its lab sent. Every other random stream (producer, subscribers, groups) still comes
+    from ``seed``.
+    """
     sc = load(scenario)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f'"seed" must be a non-negative integer, got {seed!r}.')
     root = np.random.SeedSequence(int(seed))
     s_work, s_prod, s_subs, s_groups, s_sgroups = root.spawn(5)
-    msgs = generate(sc.workload, s_work.spawn(4))
+    msgs = generate(sc.workload, s_work.spawn(4)) if messages is None else check_messages(messages)
     n = len(msgs)
     window = msgs.window_s
     last_fault = max((f.end_s for f in sc.faults), default=0.0)

@@ -37,6 +37,39 @@ class Messages:
         return float(self.publish_time[-1]) if self.publish_time.size else 0.0
 
 
+def check_messages(messages: Messages) -> Messages:
+    """``messages`` as given to ``sim.run(..., messages=...)``, checked: four 1-D arrays of one
+    length, publish times finite, non-negative and non-decreasing, keys >= -1, sizes >= 0."""
+    if not isinstance(messages, Messages):
+        raise ValueError(f'"messages" must be a sim.workload.Messages, got {type(messages)!r}.')
+    t = np.asarray(messages.publish_time, float)
+    arrays = {
+        "keys": np.asarray(messages.keys),
+        "size": np.asarray(messages.size),
+        "poison": np.asarray(messages.poison),
+    }
+    if t.ndim != 1:
+        raise ValueError('"messages.publish_time" must be a 1-D array.')
+    for field_name, a in arrays.items():
+        if a.shape != t.shape:
+            raise ValueError(
+                f'"messages.{field_name}" must have one entry per publish time ({t.size}), '
+                f"got shape {a.shape}."
+            )
+    if t.size and (not np.all(np.isfinite(t)) or t[0] < 0 or np.any(np.diff(t) < 0)):
+        raise ValueError('"messages.publish_time" must be finite, >= 0 and non-decreasing.')
+    if arrays["keys"].size and arrays["keys"].min() < -1:
+        raise ValueError('"messages.keys" must be >= -1 (-1 is a null key).')
+    if arrays["size"].size and arrays["size"].min() < 0:
+        raise ValueError('"messages.size" must be >= 0 bytes.')
+    return Messages(
+        publish_time=t,
+        keys=arrays["keys"].astype(np.int64, copy=False),
+        size=arrays["size"].astype(np.int64, copy=False),
+        poison=arrays["poison"].astype(bool, copy=False),
+    )
+
+
 def generate(workload: Workload, seeds: list[np.random.SeedSequence]) -> Messages:
     """Messages for ``workload`` from four independent streams (arrivals, keys, sizes,
     poison)."""

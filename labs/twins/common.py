@@ -4,8 +4,8 @@
 simulator with :mod:`sim.workload`; the two generators use the seed differently, so the same
 seed would give two different key sequences. A twin therefore builds the lab's sequence from
 the seed (exactly as the lab does) and hands that very sequence to the simulator:
-:func:`simulate` runs :func:`sim.run` with the workload generator replaced by the given
-:class:`~sim.workload.Messages` (``sim.run`` has no parameter for explicit messages yet).
+:func:`simulate` runs :func:`sim.run` with ``messages=`` that very
+:class:`~sim.workload.Messages`.
 Everything else -- topology, consumers, faults, calibration -- comes from the scenario.
 
 **One lag measure.** Lab and simulator report lag with slightly different definitions (the
@@ -16,20 +16,16 @@ by ``t`` minus distinct messages processed by ``t``, on a 5 ms grid.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
-from unittest import mock
 
 import numpy as np
 
-from sim import engine
+import sim
 from sim.history import OK, History
 from sim.metrics import published_lag
 from sim.result import Result
 from sim.scenario import Scenario
 from sim.workload import Messages
-
-_SIM_LOCK = threading.Lock()
 
 #: Grid step (s) of the lag measure.
 LAG_STEP_S = 0.005
@@ -55,21 +51,7 @@ def message_sequence(publish_time, keys) -> Messages:
 
 def simulate(scenario: Scenario, msgs: Messages, *, seed: int, name: str) -> Result:
     """``sim.run(scenario, seed)`` publishing exactly ``msgs`` instead of generated messages."""
-
-    calls = []
-
-    def given(workload, seeds) -> Messages:
-        calls.append(workload)
-        return msgs
-
-    with _SIM_LOCK, mock.patch.object(engine, "generate", given):
-        result = engine.run(scenario, seed=seed, name=name)
-    if not calls or result.history.messages != len(msgs):
-        raise RuntimeError(
-            "sim.engine.run no longer draws its messages through sim.engine.generate: "
-            "the twin cannot hand it the lab's workload"
-        )
-    return result
+    return sim.run(scenario, seed=seed, name=name, messages=msgs)
 
 
 def same_keys(history: History, keys: np.ndarray) -> bool:

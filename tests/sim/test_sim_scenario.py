@@ -4,6 +4,7 @@ import dataclasses
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -162,3 +163,44 @@ def test_fuzzed_unknown_fields_are_rejected(key, value):
             assert key in str(exc) or repr(key) in str(exc)
     else:
         assert key in known
+
+
+def test_run_publishes_exactly_the_messages_it_is_given():
+    from sim.workload import Messages
+
+    t = np.array([0.0, 0.1, 0.2, 0.5])
+    msgs = Messages(
+        publish_time=t,
+        keys=np.array([3, 1, 3, -1]),
+        size=np.full(4, 100),
+        poison=np.zeros(4, bool),
+    )
+    scenario = {"workload": {"rate_per_s": 1000, "duration_s": 9}, "consumers": {"groups": [{}]}}
+    result = sim.run(scenario, seed=2, messages=msgs)
+    assert result.history.messages == 4
+    assert np.array_equal(result.history.keys, [3, 1, 3, -1])
+    assert np.array_equal(result.history.publish_time, t)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [
+        ("publish_time", np.array([0.2, 0.1]), "non-decreasing"),
+        ("keys", np.array([1]), "messages.keys"),
+        ("size", np.array([-1, 5]), "messages.size"),
+    ],
+)
+def test_run_refuses_malformed_messages_naming_the_field(field, value, needle):
+    from sim.workload import Messages
+
+    base = {
+        "publish_time": np.array([0.0, 0.1]),
+        "keys": np.array([1, 2]),
+        "size": np.array([10, 10]),
+        "poison": np.zeros(2, bool),
+    }
+    base[field] = value
+    with pytest.raises(ValueError, match=needle):
+        sim.run(
+            {"workload": {"rate_per_s": 10, "duration_s": 1}}, seed=0, messages=Messages(**base)
+        )
