@@ -65,9 +65,9 @@ from labs.recording import (
     lag_series,
 )
 from labs.workload import arrival_times, keys, message_id, message_key, payload, rngs
-from sim.history import OK
-from sim.partitioner import key_bytes
-from sim.result import Result
+from sim.analysis.result import Result
+from sim.core.history import OK
+from sim.models.partitioner import key_bytes
 
 SOURCE = "redis+kafka"
 POLICIES = ("queue", "shed", "degrade")

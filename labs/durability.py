@@ -43,7 +43,9 @@ from kafka.errors import (
 from labs.stack import cluster
 from labs.stack.config import KAFKA_PREFIX
 from labs.stack.prereqs import StackError
-from sim.durability import (
+from sim.analysis.result import Result
+from sim.core.history import FAILED, OK, UNKNOWN, History, ReaderHistory
+from sim.course.durability import (
     DELIVERY_TIMEOUT_MS,
     FROZEN_FOLLOWERS,
     FROZEN_FOLLOWERS_SHORT,
@@ -63,8 +65,6 @@ from sim.durability import (
     settings_of,
     simulate_durability,
 )
-from sim.history import FAILED, OK, UNKNOWN, History, ReaderHistory
-from sim.result import Result
 
 __all__ = [
     "FROZEN_FOLLOWERS",

@@ -41,9 +41,9 @@ from labs.recording import (
     lag_series,
 )
 from labs.workload import KEY_DISTRIBUTIONS, arrival_times, keys, message_id, payload, rngs
-from sim.history import OK
-from sim.partitioner import key_bytes, partition_of, partitions_for
-from sim.result import Result
+from sim.analysis.result import Result
+from sim.core.history import OK
+from sim.models.partitioner import key_bytes, partition_of, partitions_for
 
 SOURCE = "kafka"
 

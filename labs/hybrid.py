@@ -35,9 +35,9 @@ from labs.naming import Scratch, scratch
 from labs.params import check_range
 from labs.recording import Clock, LabThread, ReaderLog, Sends, join_all
 from labs.workload import arrival_times, keys, message_id, rngs
-from sim.history import OK
-from sim.partitioner import key_bytes
-from sim.result import Result
+from sim.analysis.result import Result
+from sim.core.history import OK
+from sim.models.partitioner import key_bytes
 
 SOURCE = "redis+kafka"
 

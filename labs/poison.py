@@ -32,9 +32,9 @@ from labs.naming import scratch
 from labs.params import check_range
 from labs.recording import Clock, ReaderLog, Sends
 from labs.workload import keys, message_id, payload, rngs
-from sim.history import OK
-from sim.partitioner import key_bytes
-from sim.result import Result
+from sim.analysis.result import Result
+from sim.core.history import OK
+from sim.models.partitioner import key_bytes
 
 SOURCE = "kafka"
 

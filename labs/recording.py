@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from kafka.errors import KafkaTimeoutError
 
-from sim.history import FAILED, OK, UNKNOWN, History, ReaderHistory
-from sim.result import Series
+from sim.analysis.result import Series
+from sim.core.history import FAILED, OK, UNKNOWN, History, ReaderHistory
 
 
 class Clock:

@@ -24,7 +24,7 @@ from labs.poison import run_poison
 from labs.replay import run_replay
 from labs.streams import run_streams
 from labs.workload import ARRIVALS, KEY_DISTRIBUTIONS
-from sim.result import Result
+from sim.analysis.result import Result
 
 
 @dataclass(frozen=True)

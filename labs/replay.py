@@ -39,9 +39,9 @@ from labs.naming import Scratch, scratch
 from labs.params import check_range
 from labs.recording import Clock, ReaderLog, Sends
 from labs.workload import keys, payload, rngs
-from sim.history import OK
-from sim.partitioner import key_bytes
-from sim.result import Result
+from sim.analysis.result import Result
+from sim.core.history import OK
+from sim.models.partitioner import key_bytes
 
 SOURCE = "kafka"
 #: A broker retention check interval (ms) at most this short lets the lab rely on the broker.

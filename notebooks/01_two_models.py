@@ -32,9 +32,9 @@ import ipywidgets as w
 import sim
 from labs.exercise import check
 from labs.loss import run_loss
-from sim import plots
-from sim.compare import side_by_side
-from sim.widgets import explore
+from sim.analysis import plots
+from sim.analysis.compare import side_by_side
+from sim.course.widgets import explore
 
 # %% [markdown]
 # ## Ten minutes away, simulated

@@ -33,8 +33,8 @@ import sim
 from labs.exercise import check
 from labs.twins.lag import LagTwin
 from labs.twins.loss import LossTwin
-from sim import plots
-from sim.widgets import explore
+from sim.analysis import plots
+from sim.course.widgets import explore
 
 # %% [markdown]
 # ## Downtime and rate, simulated

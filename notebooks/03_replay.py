@@ -31,9 +31,9 @@ import ipywidgets as w
 import sim
 from labs.exercise import check
 from labs.replay import run_replay
-from sim import plots
-from sim.compare import side_by_side
-from sim.widgets import explore
+from sim.analysis import plots
+from sim.analysis.compare import side_by_side
+from sim.course.widgets import explore
 
 # %% [markdown]
 # ## A new service bootstraps from history, simulated

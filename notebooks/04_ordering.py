@@ -33,9 +33,9 @@ import sim
 from labs.exercise import check
 from labs.ordering import run_ordering
 from labs.recording import global_inversions
-from sim import plots
-from sim.compare import side_by_side
-from sim.widgets import explore
+from sim.analysis import plots
+from sim.analysis.compare import side_by_side
+from sim.course.widgets import explore
 
 # %% [markdown]
 # ## Keys, partitions and order, simulated

@@ -36,11 +36,11 @@ import sim
 from labs.exercise import check
 from labs.hot_partitions import run_hot_partitions
 from labs.twins.hot_partitions import HotPartitionsTwin
-from sim import plots
-from sim.compare import side_by_side
-from sim.metrics import partition_counts
-from sim.widgets import explore
-from sim.workload import zipf_weights
+from sim.analysis import plots
+from sim.analysis.compare import side_by_side
+from sim.analysis.metrics import partition_counts
+from sim.core.workload import zipf_weights
+from sim.course.widgets import explore
 
 # %% [markdown]
 # ## Skewed keys, simulated

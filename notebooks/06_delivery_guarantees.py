@@ -37,9 +37,9 @@ import sim
 from labs.exercise import check
 from labs.idempotency import run_idempotency
 from labs.twins.idempotency import IdempotencyTwin
-from sim import plots
-from sim.compare import side_by_side
-from sim.widgets import explore
+from sim.analysis import plots
+from sim.analysis.compare import side_by_side
+from sim.course.widgets import explore
 
 # %% [markdown]
 # ## Four commit policies, one crash, simulated

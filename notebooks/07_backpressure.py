@@ -33,11 +33,11 @@ from ipywidgets import Dropdown, IntSlider
 
 from labs.backpressure import run_backpressure
 from labs.exercise import check
-from sim import plots
-from sim.compare import side_by_side
-from sim.engine import load, run
-from sim.scenario import Scenario
-from sim.widgets import explore
+from sim.analysis import plots
+from sim.analysis.compare import side_by_side
+from sim.core.engine import load, run
+from sim.core.scenario import Scenario
+from sim.course.widgets import explore
 
 # %% [markdown]
 # ## The simulator

@@ -31,11 +31,11 @@ from ipywidgets import FloatSlider, IntSlider
 
 from labs.exercise import check
 from labs.poison import run_poison
-from sim import plots
-from sim.compare import side_by_side
-from sim.dlq import retry_cost
-from sim.engine import run
-from sim.widgets import explore
+from sim.analysis import plots
+from sim.analysis.compare import side_by_side
+from sim.core.engine import run
+from sim.course.widgets import explore
+from sim.models.dlq import retry_cost
 
 # %% [markdown]
 # ## The simulator

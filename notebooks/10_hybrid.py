@@ -33,10 +33,10 @@ from ipywidgets import FloatSlider, IntSlider
 
 from labs.exercise import check
 from labs.hybrid import run_hybrid
-from sim import plots
-from sim.compare import side_by_side
-from sim.engine import run
-from sim.widgets import explore
+from sim.analysis import plots
+from sim.analysis.compare import side_by_side
+from sim.core.engine import run
+from sim.course.widgets import explore
 
 # %% [markdown]
 # ## The simulator

@@ -35,10 +35,10 @@ from ipywidgets import IntSlider
 
 from labs.exercise import check
 from labs.loss import run_loss
-from sim.compare import side_by_side
-from sim.decision import SLO, AlertRule, alerts_figure, check_slo, fires_at, slo_table
-from sim.engine import run
-from sim.widgets import explore
+from sim.analysis.compare import side_by_side
+from sim.core.engine import run
+from sim.course.decision import SLO, AlertRule, alerts_figure, check_slo, fires_at, slo_table
+from sim.course.widgets import explore
 
 # %% [markdown]
 # ## The simulator

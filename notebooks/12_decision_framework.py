@@ -39,9 +39,15 @@ from ipywidgets import Checkbox, Dropdown, IntSlider
 
 from labs.exercise import check
 from labs.loss import run_loss
-from sim.compare import side_by_side
-from sim.decision import CHECKLIST, EventClass, recommend, recommendation_figure, schema_problems
-from sim.widgets import explore
+from sim.analysis.compare import side_by_side
+from sim.course.decision import (
+    CHECKLIST,
+    EventClass,
+    recommend,
+    recommendation_figure,
+    schema_problems,
+)
+from sim.course.widgets import explore
 
 # %% [markdown]
 # ## The simulator: your event, your numbers

@@ -36,7 +36,7 @@
 # %matplotlib inline
 from labs.durability import SCHEDULES, Fault, compare, fault_time, plot_timeline
 from labs.exercise import check
-from sim.durability import simulate_durability
+from sim.course.durability import simulate_durability
 
 # %% [markdown]
 # ## The fault schedule is data

@@ -7,12 +7,12 @@
 (0, 0)
 """
 
-from sim.checker import CheckReport, CheckRow, check
-from sim.distributions import Service
-from sim.engine import load, run
-from sim.history import FAILED, OK, UNKNOWN, History, ReaderHistory
-from sim.result import Result, Series
-from sim.scenario import (
+from sim.analysis.checker import CheckReport, CheckRow, check
+from sim.analysis.result import Result, Series
+from sim.core.distributions import Service
+from sim.core.engine import load, run
+from sim.core.history import FAILED, OK, UNKNOWN, History, ReaderHistory
+from sim.core.scenario import (
     Consumers,
     Fault,
     Group,
@@ -25,7 +25,7 @@ from sim.scenario import (
     Topology,
     Workload,
 )
-from sim.sweep import expand, sweep
+from sim.core.sweep import expand, sweep
 
 __all__ = [
     "FAILED",

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path.stem:28s} {data.get('description', '').splitlines()[0]}")
         return 0
 
-    from sim.engine import load, run
+    from sim.core.engine import load, run
 
     try:
         scenario = load(args.scenario)
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(result.summary())
     if args.figures:
-        from sim.plots import FIGURES
+        from sim.analysis.plots import FIGURES
 
         out = Path(args.figures)
         out.mkdir(parents=True, exist_ok=True)

@@ -28,8 +28,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sim.engine import load, run
-from sim.scenario import MAX_MESSAGES, Scenario
+from sim.core.engine import load, run
+from sim.core.scenario import MAX_MESSAGES, Scenario
 
 #: Faults start at this share of the publish window, as in the baseline.
 FAULT_AT = 0.2

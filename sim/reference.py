@@ -14,7 +14,7 @@ What it models:
   delay), after the network delay; each subscriber processes one message at a time
   (``slow_consumer`` multiplies the service of messages published inside its window);
   poison messages are processed but never count as delivered.
-- **Kafka consumer groups** (the topic comes from :func:`sim.log.produce`, shared with the
+- **Kafka consumer groups** (the topic comes from :func:`sim.models.log.produce`, shared with the
   engine): one process per member that *polls* -- takes, from its positions, the records
   of its partitions appended by the poll instant, merged in append order (ties by
   partition, then offset), at most ``max_poll_records`` -- processes them one by one
@@ -23,7 +23,7 @@ What it models:
   dropped), and polls again when the batch is done or, when nothing was there, when the
   next record is appended. Commit policies: ``after`` (the positions of a batch are
   committed when its last record is done) and ``before`` (the batch is committed when
-  polled). Control events, with the semantics documented in :mod:`sim.groups`:
+  polled). Control events, with the semantics documented in :mod:`sim.models.groups`:
 
   - ``consumer_crash`` on ``group:g:c`` interrupts the member: the record in hand is
     abandoned and the member restarts from the committed offsets of its partitions
@@ -76,12 +76,12 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL, Event
 
-from sim import faults as fl
-from sim.engine import load
-from sim.groups import assign, poison_cost
-from sim.history import OK, History, ReaderHistory
-from sim.log import produce
-from sim.workload import generate
+from sim.core import faults as fl
+from sim.core.engine import load
+from sim.core.history import OK, History, ReaderHistory
+from sim.core.workload import generate
+from sim.models.groups import assign, poison_cost
+from sim.models.log import produce
 
 #: Faults the reference models, by target kind.
 SUPPORTED_FAULTS = {

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 
 import sim
-from sim.history import OK, History
-from sim.metrics import published_lag
-from sim.result import Result
-from sim.scenario import Scenario
-from sim.workload import Messages
+from sim.analysis.metrics import published_lag
+from sim.analysis.result import Result
+from sim.core.history import OK, History
+from sim.core.scenario import Scenario
+from sim.core.workload import Messages
 
 #: Grid step (s) of the lag measure.
 LAG_STEP_S = 0.005

@@ -26,9 +26,9 @@ from labs.params import check_range
 from labs.twins.calibrate import Calibration, PacingProbe, calibrate
 from labs.twins.common import simulate
 from labs.twins.result import Row, TwinResult
-from sim.result import Result
-from sim.scenario import Scenario
-from sim.workload import Messages
+from sim.analysis.result import Result
+from sim.core.scenario import Scenario
+from sim.core.workload import Messages
 
 
 class Twin:

@@ -28,12 +28,12 @@ from labs.twins.common import message_sequence, same_keys
 from labs.twins.core import Twin
 from labs.twins.result import Row
 from labs.workload import KEY_DISTRIBUTIONS, arrival_times, keys, rngs
-from sim.distributions import Service
-from sim.metrics import partition_counts, skew
-from sim.partitioner import partitions_for
-from sim.result import Result
-from sim.scenario import Consumers, Group, Log, Scenario, Topology, Workload
-from sim.workload import Messages
+from sim.analysis.metrics import partition_counts, skew
+from sim.analysis.result import Result
+from sim.core.distributions import Service
+from sim.core.scenario import Consumers, Group, Log, Scenario, Topology, Workload
+from sim.core.workload import Messages
+from sim.models.partitioner import partitions_for
 
 
 @dataclass(frozen=True)

@@ -37,10 +37,10 @@ from labs.twins.common import message_sequence, same_keys
 from labs.twins.core import Twin
 from labs.twins.result import Row
 from labs.workload import keys, rngs
-from sim.distributions import Service
-from sim.result import Result
-from sim.scenario import Consumers, Fault, Group, Log, Scenario, Topology, Workload
-from sim.workload import Messages
+from sim.analysis.result import Result
+from sim.core.distributions import Service
+from sim.core.scenario import Consumers, Fault, Group, Log, Scenario, Topology, Workload
+from sim.core.workload import Messages
 
 #: The simulated consumer's processing time per record (ms) and the producer's send spacing.
 STEP_MS = 10.0

@@ -25,7 +25,7 @@ from labs.twins.calibrate import Calibration
 from labs.twins.common import CATCH_UP_SHARE, LAG_FLOOR, lag_stats
 from labs.twins.loss import OutageParams
 from labs.twins.result import Row
-from sim.result import Result
+from sim.analysis.result import Result
 
 #: Tolerances of the acceptance criteria (relative to the simulator's value).
 PEAK_LAG_TOLERANCE = 0.15

@@ -31,9 +31,9 @@ from labs.twins.common import message_sequence, same_keys
 from labs.twins.core import Twin
 from labs.twins.result import Row
 from labs.workload import ARRIVALS, arrival_times, keys, rngs
-from sim.distributions import Service
-from sim.result import Result
-from sim.scenario import (
+from sim.analysis.result import Result
+from sim.core.distributions import Service
+from sim.core.scenario import (
     Consumers,
     Fault,
     Group,
@@ -44,7 +44,7 @@ from sim.scenario import (
     Topology,
     Workload,
 )
-from sim.workload import Messages
+from sim.core.workload import Messages
 
 #: Tolerances of the acceptance criteria.
 LOSS_TOLERANCE = 0.03  # |real - simulator| of the Pub/Sub loss fraction

@@ -28,7 +28,7 @@ from types import MappingProxyType
 from typing import Any
 
 from labs.twins.calibrate import Calibration
-from sim.result import Result
+from sim.analysis.result import Result
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from labs.stack import cluster, config
-from sim.durability import FROZEN_FOLLOWERS, LEADER_KILL, Fault, schedule_of
+from sim.course.durability import FROZEN_FOLLOWERS, LEADER_KILL, Fault, schedule_of
 
 NODES = ("kafka-controller", "kafka-1", "kafka-2", "kafka-3")
 

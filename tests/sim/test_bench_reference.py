@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import sim
+from sim.analysis.checker import COLUMNS
 from sim.bench import standard
-from sim.checker import COLUMNS
 from sim.reference import run_reference
 
 SEEDS = (0, 1, 2, 3, 4)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.durability import (
+from sim.course.durability import (
     FROZEN_FOLLOWERS,
     Fault,
     lost_mask,

@@ -9,9 +9,9 @@ from matplotlib.figure import Figure
 
 import sim
 from sim.__main__ import main
-from sim.groups import assign
-from sim.metrics import lag_profile, published_lag, skew
-from sim.plots import FIGURES
+from sim.analysis.metrics import lag_profile, published_lag, skew
+from sim.analysis.plots import FIGURES
+from sim.models.groups import assign
 
 
 def _log_run(seed=0, faults=(), log=None, groups=None, workload=None, drain_s=20.0):

@@ -1,10 +1,11 @@
-"""sim.decision: event classes map to tools in the direction the semantics demand."""
+"""sim.course.decision: event classes map to tools in the direction the semantics demand."""
 
 import math
 
 import pytest
 
-from sim.decision import (
+from sim.core.engine import run
+from sim.course.decision import (
     CHECKLIST,
     SLO,
     AlertRule,
@@ -14,7 +15,6 @@ from sim.decision import (
     recommend,
     schema_problems,
 )
-from sim.engine import run
 
 
 def test_critical_replay_needing_class_never_gets_pubsub():
@@ -136,7 +136,7 @@ def test_schema_problems_and_checklist():
 
 
 def test_figures_have_titles_labels_and_legends():
-    from sim.decision import alerts_figure, recommendation_figure
+    from sim.course.decision import alerts_figure, recommendation_figure
 
     rec = recommend(EventClass("e", critical=True, rate_per_s=100, downtime_s=5))
     fig = recommendation_figure(rec)

@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["sim", "sim.scenario", "sim.distributions", "sim.queue"]
+MODULES = ["sim", "sim.core.scenario", "sim.core.distributions", "sim.core.queue"]
 
 
 @pytest.mark.parametrize("name", MODULES)

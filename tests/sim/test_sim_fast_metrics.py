@@ -4,8 +4,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.checker import _first_occurrences, _reordered
-from sim.metrics import lag_profile
+from sim.analysis.checker import _first_occurrences, _reordered
+from sim.analysis.metrics import lag_profile
 
 
 def _reordered_loop(keys, ids):

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.durability import simulate_durability
+from sim.course.durability import simulate_durability
 
 GOLDEN = Path(__file__).parent / "golden"
 SCENARIOS = sorted(

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.queue import departures, departures_reference
+from sim.core.queue import departures, departures_reference
 
 # SIM_EXAMPLES=500 pytest tests/sim ... explores harder than the default CI budget.
 EXAMPLES = int(os.environ.get("SIM_EXAMPLES", "30"))

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim import pubsub
+from sim.models import pubsub
 
 
 @settings(
@@ -82,7 +82,7 @@ def test_connection_changes_are_simpy_events():
             "drain_s": 1,
         }
     )
-    msgs = sim.engine.generate(sc.workload, np.random.SeedSequence(4).spawn(4))
+    msgs = sim.core.engine.generate(sc.workload, np.random.SeedSequence(4).spawn(4))
     env = simpy.Environment()
     seen = []
     channel = pubsub.ChannelSim(

@@ -7,11 +7,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.checker import COLUMNS
-from sim.groups import GroupSim
-from sim.queue import departures, starts
+from sim.analysis.checker import COLUMNS
+from sim.core.queue import departures, starts
+from sim.core.scenario import Group
+from sim.models.groups import GroupSim
 from sim.reference import run_reference
-from sim.scenario import Group
 
 EXAMPLES = int(os.environ.get("SIM_EXAMPLES", "25"))
 STATS = ("rebalances", "redelivered", "skipped", "dlq", "dropped_poison")

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.scenario import Fault, Group, Log, Scenario, Workload
+from sim.core.scenario import Fault, Group, Log, Scenario, Workload
 
 SCENARIOS = sorted((Path(sim.__file__).parent / "scenarios").glob("*.yaml"))
 
@@ -166,7 +166,7 @@ def test_fuzzed_unknown_fields_are_rejected(key, value):
 
 
 def test_run_publishes_exactly_the_messages_it_is_given():
-    from sim.workload import Messages
+    from sim.core.workload import Messages
 
     t = np.array([0.0, 0.1, 0.2, 0.5])
     msgs = Messages(
@@ -191,7 +191,7 @@ def test_run_publishes_exactly_the_messages_it_is_given():
     ],
 )
 def test_run_refuses_malformed_messages_naming_the_field(field, value, needle):
-    from sim.workload import Messages
+    from sim.core.workload import Messages
 
     base = {
         "publish_time": np.array([0.0, 0.1]),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.partitioner import key_bytes, partition_of
+from sim.models.partitioner import key_bytes, partition_of
 
 SEEDS = range(4)
 

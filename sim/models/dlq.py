@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.history import ReaderHistory
+from sim.core.history import ReaderHistory
 
 
 def retry_cost(service: np.ndarray, max_retries: int, retry_backoff_ms: float) -> np.ndarray:

@@ -1,7 +1,7 @@
 """The durable partitioned log: a Kafka topic and its producer.
 
 The producer maps each key to a partition exactly as Kafka's default partitioner
-(murmur2, via :mod:`sim.partitioner`; null keys are spread at random), batches sends per
+(murmur2, via :mod:`sim.models.partitioner`; null keys are spread at random), batches sends per
 partition for ``linger_ms``, waits out an unavailable leader (failing sends that outlive
 ``delivery_timeout_ms``), and retries requests whose response was lost -- writing a
 duplicate each time unless the producer is idempotent. A partition may cap its append
@@ -20,12 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim import faults as fl
-from sim.history import FAILED, OK, UNKNOWN
-from sim.partitioner import partitions_for
-from sim.queue import departures
-from sim.scenario import Fault, Log
-from sim.workload import Messages
+from sim.core import faults as fl
+from sim.core.history import FAILED, OK, UNKNOWN
+from sim.core.queue import departures
+from sim.core.scenario import Fault, Log
+from sim.core.workload import Messages
+from sim.models.partitioner import partitions_for
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
-"""Deciding, and watching: event classes mapped to a tool, SLOs and alert rules.
+"""Deciding: an event class mapped to a tool, by simulating it.
 
-**Decision.** An :class:`EventClass` describes one kind of event the way an architect
+An :class:`EventClass` describes one kind of event the way an architect
 would: is losing one a business error (``critical``), do new consumers need the history
 (``needs_replay``), must events of one key stay in order, how many independent consumers
 read it, how fast it is and how long a consumer may be away. :func:`recommend` runs the
@@ -17,14 +17,6 @@ Redis Streams group, each away for ``downtime_s`` -- and maps the outcome to a t
 The :class:`Recommendation` carries the tool, the reasons in words, and per tool the
 simulated loss, peak lag and catch-up time.
 
-**Observability.** :class:`SLO` and :func:`check_slo` compare a reader of any
-:class:`~sim.result.Result` (simulator or lab) with p95 latency, loss and lag objectives.
-:class:`AlertRule` and :func:`fires_at` evaluate a threshold rule on a lag series, its rate
-or its *acceleration*, and say when it would fire; :func:`alerts_figure` draws them.
-
-**Readiness.** :data:`CHECKLIST` is the production-readiness list of lesson 12 and
-:func:`schema_problems` the kind of schema-compatibility check a CI job runs.
-
 >>> rec = recommend(EventClass("price tick", critical=False, fan_out=50, rate_per_s=500,
 ...                            downtime_s=2, max_loss_fraction=0.05))
 >>> rec.tool
@@ -39,12 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
 
-from sim.engine import run
-from sim.metrics import LagProfile
-from sim.result import Result, Series
+from sim.analysis.metrics import LagProfile
+from sim.analysis.result import Result
+from sim.core.engine import run
 
 TOOLS = ("pubsub", "streams", "kafka", "hybrid")
 ORDERINGS = ("none", "per_key")
@@ -307,260 +297,5 @@ def _choose(ec: EventClass, numbers: Mapping[str, ToolNumbers]) -> tuple[str, li
     ]
 
 
-def recommendation_figure(rec: Recommendation) -> Figure:
-    """Per tool: events lost per outage and the time to catch up after it, with the
-    recommended tool named in the title."""
-    nums = list(rec.numbers.values())
-    x = np.arange(len(nums))
-    chosen = ("kafka", "pubsub") if rec.tool == "hybrid" else (rec.tool,)
-    colors = ["tab:orange" if n.tool in chosen else "tab:blue" for n in nums]
-    fig = Figure(figsize=(10, 3.8), layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2)
-    ax1.bar(x, [n.lost for n in nums], color=colors)
-    ax1.set_title("Events lost per outage")
-    ax1.set_ylabel("events lost (count)")
-    catch = [0.0 if math.isnan(n.catch_up_s) else n.catch_up_s for n in nums]
-    ax2.bar(x, catch, color=colors)
-    for i, n in enumerate(nums):
-        if math.isnan(n.catch_up_s) and n.lost > 0:
-            ax2.text(i, 0, "no backlog:\nlost instead", ha="center", va="bottom", fontsize="small")
-    ax2.set_title("Catch-up after the outage")
-    ax2.set_ylabel("catch-up time (s)")
-    for ax in (ax1, ax2):
-        ax.set_xticks(x, [n.tool for n in nums])
-        ax.set_xlabel("tool")
-    ax1.legend(
-        handles=[
-            Patch(color="tab:orange", label=f"recommended ({rec.tool})"),
-            Patch(color="tab:blue", label="other tools"),
-        ],
-        loc="upper right",
-    )
-    ec = rec.event_class
-    fig.suptitle(
-        f"{ec.name}: {ec.rate_per_s:g} events/s, consumer away {ec.downtime_s:g} s -> {rec.tool}"
-    )
-    return fig
-
-
 def _secs(v: float) -> str:
     return "at once" if v == 0 else ("never within the run" if math.isnan(v) else f"{v:.1f} s")
-
-
-# --------------------------------------------------------------------------- SLOs
-
-
-@dataclass(frozen=True)
-class SLO:
-    """Service level objectives for one reader: p95 end-to-end latency (ms), the acceptable
-    share of lost events, and the largest acceptable backlog (events)."""
-
-    latency_p95_ms: float = 1000.0
-    max_loss_fraction: float = 0.0
-    max_lag: float = math.inf
-
-    def __post_init__(self) -> None:
-        for name, lo, hi in (
-            ("latency_p95_ms", 0.0, math.inf),
-            ("max_loss_fraction", 0.0, 1.0),
-            ("max_lag", 0.0, math.inf),
-        ):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
-                raise ValueError(f'SLO "{name}" must be a number in [{lo:g}, {hi:g}], got {v!r}.')
-
-
-@dataclass(frozen=True)
-class SLOCheck:
-    """One objective: its target, the measured value and whether it is met."""
-
-    objective: str
-    target: float
-    actual: float
-    met: bool
-
-
-def peak_lag(result: Result, reader: str) -> float:
-    """The reader's peak lag: the metric when the run has one, else the series' maximum,
-    else 0 (a Pub/Sub subscriber has no backlog to lag behind)."""
-    m = result.metrics.get(f"peak_lag:{reader}")
-    if m is not None:
-        return float(m)
-    s = result.series.get(f"lag:{reader}")
-    return float(s.value.max()) if s is not None and s.value.size else 0.0
-
-
-def check_slo(result: Result, reader: str, slo: SLO) -> tuple[SLOCheck, ...]:
-    """Compare ``reader`` of ``result`` with ``slo``: one :class:`SLOCheck` per objective."""
-    row = result.report[reader]
-    p95 = 1000.0 * row.latency_p95_s
-    lag = peak_lag(result, reader)
-    return (
-        SLOCheck("p95 latency (ms)", slo.latency_p95_ms, p95, bool(p95 <= slo.latency_p95_ms)),
-        SLOCheck("loss (share)", slo.max_loss_fraction, row.loss_fraction,
-                 row.loss_fraction <= slo.max_loss_fraction),
-        SLOCheck("peak lag (events)", slo.max_lag, lag, lag <= slo.max_lag),
-    )  # fmt: skip
-
-
-def slo_table(checks: tuple[SLOCheck, ...]) -> str:
-    """SLO checks as fixed-width text."""
-    lines = [f"{'objective':18} {'target':>10} {'actual':>10}  met"]
-    for c in checks:
-        lines.append(
-            f"{c.objective:18} {c.target:10.4g} {c.actual:10.4g}  {'yes' if c.met else 'NO'}"
-        )
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- alert rules
-
-SIGNALS = ("lag", "lag_rate", "lag_accel")
-_UNITS = {"lag": "events", "lag_rate": "events/s", "lag_accel": "events/s²"}
-
-
-@dataclass(frozen=True)
-class AlertRule:
-    """Fire when ``signal`` (the lag, its rate or its acceleration) stays at or above
-    ``threshold`` for ``for_s`` seconds -- like a Prometheus rule's ``for:`` clause. Rates
-    are taken over a trailing ``window_s`` (like ``deriv(lag[2s])``)."""
-
-    name: str
-    signal: str
-    threshold: float
-    for_s: float = 0.0
-    window_s: float = 2.0
-
-    def __post_init__(self) -> None:
-        if self.signal not in SIGNALS:
-            raise ValueError(
-                f'AlertRule "signal" must be one of {list(SIGNALS)}, got {self.signal!r}.'
-            )
-        if isinstance(self.threshold, bool) or not isinstance(self.threshold, int | float):
-            raise ValueError(f'AlertRule "threshold" must be a number, got {self.threshold!r}.')
-        if (
-            isinstance(self.for_s, bool)
-            or not isinstance(self.for_s, int | float)
-            or self.for_s < 0
-        ):
-            raise ValueError(f'AlertRule "for_s" must be a number >= 0, got {self.for_s!r}.')
-        w = self.window_s
-        if isinstance(w, bool) or not isinstance(w, int | float) or not w > 0:
-            raise ValueError(f'AlertRule "window_s" must be a number > 0, got {w!r}.')
-
-
-def signals(result: Result, reader: str, window_s: float = 2.0) -> dict[str, Series]:
-    """The lag of ``reader``, its rate and its acceleration.
-
-    Like a dashboard's ``deriv()`` over a window, the rate at ``t`` is the change of the lag
-    over the trailing ``window_s`` seconds divided by ``window_s``, and the acceleration is
-    the same difference taken on the rate -- causal (an alert cannot see the future) and
-    smooth enough that arrival noise does not look like a trend. Both are 0 until a full
-    window has passed. Works on simulator and lab results alike (any result with a
-    ``lag:<reader>`` series).
-    """
-    s = result.series.get(f"lag:{reader}")
-    if s is None:
-        have = sorted(n for n in result.series if n.startswith("lag:"))
-        raise KeyError(f"no lag series for reader {reader!r}; lag series: {have}")
-    rate = _windowed(s.t, s.value, window_s)
-    accel = _windowed(s.t, rate, window_s)
-    return {
-        "lag": Series("lag", s.t, s.value, "events"),
-        "lag_rate": Series("lag_rate", s.t, rate, "events/s"),
-        "lag_accel": Series("lag_accel", s.t, accel, "events/s²"),
-    }
-
-
-def _windowed(t: np.ndarray, v: np.ndarray, window_s: float) -> np.ndarray:
-    """(v(t) - v(t - window)) / window on a sampled series (step-function lookup)."""
-    out = np.zeros(v.size)
-    if v.size < 2 or window_s <= 0:
-        return out
-    j = np.searchsorted(t, t - window_s, side="right") - 1
-    ok = j >= 0
-    out[ok] = (v[ok] - v[j[ok]]) / window_s
-    return out
-
-
-def fires_at(rule: AlertRule, result: Result, reader: str) -> float:
-    """The time (s) at which ``rule`` fires on ``reader`` of ``result``; NaN if it never does."""
-    s = signals(result, reader, rule.window_s)[rule.signal]
-    above = s.value >= rule.threshold
-    start = None
-    for t, a in zip(s.t, above, strict=True):
-        if not a:
-            start = None
-            continue
-        start = t if start is None else start
-        if t - start >= rule.for_s:
-            return float(t)
-    return float("nan")
-
-
-def alerts_figure(
-    result: Result, reader: str, rules: list[AlertRule], window_s: float | None = None
-) -> Figure:
-    """Lag, lag rate and lag acceleration of ``reader`` stacked (rates over ``window_s``,
-    by default the first rule's), each rule's threshold as a dashed line and its firing
-    time as a vertical line."""
-    window = window_s if window_s is not None else (rules[0].window_s if rules else 2.0)
-    sig = signals(result, reader, window)
-    fig = Figure(figsize=(9, 6.5), layout="constrained")
-    axes = fig.subplots(3, 1, sharex=True)
-    colors = ["tab:red", "tab:purple", "tab:green", "tab:brown"]
-    for ax, name in zip(axes, SIGNALS, strict=True):
-        s = sig[name]
-        ax.plot(s.t, s.value, color="tab:blue", label=name.replace("_", " "))
-        ax.set_ylabel(f"{name.replace('_', ' ')} ({_UNITS[name]})")
-    for rule, color in zip(rules, colors * 4, strict=False):
-        ax = axes[SIGNALS.index(rule.signal)]
-        ax.axhline(rule.threshold, color=color, linestyle="--", label=f"{rule.name} threshold")
-        when = fires_at(rule, result, reader)
-        if not math.isnan(when):
-            for a in axes:
-                a.axvline(when, color=color, linewidth=1)
-            ax.plot([], [], color=color, linewidth=1, label=f"{rule.name} fires ({when:.1f} s)")
-    for ax in axes:
-        ax.legend(loc="upper right", fontsize="small")
-    axes[-1].set_xlabel("time (s)")
-    fig.suptitle(f"Lag and its derivatives with alert rules - {result.name} ({reader})")
-    return fig
-
-
-# --------------------------------------------------------------------------- readiness
-
-#: The production-readiness checklist of lesson 12: (item, what "done" looks like).
-CHECKLIST: tuple[tuple[str, str], ...] = (
-    ("classification", "every event type is critical or transient, with an owner"),
-    ("durability", "retention and replay needs written down; critical events on a log"),
-    ("idempotency", "consumers dedupe by event id; producers idempotent (acks=all)"),
-    ("naming", "topics/channels named <domain>.<entity>.<event>.v<N>, one owning team"),
-    ("backpressure", "queue, shed or degrade chosen per consumer; buffer limits set"),
-    ("poison messages", "bounded retries with backoff, a dead-letter topic, a replay tool"),
-    ("SLOs", "p95 latency, acceptable loss and max lag per event class, alerted on"),
-    ("observability", "lag and lag acceleration, DLQ volume, disconnects on a dashboard"),
-    ("schema versioning", "schemas in the repo; CI rejects incompatible changes"),
-    ("failure drills", "consumer outage, broker failover and rebuild rehearsed"),
-)
-
-
-def schema_problems(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    """Backward-compatibility problems between two versions of an event schema.
-
-    A schema here maps field names to ``{"type": ..., "required": bool}``. A new version
-    may add optional fields; it must not remove a field, change a field's type, or add a
-    required field (old producers do not send it). A CI job runs this on every change.
-    """
-    problems = []
-    for name, spec in old.items():
-        if name not in new:
-            problems.append(f"field {name!r} removed")
-        elif new[name].get("type") != spec.get("type"):
-            problems.append(
-                f"field {name!r} changed type {spec.get('type')!r} -> {new[name].get('type')!r}"
-            )
-    for name, spec in new.items():
-        if name not in old and spec.get("required", False):
-            problems.append(f"field {name!r} added as required")
-    return problems

@@ -1,6 +1,6 @@
 """Workloads: the messages a run publishes, generated as arrays in one go.
 
-A workload turns a :class:`~sim.scenario.Workload` and independent random streams into
+A workload turns a :class:`~sim.core.scenario.Workload` and independent random streams into
 :class:`Messages`: publish times (constant, Poisson or bursty arrivals), integer keys
 (uniform, Zipf(s), a single hot key, or null), sizes in bytes and a poison mark. Every
 property has its own random stream, so changing the key distribution does not move the
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.scenario import Workload
+from sim.core.scenario import Workload
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,9 @@ def check_messages(messages: Messages) -> Messages:
     """``messages`` as given to ``sim.run(..., messages=...)``, checked: four 1-D arrays of one
     length, publish times finite, non-negative and non-decreasing, keys >= -1, sizes >= 0."""
     if not isinstance(messages, Messages):
-        raise ValueError(f'"messages" must be a sim.workload.Messages, got {type(messages)!r}.')
+        raise ValueError(
+            f'"messages" must be a sim.core.workload.Messages, got {type(messages)!r}.'
+        )
     t = np.asarray(messages.publish_time, float)
     arrays = {
         "keys": np.asarray(messages.keys),

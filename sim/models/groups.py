@@ -7,7 +7,7 @@ SimPy: the group joining, members crashing (noticed after ``session_timeout_ms``
 leaving, rejoining, pausing on a network flap or slowing down, and every rebalance
 (which stops the whole group for ``rebalance_ms``). Between two control events the
 assignment is fixed, so the message flow of each member is one vectorised Lindley
-recursion (:func:`sim.queue.departures`) -- no event per message.
+recursion (:func:`sim.core.queue.departures`) -- no event per message.
 
 A control event only cuts the flow, it does not change it: each member carries across
 it the poll batch it is in (how many of its records are not started yet, and its
@@ -43,12 +43,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import faults as fl
-from sim.dlq import retry_cost
-from sim.log import Partition, Topic
-from sim.queue import departures, starts
-from sim.scenario import Fault, Group
-from sim.workload import Messages
+from sim.core import faults as fl
+from sim.core.queue import departures, starts
+from sim.core.scenario import Fault, Group
+from sim.core.workload import Messages
+from sim.models.dlq import retry_cost
+from sim.models.log import Partition, Topic
 
 
 def assign(members: list[int], partitions: int, strategy: str) -> np.ndarray:
@@ -73,7 +73,7 @@ def assign(members: list[int], partitions: int, strategy: str) -> np.ndarray:
 
 
 def poison_cost(s: np.ndarray, group: Group) -> np.ndarray:
-    """Time a poison record holds a consumer (see :func:`sim.dlq.retry_cost`)."""
+    """Time a poison record holds a consumer (see :func:`sim.models.dlq.retry_cost`)."""
     return retry_cost(s, group.max_retries, group.retry_backoff_ms)
 
 
@@ -506,7 +506,7 @@ class GroupSim:
 
     @staticmethod
     def _starts(a, d, t0: float, lo: int, hi: int) -> np.ndarray:
-        """Start times of records ``lo:hi`` (:func:`sim.queue.starts`, for a slice)."""
+        """Start times of records ``lo:hi`` (:func:`sim.core.queue.starts`, for a slice)."""
         if lo > 0:
             return np.maximum(a[lo:hi], d[lo - 1 : hi - 1])
         return starts(a[:hi], d[:hi], t0)

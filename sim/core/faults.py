@@ -1,6 +1,6 @@
 """Faults: a schedule of ``(kind, target, start_s, duration_s)`` entries, and its effects.
 
-A fault schedule is data (:class:`~sim.scenario.Fault`). This module answers the two
+A fault schedule is data (:class:`~sim.core.scenario.Fault`). This module answers the two
 questions the channels ask about it: *which time windows is this target out?* -- as
 merged ``(start, end)`` arrays, with a vectorised "is this instant inside a window" mask
 for whole message arrays -- and *what happens when?* -- :func:`fault_process` is the
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from sim.scenario import Fault
+from sim.core.scenario import Fault
 
 
 def windows(

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.history import History, ReaderHistory
+from sim.core.history import History, ReaderHistory
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The checker: one implementation of the delivery vocabulary, for simulator and labs alike.
 
-Borrowed from the way Jepsen checks queues and logs. Given a :class:`~sim.history.History`
+Borrowed from the way Jepsen checks queues and logs. Given a :class:`~sim.core.history.History`
 it counts, for every reader (a Pub/Sub subscriber or a consumer group):
 
 - **acknowledged** -- sends the broker confirmed that this reader was expected to process;
@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from sim.history import OK, UNKNOWN, History, ReaderHistory
+from sim.core.history import OK, UNKNOWN, History, ReaderHistory
 
 #: Columns of the checker table, in order.
 COLUMNS = (

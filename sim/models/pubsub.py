@@ -12,7 +12,7 @@ message is added), the server disconnects the subscriber and drops the buffer.
 Connection changes are SimPy events: each subscriber is a process that waits for its
 planned disconnects and reconnects (fault windows) and for the disconnects the server
 decides on (buffer limits). Between two changes the flow is vectorised: deliveries are a
-mask over the message arrays, processing is :func:`sim.queue.departures`, and the buffer
+mask over the message arrays, processing is :func:`sim.core.queue.departures`, and the buffer
 occupancy at every arrival is a prefix-sum difference.
 """
 
@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim import faults as fl
-from sim.history import ReaderHistory
-from sim.queue import departures, starts
-from sim.scenario import Fault, PubSub, Subscriber
-from sim.workload import Messages
+from sim.core import faults as fl
+from sim.core.history import ReaderHistory
+from sim.core.queue import departures, starts
+from sim.core.scenario import Fault, PubSub, Subscriber
+from sim.core.workload import Messages
 
 
 @dataclass

@@ -19,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
-from sim import faults as fl
-from sim.scenario import Fault, Stream, StreamGroup
-from sim.workload import Messages
+from sim.core import faults as fl
+from sim.core.scenario import Fault, Stream, StreamGroup
+from sim.core.workload import Messages
 
 
 class StreamLog:

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
-from sim.engine import run
-from sim.result import Result
-from sim.scenario import Scenario
+from sim.analysis.result import Result
+from sim.core.engine import run
+from sim.core.scenario import Scenario
 
 
 def expand(base: Scenario, grid: Mapping[str, Sequence[Any]]) -> list[tuple[dict, Scenario]]:

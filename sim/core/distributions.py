@@ -31,7 +31,7 @@ class Service:
     cv: float = 0.5
 
     def __post_init__(self) -> None:
-        from sim.scenario import check_choice, check_number
+        from sim.core.scenario import check_choice, check_number
 
         check_choice(self, "kind", KINDS)
         check_number(self, "mean_ms", 0.0, 3_600_000.0)

@@ -4,7 +4,7 @@ One run generates the workload as arrays, publishes it to every channel of the t
 lets SimPy drive the control timeline (faults, rebalances, reconnects, stream members)
 while each component computes its message flow in bulk, and finally assembles the
 history, the checker's report, the time series and the metrics into a
-:class:`~sim.result.Result` with ``source = "simulator"``.
+:class:`~sim.analysis.result.Result` with ``source = "simulator"``.
 
 Random streams come from one seed, split with ``numpy.random.SeedSequence(seed).spawn``:
 the workload (arrivals, keys, sizes, poison), the producer, every subscriber, every group
@@ -40,16 +40,16 @@ from typing import Any
 import numpy as np
 import simpy
 
-from sim import metrics as mx
-from sim import pubsub as ps
-from sim.dlq import dead_letter_reader
-from sim.groups import GroupSim
-from sim.history import FAILED, OK, History, ReaderHistory
-from sim.log import Topic, produce
-from sim.result import Result, Series
-from sim.scenario import Scenario
-from sim.streams import StreamGroupSim, StreamLog, append_ok
-from sim.workload import Messages, check_messages, generate
+from sim.analysis import metrics as mx
+from sim.analysis.result import Result, Series
+from sim.core.history import FAILED, OK, History, ReaderHistory
+from sim.core.scenario import Scenario
+from sim.core.workload import Messages, check_messages, generate
+from sim.models import pubsub as ps
+from sim.models.dlq import dead_letter_reader
+from sim.models.groups import GroupSim
+from sim.models.log import Topic, produce
+from sim.models.streams import StreamGroupSim, StreamLog, append_ok
 
 
 def load(scenario: Scenario | Mapping | str | Path) -> Scenario:
@@ -60,7 +60,7 @@ def load(scenario: Scenario | Mapping | str | Path) -> Scenario:
         return Scenario.from_dict(scenario)
     path = Path(scenario)
     if not path.exists():
-        bundled = Path(__file__).parent / "scenarios" / f"{path.stem}.yaml"
+        bundled = Path(__file__).parents[1] / "scenarios" / f"{path.stem}.yaml"
         if bundled.exists():
             path = bundled
     return Scenario.from_yaml(path)

@@ -1,4 +1,4 @@
-"""Plots: functions that take a :class:`~sim.result.Result` and return a Figure.
+"""Plots: functions that take a :class:`~sim.analysis.result.Result` and return a Figure.
 
 Every figure has a title, labelled axes with units and a legend when it shows more than
 one series. They use matplotlib's object-oriented API (``Figure`` objects, no pyplot
@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from sim.history import OK
-from sim.metrics import partition_counts
-from sim.result import Result
+from sim.analysis.metrics import partition_counts
+from sim.analysis.result import Result
+from sim.core.history import OK
 
 _MAX_POINTS = 20_000
 

@@ -2,7 +2,7 @@
 
 A lesson runs the same experiment in the simulator and on real brokers and wants the
 numbers next to each other. :func:`side_by_side` takes any number of
-:class:`~sim.result.Result` objects (simulator or lab, they are the same type) and returns
+:class:`~sim.analysis.result.Result` objects (simulator or lab, they are the same type) and returns
 a :class:`Table` -- one row per (result, reader) with the checker's columns -- plus, when
 asked, a second table of metrics with one column per result and an optional *theory*
 column. Tables print as fixed-width text (stable for a seeded run, so a notebook can
@@ -25,8 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sim.checker import CheckRow
-from sim.result import Result
+from sim.analysis.checker import CheckRow
+from sim.analysis.result import Result
 
 #: Default checker columns shown by :func:`side_by_side`.
 COLUMNS = (

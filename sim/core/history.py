@@ -6,7 +6,7 @@ the send's outcome) and, for every reader -- a Pub/Sub subscriber or a consumer 
 the sequence of messages that reader processed, with the time each processing completed.
 
 Everything is kept in numpy arrays, never one Python object per message, so that a history
-of ten million messages stays small. The checker (``sim.checker``) turns a history into the
+of ten million messages stays small. The checker (``sim.analysis.checker``) turns a history into the
 Jepsen-style counts: acknowledged, lost, unseen, duplicated, reordered, unknown.
 """
 

@@ -45,8 +45,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from sim.history import FAILED, OK, UNKNOWN, History, ReaderHistory
-from sim.result import Result, Series
+from sim.analysis.result import Result, Series
+from sim.core.history import FAILED, OK, UNKNOWN, History, ReaderHistory
 
 #: The fault kinds of a durability schedule.
 FAULT_KINDS = ("kill-leader", "freeze-followers", "restart-all")

@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from sim.distributions import Service
+from sim.core.distributions import Service
 
 #: Upper bound on the number of messages one run may generate.
 MAX_MESSAGES = 50_000_000

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.checker import CheckReport, check
-from sim.history import History
+from sim.analysis.checker import CheckReport, check
+from sim.core.history import History
 
 
 def _frozen(mapping: Mapping | None) -> Mapping:

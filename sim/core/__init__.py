@@ -1,0 +1,1 @@
+"""The simulator's machinery: scenarios, workload, faults, the engine, history, sweeps."""

@@ -1,0 +1,1 @@
+"""Course helpers built on the simulator: the decision framework, durability, widgets."""

@@ -1,0 +1,47 @@
+"""Deciding, and watching: event classes mapped to a tool, SLOs and alert rules.
+
+- :mod:`~sim.course.decision.recommend` -- :class:`EventClass` and :func:`recommend`: the
+  simulator run with an event class's numbers, mapped to Pub/Sub, Streams, Kafka or both;
+- :mod:`~sim.course.decision.slo` -- :class:`SLO` and :func:`check_slo` for one reader;
+- :mod:`~sim.course.decision.alerts` -- :class:`AlertRule` and :func:`fires_at` on lag,
+  its rate and its acceleration;
+- :mod:`~sim.course.decision.checklist` -- the production-readiness :data:`CHECKLIST`;
+- :mod:`~sim.course.decision.schema` -- :func:`schema_problems`, a schema-compatibility check;
+- :mod:`~sim.course.decision.figures` -- :func:`recommendation_figure`, :func:`alerts_figure`.
+"""
+
+from sim.course.decision.alerts import SIGNALS, AlertRule, fires_at, signals
+from sim.course.decision.checklist import CHECKLIST
+from sim.course.decision.figures import alerts_figure, recommendation_figure
+from sim.course.decision.recommend import (
+    TOOLS,
+    EventClass,
+    Recommendation,
+    ToolNumbers,
+    recommend,
+    scenario_for,
+)
+from sim.course.decision.schema import schema_problems
+from sim.course.decision.slo import SLO, SLOCheck, check_slo, peak_lag, slo_table
+
+__all__ = [
+    "CHECKLIST",
+    "SIGNALS",
+    "SLO",
+    "TOOLS",
+    "AlertRule",
+    "EventClass",
+    "Recommendation",
+    "SLOCheck",
+    "ToolNumbers",
+    "alerts_figure",
+    "check_slo",
+    "fires_at",
+    "peak_lag",
+    "recommend",
+    "recommendation_figure",
+    "scenario_for",
+    "schema_problems",
+    "signals",
+    "slo_table",
+]

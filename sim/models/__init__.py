@@ -1,0 +1,1 @@
+"""Broker models: one module per channel kind (Pub/Sub, Kafka log, Redis Streams)."""
