@@ -44,6 +44,7 @@ from labs.stack import cluster
 from labs.stack.config import KAFKA_PREFIX
 from labs.stack.prereqs import StackError
 from sim.analysis.result import Result
+from sim.core.faults import Fault
 from sim.core.history import FAILED, OK, UNKNOWN, History, ReaderHistory
 from sim.course.durability import (
     DELIVERY_TIMEOUT_MS,
@@ -53,7 +54,6 @@ from sim.course.durability import (
     MAX_BLOCK_MS,
     REQUEST_TIMEOUT_MS,
     SCHEDULES,
-    Fault,
     ack_delay,
     check_run,
     fault_time,

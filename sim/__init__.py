@@ -11,21 +11,15 @@ from sim.analysis.checker import CheckReport, CheckRow, check
 from sim.analysis.result import Result, Series
 from sim.core.distributions import Service
 from sim.core.engine import load, run
+from sim.core.faults import Fault
 from sim.core.history import FAILED, OK, UNKNOWN, History, ReaderHistory
-from sim.core.scenario import (
-    Consumers,
-    Fault,
-    Group,
-    Log,
-    PubSub,
-    Scenario,
-    Stream,
-    StreamGroup,
-    Subscriber,
-    Topology,
-    Workload,
-)
+from sim.core.scenario import Consumers, Scenario, Topology
 from sim.core.sweep import expand, sweep
+from sim.core.workload import Workload
+from sim.models.groups import Group
+from sim.models.log import Log
+from sim.models.pubsub import PubSub, Subscriber
+from sim.models.streams import Stream, StreamGroup
 
 __all__ = [
     "FAILED",

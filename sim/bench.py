@@ -29,7 +29,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sim.core.engine import load, run
-from sim.core.scenario import MAX_MESSAGES, Scenario
+from sim.core.scenario import Scenario
+from sim.core.workload import MAX_MESSAGES
 
 #: Faults start at this share of the publish window, as in the baseline.
 FAULT_AT = 0.2

@@ -80,7 +80,8 @@ from sim.core import faults as fl
 from sim.core.engine import load
 from sim.core.history import OK, History, ReaderHistory
 from sim.core.workload import generate
-from sim.models.groups import assign, poison_cost
+from sim.models.assignors import assign
+from sim.models.groups import poison_cost
 from sim.models.log import produce
 
 #: Faults the reference models, by target kind.

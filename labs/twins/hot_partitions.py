@@ -31,8 +31,10 @@ from labs.workload import KEY_DISTRIBUTIONS, arrival_times, keys, rngs
 from sim.analysis.metrics import partition_counts, skew
 from sim.analysis.result import Result
 from sim.core.distributions import Service
-from sim.core.scenario import Consumers, Group, Log, Scenario, Topology, Workload
-from sim.core.workload import Messages
+from sim.core.scenario import Consumers, Scenario, Topology
+from sim.core.workload import Messages, Workload
+from sim.models.groups import Group
+from sim.models.log import Log
 from sim.models.partitioner import partitions_for
 
 

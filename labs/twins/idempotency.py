@@ -39,8 +39,11 @@ from labs.twins.result import Row
 from labs.workload import keys, rngs
 from sim.analysis.result import Result
 from sim.core.distributions import Service
-from sim.core.scenario import Consumers, Fault, Group, Log, Scenario, Topology, Workload
-from sim.core.workload import Messages
+from sim.core.faults import Fault
+from sim.core.scenario import Consumers, Scenario, Topology
+from sim.core.workload import Messages, Workload
+from sim.models.groups import Group
+from sim.models.log import Log
 
 #: The simulated consumer's processing time per record (ms) and the producer's send spacing.
 STEP_MS = 10.0

@@ -33,18 +33,12 @@ from labs.twins.result import Row
 from labs.workload import ARRIVALS, arrival_times, keys, rngs
 from sim.analysis.result import Result
 from sim.core.distributions import Service
-from sim.core.scenario import (
-    Consumers,
-    Fault,
-    Group,
-    Log,
-    PubSub,
-    Scenario,
-    Subscriber,
-    Topology,
-    Workload,
-)
-from sim.core.workload import Messages
+from sim.core.faults import Fault
+from sim.core.scenario import Consumers, Scenario, Topology
+from sim.core.workload import Messages, Workload
+from sim.models.groups import Group
+from sim.models.log import Log
+from sim.models.pubsub import PubSub, Subscriber
 
 #: Tolerances of the acceptance criteria.
 LOSS_TOLERANCE = 0.03  # |real - simulator| of the Pub/Sub loss fraction

@@ -89,7 +89,7 @@ class CheckReport:
         return [asdict(r) for r in self.rows]
 
     def table(self) -> str:
-        """A fixed-width text table, stable for a given history (used in golden tests)."""
+        """A fixed-width text table; the same history always gives the same text."""
         head = ("reader", *COLUMNS, "p50 ms", "p95 ms", "p99 ms")
         body = [
             (

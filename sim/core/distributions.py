@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.core.validation import check_choice, check_number
+
 KINDS = ("constant", "exponential", "lognormal", "uniform")
 
 
@@ -31,8 +33,6 @@ class Service:
     cv: float = 0.5
 
     def __post_init__(self) -> None:
-        from sim.core.scenario import check_choice, check_number
-
         check_choice(self, "kind", KINDS)
         check_number(self, "mean_ms", 0.0, 3_600_000.0)
         check_number(self, "cv", 0.0, 10.0)

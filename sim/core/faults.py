@@ -1,6 +1,10 @@
 """Faults: a schedule of ``(kind, target, start_s, duration_s)`` entries, and its effects.
 
-A fault schedule is data (:class:`~sim.core.scenario.Fault`). This module answers the two
+A fault schedule is data: :class:`Fault` rows, checked at construction. Two families share
+the class: the faults of a scenario (:data:`SCENARIO_FAULTS`: subscribers down, consumers
+crashing, leaders unavailable, ...) and the faults of a replicated cluster
+(:data:`CLUSTER_FAULTS`: kill the leader, freeze the followers, restart everything), which
+the durability lab and its twin (:mod:`sim.course.durability`) play. This module answers the two
 questions the channels ask about it: *which time windows is this target out?* -- as
 merged ``(start, end)`` arrays, with a vectorised "is this instant inside a window" mask
 for whole message arrays -- and *what happens when?* -- :func:`fault_process` is the
@@ -11,11 +15,106 @@ message flow between them is computed in bulk.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from sim.core.scenario import Fault
+from sim.core.validation import check_choice, check_number, check_str
+
+#: The faults of a scenario, and the target kinds each may hit.
+SCENARIO_FAULTS = {
+    "subscriber_down": ("subscriber",),
+    "consumer_crash": ("group", "stream-group"),
+    "consumer_leave": ("group",),
+    "network_flap": ("subscriber", "group", "stream-group"),
+    "slow_consumer": ("subscriber", "group", "stream-group"),
+    "leader_unavailable": ("partition", "log"),
+    "broker_down": ("pubsub", "log", "stream"),
+}
+#: The faults of a replicated cluster (the durability lab), and their target kinds.
+CLUSTER_FAULTS = {
+    "kill-leader": ("partition",),
+    "freeze-followers": ("partition",),
+    "restart-all": ("cluster",),
+}
+FAULT_KINDS = (*SCENARIO_FAULTS, *CLUSTER_FAULTS)
+#: Target kinds, with how many indices follow them (``group:0:1`` = consumer 1 of group 0).
+TARGETS = {
+    "subscriber": 1,
+    "group": 2,
+    "stream-group": 2,
+    "partition": 1,
+    "pubsub": 0,
+    "log": 0,
+    "stream": 0,
+    "cluster": 0,
+}
+_TARGET = re.compile(r"^([a-z-]+)((?::\d+)*)$")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One fault: ``kind`` hits ``target`` from ``start_s`` for ``duration_s`` seconds.
+
+    Scenario kinds and targets: ``subscriber_down`` (``subscriber:i``), ``consumer_crash``
+    and ``consumer_leave`` (``group:g:c`` or ``stream-group:g:c``; the consumer restarts at
+    the end), ``network_flap`` (a subscriber or a consumer loses the network),
+    ``slow_consumer`` (service times multiplied by ``factor``), ``leader_unavailable``
+    (``partition:p`` or ``log``) and ``broker_down`` (``pubsub``, ``log`` or ``stream``).
+
+    Cluster kinds (:mod:`sim.course.durability`): ``kill-leader`` (SIGKILL the broker
+    leading ``partition:p``; it restarts after ``duration_s``), ``freeze-followers``
+    (SIGSTOP its other replicas; SIGCONT after ``duration_s``) -- with ``duration_s`` 0 both
+    last until the next ``restart-all`` (target ``cluster``, ``duration_s`` 0), which thaws
+    every frozen node and starts every killed one.
+    """
+
+    kind: str
+    target: str
+    start_s: float
+    duration_s: float = 0.0
+    factor: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_choice(self, "kind", FAULT_KINDS)
+        check_str(self, "target")
+        check_number(self, "start_s", 0.0, 1e8)
+        check_number(self, "duration_s", 0.0, 1e8)
+        check_number(self, "factor", 0.0, 1e6, lo_open=True)
+        m = _TARGET.match(self.target)
+        if not m or TARGETS.get(m.group(1)) != m.group(2).count(":"):
+            raise ValueError(
+                f'Fault "target" must look like subscriber:0, group:0:1, stream-group:0:0, '
+                f"partition:3, pubsub, log, stream or cluster; got {self.target!r}."
+            )
+        allowed = {**SCENARIO_FAULTS, **CLUSTER_FAULTS}[self.kind]
+        if self.target_kind not in allowed:
+            raise ValueError(
+                f'Fault "target" of a {self.kind} must be a {" or ".join(allowed)}, '
+                f"got {self.target!r}."
+            )
+        if self.kind == "restart-all" and self.duration_s:
+            raise ValueError(
+                f'Fault "duration_s" of a restart-all must be 0, got {self.duration_s}.'
+            )
+
+    @property
+    def end_s(self) -> float | None:
+        """When the fault ends by itself: ``start_s + duration_s``, or None for a cluster
+        fault of ``duration_s`` 0 (it lasts until the next ``restart-all``)."""
+        if self.kind in CLUSTER_FAULTS and not self.duration_s:
+            return None
+        return self.start_s + self.duration_s
+
+    @property
+    def target_kind(self) -> str:
+        return self.target.split(":")[0]
+
+    @property
+    def target_index(self) -> tuple[int, ...]:
+        return tuple(int(x) for x in self.target.split(":")[1:])
 
 
 def windows(

@@ -1,6 +1,6 @@
 """Workloads: the messages a run publishes, generated as arrays in one go.
 
-A workload turns a :class:`~sim.core.scenario.Workload` and independent random streams into
+A :class:`Workload` (what producers send, as settings) and independent random streams give
 :class:`Messages`: publish times (constant, Poisson or bursty arrivals), integer keys
 (uniform, Zipf(s), a single hot key, or null), sizes in bytes and a poison mark. Every
 property has its own random stream, so changing the key distribution does not move the
@@ -15,7 +15,78 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.core.scenario import Workload
+from sim.core.validation import check_choice, check_number
+
+#: Upper bound on the number of messages one run may generate.
+MAX_MESSAGES = 50_000_000
+
+ARRIVALS = ("constant", "poisson", "bursty")
+KEY_DISTRIBUTIONS = ("uniform", "zipf", "hot", "none")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What producers send.
+
+    ``arrivals``: ``constant`` (every 1/rate s), ``poisson`` (rate ``rate_per_s``) or
+    ``bursty`` (Poisson at ``rate_per_s``, but at ``burst_rate_per_s`` during the first
+    ``burst_length_s`` of every ``burst_every_s``). The run publishes for ``duration_s``
+    seconds, or exactly ``messages`` messages when that is set. Keys are integers
+    ``0..keys-1``: ``uniform``, ``zipf`` (P(rank r) ~ r^-zipf_s, key 0 hottest), ``hot``
+    (a share ``hot_key_fraction`` on key 0, the rest uniform) or ``none`` (null keys).
+    Sizes have mean ``size_bytes`` (lognormal with ``size_cv`` when > 0). A share
+    ``poison_fraction`` of messages is marked poison: processing them always fails.
+    """
+
+    rate_per_s: float = 1000.0
+    duration_s: float = 60.0
+    messages: int | None = None
+    arrivals: str = "poisson"
+    burst_rate_per_s: float = 10_000.0
+    burst_every_s: float = 10.0
+    burst_length_s: float = 1.0
+    keys: int = 1000
+    key_distribution: str = "uniform"
+    zipf_s: float = 1.1
+    hot_key_fraction: float = 0.9
+    size_bytes: int = 1024
+    size_cv: float = 0.0
+    poison_fraction: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_number(self, "rate_per_s", 0.0, 1e8, lo_open=True)
+        check_number(self, "duration_s", 0.0, 1e8, lo_open=True)
+        check_number(self, "messages", 1, MAX_MESSAGES, integer=True, optional=True)
+        check_choice(self, "arrivals", ARRIVALS)
+        check_number(self, "burst_rate_per_s", 0.0, 1e8, lo_open=True)
+        check_number(self, "burst_every_s", 0.0, 1e8, lo_open=True)
+        check_number(self, "burst_length_s", 0.0, self.burst_every_s)
+        check_number(self, "keys", 1, 100_000_000, integer=True)
+        check_choice(self, "key_distribution", KEY_DISTRIBUTIONS)
+        check_number(self, "zipf_s", 0.0, 20.0)
+        check_number(self, "hot_key_fraction", 0.0, 1.0)
+        check_number(self, "size_bytes", 1, 100_000_000, integer=True)
+        check_number(self, "size_cv", 0.0, 10.0)
+        check_number(self, "poison_fraction", 0.0, 1.0)
+        if self.messages is None and self.expected_messages > MAX_MESSAGES:
+            raise ValueError(
+                f'Workload "rate_per_s" x "duration_s" must give at most {MAX_MESSAGES} '
+                f"messages, got about {self.expected_messages:.3g}."
+            )
+
+    @property
+    def mean_rate_per_s(self) -> float:
+        """Long-run mean arrival rate (lambda), bursts included."""
+        if self.arrivals != "bursty":
+            return self.rate_per_s
+        on = self.burst_length_s / self.burst_every_s
+        return on * self.burst_rate_per_s + (1 - on) * self.rate_per_s
+
+    @property
+    def expected_messages(self) -> float:
+        if self.messages is not None:
+            return float(self.messages)
+        return self.mean_rate_per_s * self.duration_s
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ shows what the log kept. The checker then counts acknowledged, lost, duplicated,
 and unknown writes.
 
 This module holds what the real lab (:mod:`labs.durability`) and its simulator twin share:
-the fault kinds, the two schedules of the lesson, the producer settings compared, the twin
-itself (:func:`simulate_durability`) and the timeline plot. The twin is deliberately small;
+the schedules of the lesson (:class:`~sim.core.faults.Fault` rows of the cluster kinds),
+the producer settings compared, the twin itself (:func:`simulate_durability`) and the
+timeline plot. The twin is deliberately small;
 it follows one partition through these rules:
 
 - A follower replicates what the leader appended with no delay, except while frozen.
@@ -41,53 +42,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 
 from sim.analysis.result import Result, Series
+from sim.core.faults import CLUSTER_FAULTS, Fault
 from sim.core.history import FAILED, OK, UNKNOWN, History, ReaderHistory
+from sim.models.cluster import (
+    BROKER_HEARTBEAT_INTERVAL_MS,
+    BROKER_SESSION_TIMEOUT_MS,
+    REPLICA_LAG_TIME_MAX_MS,
+    REPLICATION_FACTOR,
+)
 
-#: The fault kinds of a durability schedule.
-FAULT_KINDS = ("kill-leader", "freeze-followers", "restart-all")
 #: Keys of the producer's messages: integers 0 .. NUM_KEYS-1, all on the one partition.
 NUM_KEYS = 8
-
-
-@dataclass(frozen=True)
-class Fault:
-    """One fault of a durability schedule.
-
-    - ``kill-leader``: SIGKILL the broker leading ``target`` at ``start_s``; it restarts after
-      ``duration_s`` (0: it stays down until a ``restart-all``).
-    - ``freeze-followers``: SIGSTOP the other replicas of ``target`` at ``start_s``; SIGCONT
-      after ``duration_s`` (0: frozen until a ``restart-all``).
-    - ``restart-all``: at ``start_s`` thaw every frozen node and start every killed one
-      (``target`` is ``cluster``, ``duration_s`` is 0).
-    """
-
-    kind: str
-    target: str
-    start_s: float
-    duration_s: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.kind not in FAULT_KINDS:
-            raise ValueError(f'"kind" must be one of {FAULT_KINDS}, got {self.kind!r}.')
-        want = "cluster" if self.kind == "restart-all" else "partition:0"
-        if self.target != want:
-            raise ValueError(f'"target" of a {self.kind} must be {want!r}, got {self.target!r}.')
-        if not 0 <= self.start_s < 1e6:
-            raise ValueError(f'"start_s" must be >= 0, got {self.start_s}.')
-        if not 0 <= self.duration_s < 1e6:
-            raise ValueError(f'"duration_s" must be >= 0, got {self.duration_s}.')
-        if self.kind == "restart-all" and self.duration_s:
-            raise ValueError('"duration_s" of a restart-all must be 0.')
-
-    @property
-    def end_s(self) -> float | None:
-        """When the fault ends by itself (None: at the next restart-all)."""
-        return self.start_s + self.duration_s if self.duration_s else None
 
 
 #: The leader dies and stays down; the followers, fully caught up, take over.
@@ -116,19 +86,17 @@ SCHEDULES = {
     "frozen-followers-short": FROZEN_FOLLOWERS_SHORT,
 }
 
-#: Broker and cluster settings the lab's cluster uses (labs/stack/cluster.py) and the twin
-#: assumes.
-BROKER_SESSION_TIMEOUT_S = 3.0
-REPLICA_LAG_TIME_MAX_S = 10.0
-REPLICATION_FACTOR = 3
+#: The cluster settings the twin assumes (:mod:`sim.models.cluster`), in seconds.
+BROKER_SESSION_TIMEOUT_S = BROKER_SESSION_TIMEOUT_MS / 1000
+REPLICA_LAG_TIME_MAX_S = REPLICA_LAG_TIME_MAX_MS / 1000
 #: Producer timeouts (both halves): one request, one send in total, a blocked send().
 REQUEST_TIMEOUT_MS = 3000
 DELIVERY_TIMEOUT_MS = 10_000
 MAX_BLOCK_MS = 3000
 #: Seconds a restarted broker takes to serve again (the twin's guess; measured 4-8 s here).
 RESTART_S = 6.0
-#: Seconds a thawed, fenced broker takes to be unfenced again (heartbeats every 0.5 s).
-REJOIN_S = 0.5
+#: Seconds a thawed, fenced broker takes to be unfenced again (its next heartbeat).
+REJOIN_S = BROKER_HEARTBEAT_INTERVAL_MS / 1000
 
 
 def schedule_of(schedule: str | Sequence[Fault]) -> tuple[Fault, ...]:
@@ -140,6 +108,16 @@ def schedule_of(schedule: str | Sequence[Fault]) -> tuple[Fault, ...]:
     faults = tuple(sorted(schedule, key=lambda f: f.start_s))
     if not all(isinstance(f, Fault) for f in faults):
         raise ValueError('"schedule" must be a sequence of Fault rows.')
+    for f in faults:
+        if f.kind not in CLUSTER_FAULTS:
+            raise ValueError(
+                f'"schedule" takes the cluster faults {list(CLUSTER_FAULTS)}, got {f.kind!r}.'
+            )
+        if f.kind != "restart-all" and f.target != "partition:0":
+            raise ValueError(
+                f"\"target\" of a {f.kind} must be 'partition:0' (the one partition), "
+                f"got {f.target!r}."
+            )
     return faults
 
 

@@ -13,7 +13,7 @@ A control event only cuts the flow, it does not change it: each member carries a
 it the poll batch it is in (how many of its records are not started yet, and its
 partitions) and the record in hand (completed, and counted, only when its member gets
 there). Only a member's own polls, batch ends and revocations commit; the poll batches
-near the end of a segment are found in bulk (:meth:`GroupSim._batch_at`). A crash or a
+near the end of a segment are found in bulk (:mod:`sim.models.polls`). A crash or a
 flap kills the record in hand, even one being finished after a revocation (that record
 was committed on revocation: the group does not process it).
 
@@ -41,35 +41,74 @@ compares the two.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import ClassVar
+
 import numpy as np
 
 from sim.core import faults as fl
+from sim.core.distributions import Service
+from sim.core.faults import Fault
 from sim.core.queue import departures, starts
-from sim.core.scenario import Fault, Group
+from sim.core.validation import check_bool, check_choice, check_number, nested
 from sim.core.workload import Messages
+from sim.models.assignors import assign
 from sim.models.dlq import retry_cost
 from sim.models.log import Partition, Topic
+from sim.models.polls import batch_at, last_batch_start
 
 
-def assign(members: list[int], partitions: int, strategy: str) -> np.ndarray:
-    """Owner (member index) of every partition; -1 when there are no members.
+@dataclass(frozen=True)
+class Group:
+    """A Kafka consumer group.
 
-    ``range``: contiguous ranges, the first ``partitions % len(members)`` members get one
-    more; ``roundrobin``: partition ``p`` goes to the ``p % len(members)``-th member.
+    ``consumers`` members; partition ``assignment`` ``range`` or ``roundrobin``; ``commit``
+    policy: ``auto`` (every ``auto_commit_interval_ms``), ``before`` processing
+    (at-most-once), ``after`` processing (at-least-once) or ``idempotent`` (after, with a
+    dedupe store: a redelivered message is recognised and skipped). ``max_poll_records``
+    records per poll; a crashed member is detected after ``session_timeout_ms``; every
+    rebalance pauses the group for ``rebalance_ms``. The group joins at ``join_at_s`` and
+    starts per ``auto_offset_reset``, or at ``seek_offset`` / ``seek_timestamp_s``. A poison
+    message is retried ``max_retries`` times with exponential backoff from
+    ``retry_backoff_ms``, then sent to the dead-letter topic (``dlq``) or dropped.
     """
-    owner = np.full(partitions, -1, np.int64)
-    m = sorted(members)
-    if not m:
-        return owner
-    if strategy == "roundrobin":
-        return np.array([m[p % len(m)] for p in range(partitions)], np.int64)
-    per, extra = divmod(partitions, len(m))
-    p = 0
-    for i, c in enumerate(m):
-        k = per + (1 if i < extra else 0)
-        owner[p : p + k] = c
-        p += k
-    return owner
+
+    consumers: int = 1
+    assignment: str = "range"
+    commit: str = "after"
+    auto_commit_interval_ms: float = 5000.0
+    max_poll_records: int = 500
+    service: Service = field(default_factory=lambda: Service("constant", 1.0))
+    session_timeout_ms: float = 45_000.0
+    rebalance_ms: float = 1000.0
+    join_at_s: float = 0.0
+    auto_offset_reset: str = "latest"
+    seek_offset: int | None = None
+    seek_timestamp_s: float | None = None
+    max_retries: int = 3
+    retry_backoff_ms: float = 100.0
+    dlq: bool = True
+
+    _NESTED: ClassVar = {"service": Service}
+
+    def __post_init__(self) -> None:
+        nested(self)
+        check_number(self, "consumers", 1, 1000, integer=True)
+        check_choice(self, "assignment", ("range", "roundrobin"))
+        check_choice(self, "commit", ("auto", "before", "after", "idempotent"))
+        check_number(self, "auto_commit_interval_ms", 0.0, 1e9, lo_open=True)
+        check_number(self, "max_poll_records", 1, 1_000_000, integer=True)
+        check_number(self, "session_timeout_ms", 0.0, 1e9)
+        check_number(self, "rebalance_ms", 0.0, 1e9)
+        check_number(self, "join_at_s", 0.0, 1e8)
+        check_choice(self, "auto_offset_reset", ("earliest", "latest"))
+        check_number(self, "seek_offset", 0, 2**62, integer=True, optional=True)
+        check_number(self, "seek_timestamp_s", 0.0, 1e12, optional=True)
+        check_number(self, "max_retries", 0, 1000, integer=True)
+        check_number(self, "retry_backoff_ms", 0.0, 1e7)
+        check_bool(self, "dlq")
+        if self.seek_offset is not None and self.seek_timestamp_s is not None:
+            raise ValueError('Group "seek_offset" and "seek_timestamp_s" are exclusive.')
 
 
 def poison_cost(s: np.ndarray, group: Group) -> np.ndarray:
@@ -485,7 +524,8 @@ class GroupSim:
         if carried:
             b, e = 0, rem0
         else:
-            b, e = self._batch_at(a, d, t0, self._last_start(a, d, t0, rem0, k), k)
+            start = last_batch_start(a, d, t0, rem0, k)
+            b, e = batch_at(a, d, t0, start, k, g.max_poll_records)
         self.rem[c] = e - n_take
         if g.commit == "before":  # every batch polled so far is committed
             com[mine] = np.maximum(com[mine], self._pos_at(p0, pp, n_done, e)[mine])
@@ -503,74 +543,6 @@ class GroupSim:
             at = self._pos_at(p0, pp, n_done, end)
             done = (at > p0) | before
             com[done] = np.maximum(com[done], at[done])
-
-    @staticmethod
-    def _starts(a, d, t0: float, lo: int, hi: int) -> np.ndarray:
-        """Start times of records ``lo:hi`` (:func:`sim.core.queue.starts`, for a slice)."""
-        if lo > 0:
-            return np.maximum(a[lo:hi], d[lo - 1 : hi - 1])
-        return starts(a[:hi], d[:hi], t0)
-
-    def _last_start(self, a, d, t0: float, lo: int, k: int) -> int:
-        """The last record ``i`` in ``(lo, k]`` that surely starts a poll batch -- it was
-        appended after its predecessor started, so no earlier poll could take it -- or
-        ``lo`` (a batch start by construction)."""
-        w, hi = 64, k
-        while hi > lo:
-            s0 = max(lo + 1, hi - w + 1)
-            idx = np.flatnonzero(a[s0 : hi + 1] > self._starts(a, d, t0, s0 - 1, hi))
-            if idx.size:
-                return s0 + int(idx[-1])
-            hi, w = s0 - 1, 4 * w
-        return lo
-
-    def _batch_at(self, a, d, t0: float, i: int, k: int) -> tuple[int, int]:
-        """``[start, end)`` of the poll batch holding record ``k``, a batch starting at
-        ``i <= k`` (records appended at ``a``, completed at ``d``, the member free from
-        ``t0``). A batch polled when its first record ``j`` starts holds the next
-        ``max_poll_records`` records appended by then (fewer if fewer are there); runs of
-        full batches are stepped over in bulk, and long runs of short ones by pointer
-        doubling."""
-        N = self.group.max_poll_records
-        w = 16
-        for _ in range(64):
-            m = (k - i) // N + 1
-            js = i + N * np.arange(min(m, w), dtype=np.int64)
-            st = np.maximum(a[js], np.where(js > 0, d[js - 1], t0))
-            ends = np.minimum(js + N, np.searchsorted(a, st, side="right"))
-            short = np.flatnonzero(ends < js + N)
-            if short.size:
-                j, e = int(js[short[0]]), int(ends[short[0]])
-                if e > k:
-                    return j, e
-                i = e
-            elif js.size == m:
-                return int(js[-1]), int(js[-1]) + N
-            else:
-                i, w = int(js[-1]) + N, 4 * w
-        return self._batch_by_doubling(a, d, t0, i, k)
-
-    def _batch_by_doubling(self, a, d, t0: float, i: int, k: int) -> tuple[int, int]:
-        """:meth:`_batch_at` by binary lifting over blocks of records."""
-        N = self.group.max_poll_records
-        while True:
-            hi = min(k, i + (1 << 16) - 1)
-            L = hi - i + 1
-            st = self._starts(a, d, t0, i, hi + 1)
-            nxt = np.minimum(np.arange(i, hi + 1) + N, np.searchsorted(a, st, side="right"))
-            up = np.append(np.minimum(nxt, hi + 1) - i, L).astype(np.int32)
-            levels = [up]
-            while (1 << (len(levels) - 1)) < L:
-                levels.append(levels[-1][levels[-1]])
-            x = 0
-            for lv in reversed(levels):
-                y = int(lv[x])
-                if y < L:
-                    x = y
-            j, e = i + x, int(nxt[x])
-            if e > k:
-                return j, e
-            i = e
 
     # ------------------------------------------------------------------ results
 
@@ -592,6 +564,17 @@ class GroupSim:
         if not self.dlq:
             return np.zeros(0, np.int64), np.zeros(0)
         return np.concatenate([x[0] for x in self.dlq]), np.concatenate([x[1] for x in self.dlq])
+
+    def position_updates(self, times, pp, off) -> tuple[np.ndarray, ...]:
+        """The group's position updates ``(time, partition, new position)`` from the
+        processings ``(times, partition pp, offset off)`` of :meth:`records`: its start,
+        every processed record and every retention reset."""
+        P = len(self.parts)
+        resets = np.array(self.resets, float).reshape(-1, 3)
+        ev_t = np.concatenate((np.full(P, self.group.join_at_s), times, resets[:, 0]))
+        ev_p = np.concatenate((np.arange(P), pp, resets[:, 1])).astype(np.int32)
+        ev_v = np.concatenate((self.init_pos, off + 1, resets[:, 2])).astype(np.int64)
+        return ev_t, ev_p, ev_v
 
     def masks(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """``expected`` (records at or after where the group started) and ``available``

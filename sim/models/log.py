@@ -21,11 +21,60 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.core import faults as fl
+from sim.core.faults import Fault
 from sim.core.history import FAILED, OK, UNKNOWN
 from sim.core.queue import departures
-from sim.core.scenario import Fault, Log
+from sim.core.validation import check_bool, check_choice, check_number
 from sim.core.workload import Messages
 from sim.models.partitioner import partitions_for
+
+
+@dataclass(frozen=True)
+class Log:
+    """A Kafka topic and its producer.
+
+    ``partitions`` partitions; retention by time (``retention_ms``) and per-partition size
+    (``retention_bytes``; null = unlimited). Producer: ``linger_ms`` batching, ``acks``
+    ("0", "1", "all"), ``retries`` with ``retry_backoff_ms``, ``enable_idempotence``; a
+    share ``request_error_rate`` of produce requests lose their response after the write
+    (the classic cause of duplicates without idempotence); sends expire after
+    ``delivery_timeout_ms`` while a leader is unavailable; with ``acks`` other than "all" a
+    leader failure loses the writes of its last ``replication_lag_ms``.
+    ``partition_rate_per_s`` caps each partition's append throughput (null = no cap).
+    """
+
+    partitions: int = 12
+    retention_ms: float | None = 604_800_000.0
+    retention_bytes: int | None = None
+    linger_ms: float = 0.0
+    acks: str = "all"
+    retries: int = 5
+    retry_backoff_ms: float = 100.0
+    enable_idempotence: bool = True
+    request_error_rate: float = 0.0
+    delivery_timeout_ms: float = 120_000.0
+    replication_lag_ms: float = 50.0
+    partition_rate_per_s: float | None = None
+    network_delay_ms: float = 0.5
+
+    def __post_init__(self) -> None:
+        if isinstance(self.acks, (int, np.integer)) and not isinstance(self.acks, bool):
+            object.__setattr__(self, "acks", str(self.acks))
+        check_number(self, "partitions", 1, 10_000, integer=True)
+        check_number(self, "retention_ms", 0.0, 1e15, optional=True, lo_open=True)
+        check_number(self, "retention_bytes", 1, 2**50, integer=True, optional=True)
+        check_number(self, "linger_ms", 0.0, 1e6)
+        check_choice(self, "acks", ("0", "1", "all"))
+        check_number(self, "retries", 0, 1_000_000, integer=True)
+        check_number(self, "retry_backoff_ms", 0.0, 1e7)
+        check_bool(self, "enable_idempotence")
+        check_number(self, "request_error_rate", 0.0, 1.0)
+        check_number(self, "delivery_timeout_ms", 0.0, 1e12)
+        check_number(self, "replication_lag_ms", 0.0, 1e7)
+        check_number(self, "partition_rate_per_s", 0.0, 1e9, optional=True, lo_open=True)
+        check_number(self, "network_delay_ms", 0.0, 1e6)
+        if self.enable_idempotence and self.acks != "all":
+            raise ValueError('Log "enable_idempotence" requires "acks" = "all" (as in Kafka).')
 
 
 @dataclass(frozen=True)

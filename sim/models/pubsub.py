@@ -19,14 +19,56 @@ occupancy at every arrival is a prefix-sum difference.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 
+from sim.analysis.result import Series
 from sim.core import faults as fl
-from sim.core.history import ReaderHistory
+from sim.core.distributions import Service
+from sim.core.faults import Fault
+from sim.core.history import FAILED, OK, ReaderHistory
 from sim.core.queue import departures, starts
-from sim.core.scenario import Fault, PubSub, Subscriber
+from sim.core.validation import check_number, nested
 from sim.core.workload import Messages
+from sim.models.base import Collected, Model, RunContext, Running
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class PubSub:
+    """A Redis Pub/Sub channel: per-subscriber output buffer limits (bytes; 0 disables a
+    limit) as in ``client-output-buffer-limit pubsub 32mb 8mb 60``, and the network delay
+    from server to subscriber."""
+
+    buffer_hard_bytes: int = 32 * 1024 * 1024
+    buffer_soft_bytes: int = 8 * 1024 * 1024
+    buffer_soft_s: float = 60.0
+    network_delay_ms: float = 0.5
+
+    def __post_init__(self) -> None:
+        check_number(self, "buffer_hard_bytes", 0, 2**40, integer=True)
+        check_number(self, "buffer_soft_bytes", 0, 2**40, integer=True)
+        check_number(self, "buffer_soft_s", 0.0, 1e6)
+        check_number(self, "network_delay_ms", 0.0, 1e6)
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """A Pub/Sub subscriber: its processing time and how long it takes to reconnect."""
+
+    service: Service = field(default_factory=lambda: Service("constant", 0.05))
+    reconnect_delay_ms: float = 1000.0
+
+    _NESTED: ClassVar = {"service": Service}
+
+    def __post_init__(self) -> None:
+        nested(self)
+        check_number(self, "reconnect_delay_ms", 0.0, 1e9)
+
+
+# --------------------------------------------------------------------------- simulation
 
 
 @dataclass
@@ -304,3 +346,56 @@ class ChannelSim:
             window = msgs.window_s
             metrics[f"down_fraction:{run.name}"] = run.down_s / window if window > 0 else 0.0
         return readers, {"receivers": receivers}, metrics, self.ok
+
+
+# --------------------------------------------------------------------------- the model
+
+
+class PubSubModel(Model):
+    """Redis Pub/Sub in a scenario: ``topology.pubsub`` and ``consumers.subscribers``."""
+
+    section = "pubsub"
+    settings = PubSub
+    readers_field = "subscribers"
+    reader = Subscriber
+    readers_as_count = True
+    reader_kind = "subscriber"
+    targets = ("subscriber", "pubsub")
+    seed_streams = ("subscribers",)
+    precedence = 1
+    doc = "a Redis Pub/Sub channel read by ``subscribers`` (a count or a list)"
+
+    def settings_of(self, settings: PubSub, readers: tuple) -> dict[str, Any]:
+        limit = (
+            f"{settings.buffer_hard_bytes} {settings.buffer_soft_bytes} {settings.buffer_soft_s:g}"
+        )
+        return {"pubsub.buffer_limit": limit}
+
+    def start(self, settings: PubSub, readers: tuple, ctx: RunContext) -> Running:
+        seeds = ctx.seeds["subscribers"].spawn(max(len(readers), 1))
+        channel = ChannelSim(ctx.env, settings, readers, ctx.msgs, ctx.faults, seeds, ctx.end_time)
+        return _RunningChannel(channel, ctx.msgs)
+
+
+class _RunningChannel(Running):
+    def __init__(self, channel: ChannelSim, msgs: Messages) -> None:
+        self.channel, self.msgs = channel, msgs
+        self.results: tuple | None = None
+
+    def _results(self) -> tuple:
+        if self.results is None:
+            self.results = self.channel.results()
+            self.channel = None
+        return self.results
+
+    def outcome(self) -> np.ndarray:
+        ok = self._results()[3]
+        return np.where(ok, OK, FAILED).astype(np.int8)
+
+    def collect(self, outcome: np.ndarray, grid: np.ndarray) -> Collected:
+        subs, extra, metrics, _ = self._results()
+        msgs = self.msgs
+        rec = extra["receivers"]
+        metrics["mean_receivers"] = float(rec.mean()) if len(msgs) else 0.0
+        series = {"receivers": Series("receivers", msgs.publish_time, rec, "subscribers")}
+        return Collected(readers=subs, series=series, metrics=metrics)

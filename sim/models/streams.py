@@ -10,18 +10,80 @@ processed but not acknowledged before a crash are processed twice (at-least-once
 entry delivered ``max_deliveries`` times without success (a poison message) is moved to
 the dead-letter stream. Entries trimmed away before a group read them are lost to it.
 
-Members are SimPy processes, one event per batch: streams are the teaching model here,
-not the million-message benchmark.
+Members are SimPy processes that wake once per XREADGROUP batch and once per XAUTOCLAIM
+interval (plus a timeout per entry processed): streams are the teaching model here, not the
+million-message benchmark.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
 import numpy as np
 import simpy
 
+from sim.analysis.metrics import published_lag
+from sim.analysis.result import Series
 from sim.core import faults as fl
-from sim.core.scenario import Fault, Stream, StreamGroup
+from sim.core.distributions import Service
+from sim.core.faults import Fault
+from sim.core.history import FAILED, OK, History, ReaderHistory
+from sim.core.validation import check_choice, check_number, nested
 from sim.core.workload import Messages
+from sim.models.base import Collected, Model, RunContext, Running
+from sim.models.dlq import dead_letter_reader
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A Redis stream: XADD with optional ``MAXLEN`` trimming (null = no trimming)."""
+
+    maxlen: int | None = None
+    network_delay_ms: float = 0.5
+
+    def __post_init__(self) -> None:
+        check_number(self, "maxlen", 1, 2**40, integer=True, optional=True)
+        check_number(self, "network_delay_ms", 0.0, 1e6)
+
+
+@dataclass(frozen=True)
+class StreamGroup:
+    """A Redis Streams consumer group.
+
+    ``consumers`` members read ``count`` entries per XREADGROUP and XACK a batch after
+    processing it. A crashed member's entries stay pending; every member runs XAUTOCLAIM
+    every ``autoclaim_interval_ms`` for entries idle at least ``min_idle_ms``. An entry
+    delivered ``max_deliveries`` times without success goes to the dead-letter stream.
+    The group is created at ``join_at_s`` reading from the beginning (``start`` =
+    ``earliest``, id 0) or only new entries (``latest``, id $).
+    """
+
+    consumers: int = 1
+    count: int = 10
+    service: Service = field(default_factory=lambda: Service("constant", 1.0))
+    min_idle_ms: float = 5000.0
+    autoclaim_interval_ms: float = 1000.0
+    max_deliveries: int = 3
+    join_at_s: float = 0.0
+    start: str = "earliest"
+
+    _NESTED: ClassVar = {"service": Service}
+
+    def __post_init__(self) -> None:
+        nested(self)
+        check_number(self, "consumers", 1, 1000, integer=True)
+        check_number(self, "count", 1, 1_000_000, integer=True)
+        check_number(self, "min_idle_ms", 0.0, 1e9)
+        check_number(self, "autoclaim_interval_ms", 1.0, 1e9)
+        check_number(self, "max_deliveries", 1, 1000, integer=True)
+        check_number(self, "join_at_s", 0.0, 1e8)
+        check_choice(self, "start", ("earliest", "latest"))
+
+
+# --------------------------------------------------------------------------- simulation
 
 
 class StreamLog:
@@ -190,7 +252,22 @@ class StreamGroupSim:
 
     # ------------------------------------------------------------------ results
 
+    def records(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, times) of every processing, in completion order."""
+        return np.asarray(self.ids, np.int64), np.asarray(self.times, float)
+
+    def dead_letters(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, times) of the entries moved to the dead-letter stream."""
+        return np.asarray(self.dead, np.int64), np.asarray(self.dead_t, float)
+
+    @property
+    def pending(self) -> int:
+        """Entries in the group's PEL (delivered, not acknowledged)."""
+        return len(self.pel)
+
     def masks(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``expected`` (entries at or after where the group started) and ``available``
+        (still in the stream and not yet acknowledged by the group) per message."""
         expected = np.zeros(n, bool)
         expected[self.log.ids[self.start_index :]] = True
         available = np.zeros(n, bool)
@@ -201,3 +278,73 @@ class StreamGroupSim:
             tail[e] = True
         available[self.log.ids[tail & alive]] = True
         return expected, available
+
+
+# --------------------------------------------------------------------------- the model
+
+
+class StreamsModel(Model):
+    """Redis Streams in a scenario: ``topology.stream`` and ``consumers.stream_groups``."""
+
+    section = "stream"
+    settings = Stream
+    readers_field = "stream_groups"
+    reader = StreamGroup
+    reader_kind = "stream-group"
+    targets = ("stream-group", "stream")
+    seed_streams = ("stream_groups",)
+    precedence = 2
+    doc = "a Redis stream read by ``stream_groups``"
+
+    def settings_of(self, settings: Stream, readers: tuple) -> dict[str, Any]:
+        out: dict[str, Any] = {"stream.maxlen": settings.maxlen}
+        for i, g in enumerate(readers):
+            out[f"stream-group:{i}"] = (
+                f"{g.consumers} consumers, count={g.count}, min_idle_ms={g.min_idle_ms:g}"
+            )
+        return out
+
+    def start(self, settings: Stream, readers: tuple, ctx: RunContext) -> Running:
+        ok = append_ok(ctx.msgs, ctx.faults)
+        slog = StreamLog(settings, ctx.msgs, ok)
+        seeds = ctx.seeds["stream_groups"].spawn(max(len(readers), 1))
+        groups = [
+            StreamGroupSim(
+                ctx.env, i, g, slog, ctx.msgs, ctx.faults, np.random.default_rng(ss), ctx.end_time
+            )
+            for i, (g, ss) in enumerate(zip(readers, seeds, strict=False))
+        ]
+        return _RunningStream(ok, groups, ctx.msgs)
+
+
+class _RunningStream(Running):
+    def __init__(self, ok: np.ndarray, groups: list[StreamGroupSim], msgs: Messages) -> None:
+        self.ok, self.groups, self.msgs = ok, groups, msgs
+
+    def outcome(self) -> np.ndarray:
+        return np.where(self.ok, OK, FAILED).astype(np.int8)
+
+    def collect(self, outcome: np.ndarray, grid: np.ndarray) -> Collected:
+        msgs, out = self.msgs, Collected()
+        n = len(msgs)
+        total = 0
+        for sg in self.groups:
+            ids, times = sg.records()
+            expected, available = sg.masks(n)
+            expected &= ~msgs.poison
+            reader = ReaderHistory(sg.name, ids, times, expected, available)
+            out.readers.append(reader)
+            d_ids, d_t = sg.dead_letters()
+            if msgs.poison.any():
+                out.dead_letters.append(dead_letter_reader(sg.name, d_ids, d_t, msgs.poison))
+            total += d_ids.size
+            out.metrics[f"dlq:{sg.name}"] = float(d_ids.size)
+            out.metrics[f"claimed:{sg.name}"] = float(sg.claimed)
+            out.metrics[f"pending_end:{sg.name}"] = float(sg.pending)
+            h = History(msgs.keys, msgs.publish_time, outcome, (reader,))
+            lag = published_lag(h, reader, grid)
+            out.series[f"lag:{sg.name}"] = Series(f"lag:{sg.name}", grid, lag, "messages")
+            out.metrics[f"peak_lag:{sg.name}"] = float(lag.max()) if lag.size else 0.0
+        if self.groups:
+            out.dead_lettered = total
+        return out

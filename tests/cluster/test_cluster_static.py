@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from labs.stack import cluster, config
-from sim.course.durability import FROZEN_FOLLOWERS, LEADER_KILL, Fault, schedule_of
+from sim.core.faults import Fault
+from sim.course.durability import FROZEN_FOLLOWERS, LEADER_KILL, schedule_of
 
 NODES = ("kafka-controller", "kafka-1", "kafka-2", "kafka-3")
 

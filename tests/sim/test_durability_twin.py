@@ -6,13 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.course.durability import (
-    FROZEN_FOLLOWERS,
-    Fault,
-    lost_mask,
-    plot_timeline,
-    simulate_durability,
-)
+from sim.core.faults import Fault
+from sim.course.durability import FROZEN_FOLLOWERS, lost_mask, plot_timeline, simulate_durability
 
 
 @pytest.mark.parametrize("schedule", ["leader-kill", "frozen-followers"])

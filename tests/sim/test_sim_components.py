@@ -11,7 +11,7 @@ import sim
 from sim.__main__ import main
 from sim.analysis.metrics import lag_profile, published_lag, skew
 from sim.analysis.plots import FIGURES
-from sim.models.groups import assign
+from sim.models.assignors import assign
 
 
 def _log_run(seed=0, faults=(), log=None, groups=None, workload=None, drain_s=20.0):

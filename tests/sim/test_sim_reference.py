@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 import sim
 from sim.analysis.checker import COLUMNS
 from sim.core.queue import departures, starts
-from sim.core.scenario import Group
-from sim.models.groups import GroupSim
+from sim.models.polls import batch_at, batch_by_doubling, last_batch_start
 from sim.reference import run_reference
 
 EXAMPLES = int(os.environ.get("SIM_EXAMPLES", "25"))
@@ -318,7 +317,7 @@ def test_record_in_hand_at_a_control_event_dies_with_a_later_crash():
 def test_poll_batches_found_in_bulk_equal_the_poll_loop(
     n, load, max_poll_records, constant, free, seed
 ):
-    """GroupSim's batch finder (bulk steps over full batches, pointer doubling over long
+    """The poll-batch finder (bulk steps over full batches, pointer doubling over long
     runs of short ones) equals polling one batch at a time: a poll at ``st[j]`` takes the
     next ``max_poll_records`` records appended by then."""
     rng = np.random.default_rng(seed)
@@ -326,8 +325,6 @@ def test_poll_batches_found_in_bulk_equal_the_poll_loop(
     s = np.ones(n) if constant else rng.exponential(1.0, n)
     d = departures(a, s, free)
     t0 = starts(a, d, free)
-    gs = object.__new__(GroupSim)
-    gs.group = Group(max_poll_records=max_poll_records)
     batches, j = [], 0
     while j < n:
         e = min(j + max_poll_records, int(np.searchsorted(a, t0[j], side="right")))
@@ -335,5 +332,6 @@ def test_poll_batches_found_in_bulk_equal_the_poll_loop(
         j = e
     for b, e in batches:
         for k in {b, e - 1, (b + e) // 2}:
-            assert gs._batch_at(a, d, free, gs._last_start(a, d, free, 0, k), k) == (b, e)
-            assert gs._batch_by_doubling(a, d, free, 0, k) == (b, e)
+            i = last_batch_start(a, d, free, 0, k)
+            assert batch_at(a, d, free, i, k, max_poll_records) == (b, e)
+            assert batch_by_doubling(a, d, free, 0, k, max_poll_records) == (b, e)

@@ -11,7 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.core.scenario import Fault, Group, Log, Scenario, Workload
+from sim.core.faults import Fault
+from sim.core.scenario import Scenario
+from sim.core.workload import Workload
+from sim.models.groups import Group
+from sim.models.log import Log
 
 SCENARIOS = sorted((Path(sim.__file__).parent / "scenarios").glob("*.yaml"))
 
