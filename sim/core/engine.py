@@ -45,7 +45,7 @@ from sim.analysis.result import Result
 from sim.core.history import OK, History
 from sim.core.scenario import Scenario
 from sim.core.workload import Messages, check_messages, generate
-from sim.models.base import SEED_STREAMS, Collected, RunContext
+from sim.models.base import Collected, RunContext, seed_streams
 from sim.models.registry import MODELS
 
 
@@ -90,8 +90,8 @@ def run(
     sc = load(scenario)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f'"seed" must be a non-negative integer, got {seed!r}.')
-    spawned = np.random.SeedSequence(int(seed)).spawn(len(SEED_STREAMS))
-    seeds = dict(zip(SEED_STREAMS, spawned, strict=True))
+    names = seed_streams(MODELS)
+    seeds = dict(zip(names, np.random.SeedSequence(int(seed)).spawn(len(names)), strict=True))
     msgs = (
         generate(sc.workload, seeds["workload"].spawn(4))
         if messages is None

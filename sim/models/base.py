@@ -10,7 +10,7 @@ together with its readers. One module declares it, as a :class:`Model`:
   ``Consumers`` from these declarations;
 - its **fault targets**: the target kinds it owns (``targets``, e.g. ``subscriber`` and
   ``pubsub``), whose indices :meth:`Model.check_target` checks against a scenario;
-- its **random streams** (``seed_streams``, names from :data:`SEED_STREAMS`);
+- its **random streams** (``seed_streams``, by name; see :func:`seed_streams`);
 - how it **starts**: :meth:`Model.start` builds its SimPy processes on the run's
   environment and returns a :class:`Running` model;
 - how it **hands back** its results: after the run, :meth:`Running.outcome` (the send
@@ -25,7 +25,7 @@ present in the topology; the engine loops over them and knows none of them by na
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -37,9 +37,10 @@ from sim.core.faults import Fault
 from sim.core.history import ReaderHistory
 from sim.core.workload import Messages
 
-#: Names of the run's independent random streams, in the order they are spawned from the
-#: seed (``numpy.random.SeedSequence(seed).spawn``): the order is part of every result of a
-#: given seed, so a new model appends its streams at the end.
+#: The run's first independent random streams, in the order they are spawned from the seed
+#: (``numpy.random.SeedSequence(seed).spawn``). The order is part of every result of a
+#: given seed: streams a model names that are not here come after them
+#: (:func:`seed_streams`), so a new model changes no earlier result.
 SEED_STREAMS = ("workload", "producer", "subscribers", "groups", "stream_groups")
 
 
@@ -85,6 +86,12 @@ class Running(ABC):
         run's final send outcome; ``grid`` the times of the lag series."""
 
 
+def seed_streams(models: Sequence[Model]) -> tuple[str, ...]:
+    """Every random stream of a run with ``models``, in spawn order."""
+    extra = dict.fromkeys(s for m in models for s in m.seed_streams if s not in SEED_STREAMS)
+    return SEED_STREAMS + tuple(extra)
+
+
 class Model(ABC):
     """One broker model (see the module docstring)."""
 
@@ -102,7 +109,7 @@ class Model(ABC):
     reader_kind: ClassVar[str]
     #: Every fault target kind it owns (its section, its readers, and e.g. ``partition``).
     targets: ClassVar[tuple[str, ...]]
-    #: Its random streams, names from :data:`SEED_STREAMS`.
+    #: The names of its random streams (shared names are shared streams).
     seed_streams: ClassVar[tuple[str, ...]]
     #: Which channel decides the send outcome when several are present (highest wins).
     precedence: ClassVar[int]
