@@ -135,15 +135,26 @@ class Param:
             raise ValueError(f'"{self.name}": {new.choices} are not among {self.choices}.')
         return new
 
-    def widget(self, description: str | None = None, **narrow: Any):
+    def widget(
+        self,
+        description: str | None = None,
+        *,
+        options: Sequence[tuple[str, Any]] | None = None,
+        **narrow: Any,
+    ):
         """The ipywidgets control for this parameter: an ``IntSlider`` / ``FloatSlider``
-        (min, max, step and value from the declaration), a ``Dropdown`` of the choices or a
-        ``Checkbox``. ``narrow`` may restrict it for a lesson (``low``, ``high``, ``step``,
-        ``default``, ``choices``), never widen it."""
+        (min, max, step and value from the declaration), a ``Dropdown`` of the choices (or
+        of labelled ``options``, each checked against the range) or a ``Checkbox``.
+        ``narrow`` may restrict it for a lesson (``low``, ``high``, ``step``, ``default``,
+        ``choices``), never widen it."""
         import ipywidgets as w
 
         p = self.narrow(**narrow) if narrow else self
         label = description or p.name
+        if options is not None:
+            checked = [(text, p.check(value)) for text, value in options]
+            value = p.default if p.default in [v for _, v in checked] else checked[0][1]
+            return w.Dropdown(options=checked, value=value, description=label)
         if p.type is bool:
             return w.Checkbox(value=p.default, description=label)
         if p.choices:

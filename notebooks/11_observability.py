@@ -34,6 +34,7 @@
 from ipywidgets import IntSlider
 
 from labs.exercise import check
+from labs.experiments import LOSS
 from labs.loss import run_loss
 from sim.compare import side_by_side
 from sim.decision import SLO, AlertRule, alerts_figure, check_slo, fires_at, slo_table
@@ -129,20 +130,13 @@ print("the lag alert fires during the outage:", 1 <= fires_at(lag_rule, lab, "gr
 
 # %% [markdown]
 # ## Side by side
-# The lab's simulator twin: constant arrivals, a subscriber down and a consumer crashed from
-# 1 s for 1.5 s, 2.5 ms per event.
+# The lab's simulator twin (`LOSS.build_scenario`, declared with the lab in
+# `labs/experiments/loss.py`): constant arrivals, a subscriber down and a consumer out of its
+# group from 1 s for 1.5 s, 2.5 ms per event.
 
 # %%
-twin = run({
-    "name": "loss (lab twin)",
-    "workload": {"rate_per_s": 200, "duration_s": 4, "arrivals": "constant", "keys": 10},
-    "topology": {"log": {"partitions": 1}},
-    "consumers": {"subscribers": [{"reconnect_delay_ms": 0}],
-                  "groups": [{"service": {"mean_ms": 2.5}}]},
-    "faults": [["subscriber_down", "subscriber:0", 1, 1.5],
-               ["consumer_crash", "group:0:0", 1, 1.5]],
-    "drain_s": 5,
-}, seed=0)  # fmt: skip
+twin = run(LOSS.build_scenario(rate_per_s=200, window_s=4, down_from_s=1, down_for_s=1.5,
+                               service_rate_per_s=400), seed=0)  # fmt: skip
 side_by_side(twin, lab, columns=("acknowledged", "lost", "p50 ms", "p95 ms"),
              metrics={"peak lag (events)": "peak_lag:group:0"},
              theory={"peak lag (events)": 200 * 1.5})  # fmt: skip

@@ -50,8 +50,7 @@ def workload(*, rate_per_s, window_s, message_bytes, num_keys, **_) -> Workload:
 def scenario(*, timing: Timing, **v) -> Scenario:
     """One subscriber (at ``slow_rate_per_s``) behind a pubsub buffer limit of
     ``buffer_limit_bytes`` (soft: half of it for 60 s) and one consumer group at
-    ``service_rate_per_s``. A ``buffer_limit_bytes`` of 0 -- the simulator only -- lifts
-    the limit (the *queue* policy)."""
+    ``service_rate_per_s``."""
     limit = v["buffer_limit_bytes"]
     return Scenario(
         name="backpressure",
