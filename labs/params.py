@@ -48,7 +48,8 @@ def check_choice(name: str, value: str, choices: Sequence[str]) -> None:
 @dataclass(frozen=True)
 class Param:
     """One parameter: ``default`` fixes its type (bool, int, float or str); numbers have a
-    closed range ``[low, high]`` and a slider ``step``, strings a tuple of ``choices``."""
+    closed range ``[low, high]`` and a slider ``step`` (or a tuple of ``choices``), strings a
+    tuple of ``choices``."""
 
     name: str
     default: Any
@@ -61,8 +62,8 @@ class Param:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "choices", tuple(self.choices))
-        if self.type in (int, float) and (self.low is None or self.high is None):
-            raise ValueError(f'Param "{self.name}": a number needs "low" and "high".')
+        if self.type in (int, float) and not self.choices and None in (self.low, self.high):
+            raise ValueError(f'Param "{self.name}": a number needs "low" and "high" or "choices".')
         if self.type is str and not self.choices:
             raise ValueError(f'Param "{self.name}": a string needs "choices".')
         self.check(self.default)  # every default is valid
@@ -88,8 +89,8 @@ class Param:
             if not isinstance(value, bool):
                 raise ValueError(f'"{self.name}" must be true or false, got {value!r}.')
             return value
-        if self.type is str:
-            if value not in self.choices:
+        if self.choices:
+            if isinstance(value, bool) or value not in self.choices:
                 raise ValueError(f'"{self.name}" must be one of {self.choices}, got {value!r}.')
             return value
         lo = self.low if low is None else low
@@ -112,7 +113,7 @@ class Param:
     def describe(self) -> str:
         """``allowed: meaning`` for ``python -m labs list`` and ``--help``."""
         if self.choices:
-            allowed = "|".join(self.choices)
+            allowed = "|".join(str(c) for c in self.choices)
         elif self.type is bool:
             allowed = "true|false"
         elif self.type is int:
@@ -126,7 +127,7 @@ class Param:
         """This parameter with a narrower range, other choices, step or default; a range
         or choice outside the declared one is an error (narrowing only)."""
         new = dataclasses.replace(self, **changes)
-        if self.type in (int, float) and not self.low <= new.low <= new.high <= self.high:
+        if self.low is not None and not self.low <= new.low <= new.high <= self.high:
             raise ValueError(
                 f'"{self.name}": [{new.low:g}, {new.high:g}] is not inside the declared '
                 f"{self.range_text()}."
@@ -150,7 +151,7 @@ class Param:
         import ipywidgets as w
 
         p = self.narrow(**narrow) if narrow else self
-        label = description or p.name
+        label = description or (f"{p.name} ({p.unit})" if p.unit else p.name)
         if options is not None:
             checked = [(text, p.check(value)) for text, value in options]
             value = p.default if p.default in [v for _, v in checked] else checked[0][1]
@@ -221,7 +222,7 @@ class Params:
         v = self.defaults() | dict(values or {})
         out = {}
         for p in self.params:
-            if p.type in (int, float):
+            if p.low is not None:
                 out[p.name] = self._range(p, v)[:2]
         return out
 
@@ -251,7 +252,7 @@ class Params:
         out = {p.name: p.check(merged[p.name]) for p in self.params}
         if derived:
             for p in self.params:
-                if p.type in (int, float):
+                if p.low is not None:
                     lo, hi, why = self._range(p, out)
                     if why and p.name not in values and lo <= hi:
                         # A default outside a range set by other values follows them.

@@ -27,11 +27,11 @@
 
 # %%
 # %matplotlib inline
-import ipywidgets as w
 
 import sim
 from labs.exercise import check
 from labs.experiments import LOSS
+from labs.experiments.lessons import CONTROLS
 from labs.loss import run_loss
 from sim import plots
 from sim.compare import side_by_side
@@ -80,8 +80,7 @@ def two_models(downtime_min, rate_per_s):
 
 explore(
     two_models,
-    downtime_min=w.IntSlider(value=10, min=0, max=20, description="downtime (min)"),
-    rate_per_s=w.Dropdown(options=[10, 100, 1000], value=100, description="events/s"),
+    **CONTROLS["01_two_models"].widgets(),
 )
 
 # %% [markdown]

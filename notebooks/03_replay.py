@@ -26,11 +26,11 @@
 
 # %%
 # %matplotlib inline
-import ipywidgets as w
 
 import sim
 from labs.exercise import check
 from labs.experiments import REPLAY
+from labs.experiments.lessons import CONTROLS
 from labs.replay import run_replay
 from sim import plots
 from sim.compare import side_by_side
@@ -75,9 +75,7 @@ def bootstrap(join_min, retention_min, auto_offset_reset):
 
 explore(
     bootstrap,
-    join_min=w.IntSlider(value=60, min=5, max=85, step=5, description="group:1 joins (min)"),
-    retention_min=w.IntSlider(value=45, min=15, max=120, step=15, description="retention (min)"),
-    auto_offset_reset=w.Dropdown(options=["earliest", "latest"], description="auto_offset_reset"),
+    **CONTROLS["03_replay"].widgets(),
 )
 
 # %% [markdown]

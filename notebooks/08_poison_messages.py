@@ -27,10 +27,9 @@
 
 # %%
 # %matplotlib inline
-from ipywidgets import IntSlider
-
 from labs.exercise import check
 from labs.experiments import POISON
+from labs.experiments.lessons import CONTROLS
 from labs.poison import run_poison
 from sim import plots
 from sim.compare import side_by_side
@@ -71,7 +70,7 @@ explore(
     poison_fraction=POISON.params["poison_fraction"].widget(high=0.05, step=0.005, default=0.01),
     max_retries=POISON.params["max_retries"].widget(high=8),
     backoff_ms=POISON.params["backoff_ms"].widget(high=500, step=50, default=100.0),
-    consumers=IntSlider(1, min=1, max=6, description="consumers"),
+    **CONTROLS["08_poison_messages"].widgets(),
 )
 
 # %% [markdown]

@@ -31,10 +31,10 @@
 
 # %%
 # %matplotlib inline
-from ipywidgets import IntSlider
 
 from labs.exercise import check
 from labs.experiments import STREAMS
+from labs.experiments.lessons import CONTROLS
 from labs.streams import run_streams
 from sim import plots
 from sim.compare import side_by_side
@@ -75,11 +75,7 @@ def crash(min_idle_ms=5000, session_timeout_ms=10000, down_s=20, seed=0):
 # %%
 explore(
     lambda **kw: plots.lag(crash(**kw)),
-    min_idle_ms=IntSlider(5000, min=0, max=20000, step=1000, description="min_idle_ms"),
-    session_timeout_ms=IntSlider(
-        10000, min=1000, max=45000, step=1000, description="session_timeout_ms"
-    ),
-    down_s=IntSlider(20, min=1, max=25, description="crash length (s)"),
+    **CONTROLS["09_redis_streams"].widgets(),
 )
 
 # %% [markdown]

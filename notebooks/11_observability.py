@@ -31,10 +31,10 @@
 
 # %%
 # %matplotlib inline
-from ipywidgets import IntSlider
 
 from labs.exercise import check
 from labs.experiments import LOSS
+from labs.experiments.lessons import CONTROLS
 from labs.loss import run_loss
 from sim.compare import side_by_side
 from sim.decision import SLO, AlertRule, alerts_figure, check_slo, fires_at, slo_table
@@ -78,9 +78,7 @@ def draw(slow_factor, lag_threshold, accel_threshold):
 
 explore(
     draw,
-    slow_factor=IntSlider(5, min=1, max=10, description="slow-down factor"),
-    lag_threshold=IntSlider(1000, min=100, max=3000, step=100, description="lag threshold"),
-    accel_threshold=IntSlider(10, min=2, max=50, description="accel threshold (events/s²)"),
+    **CONTROLS["11_observability"].widgets(),
 )
 
 # %% [markdown]

@@ -10,12 +10,15 @@ touches one.
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import pytest
 
 from labs.__main__ import build_parser, list_labs
 from labs.__main__ import main as labs_main
 from labs.experiments import EXPERIMENTS, Timing
+from labs.experiments.lessons import CONTROLS
 from labs.params import Param, Params
 from labs.twins.cli import list_twins
 from labs.twins.registry import TWINS
@@ -156,3 +159,38 @@ def test_declarations_refuse_bad_declarations():
         from labs.params import Bound
 
         Params((Param("x", 1, "a number", 0, 10),), (Bound("y", "why", high=lambda v: 1),))
+
+
+CONTROLS_PARAMS = [(lesson, p.name) for lesson, ps in CONTROLS.items() for p in ps]
+
+
+@pytest.mark.parametrize(("lesson", "pname"), CONTROLS_PARAMS)
+def test_lesson_controls_show_their_declared_range(lesson, pname):
+    p = CONTROLS[lesson][pname]
+    w = p.widget()
+    if p.type is bool:
+        assert w.value is p.default
+    elif p.choices:
+        assert list(w.options) == list(p.choices) and w.value == p.default
+    else:
+        assert (w.min, w.max, w.value) == (p.low, p.high, p.default)
+    for bad in outside(p):
+        with pytest.raises(ValueError, match=f'"{pname}"'):
+            p.check(bad)
+
+
+NOTEBOOKS = sorted(Path(__file__).resolve().parents[2].glob("notebooks/[0-9][0-9]_*.py"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_controls_come_from_declarations(path):
+    """No notebook builds a slider, dropdown or checkbox by hand: every control is a
+    declared parameter's ``widget()``; lessons with simulator-only controls have them
+    in :data:`labs.experiments.lessons.CONTROLS`."""
+    text = path.read_text(encoding="utf-8")
+    hand_made = re.findall(r"\b(?:IntSlider|FloatSlider|Dropdown|Checkbox|SelectionSlider)\(", text)
+    assert not hand_made, f"{path.name} builds {hand_made}; declare the parameter instead"
+    if "explore(" in text:
+        assert ".widget(" in text or ".widgets(" in text
+    if f'CONTROLS["{path.stem}"]' in text:
+        assert path.stem in CONTROLS
