@@ -76,6 +76,8 @@ class Param:
         lo = self.low if low is None else low
         hi = self.high if high is None else high
         unit = f" {self.unit}" if self.unit else ""
+        if self.type is int and float(lo).is_integer() and float(hi).is_integer():
+            return f"[{int(lo)}, {int(hi)}]{unit}"
         return f"[{lo:g}, {hi:g}]{unit}"
 
     def check(

@@ -26,7 +26,7 @@ import numpy as np
 from kafka.errors import KafkaError
 
 from labs.experiments import Experiment, Timing
-from labs.params import Params
+from labs.params import SEED, Params
 from labs.twins.calibrate import Calibration, PacingProbe, calibrate
 from labs.twins.common import simulate
 from labs.twins.result import Row, TwinResult
@@ -47,9 +47,7 @@ class Twin:
     EXPERIMENT: ClassVar[Experiment]
 
     def __init__(self, **values: Any) -> None:
-        seed = values.pop("seed", 0)
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise ValueError(f'"seed" must be a non-negative integer, got {seed!r}.')
+        seed = SEED.check(values.pop("seed", SEED.default))
         checked = self.PARAMS.resolve(values, owner=f"twin {self.name!r}")
         object.__setattr__(self, "_values", checked | {"seed": int(seed)})
 

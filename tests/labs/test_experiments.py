@@ -194,3 +194,12 @@ def test_notebook_controls_come_from_declarations(path):
         assert ".widget(" in text or ".widgets(" in text
     if f'CONTROLS["{path.stem}"]' in text:
         assert path.stem in CONTROLS
+
+
+@pytest.mark.parametrize("module", ["labs.params", "labs.experiments"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    failures, tried = doctest.testmod(importlib.import_module(module))
+    assert tried and failures == 0
