@@ -81,6 +81,7 @@ buffer = BACKPRESSURE.params["buffer_limit_bytes"].widget(
                              ("32 MB", 32768 * KB)]
 )  # fmt: skip
 buffer.options = (*buffer.options, ("off (simulator only)", 0))  # outside the lab's range
+buffer.value = BACKPRESSURE.defaults()["buffer_limit_bytes"]  # new options reset it
 explore(
     lambda **kw: plots.timeline(backpressure(**kw)),
     rate_per_s=BACKPRESSURE.params["rate_per_s"].widget("publish rate (msg/s)", low=50, high=400),
