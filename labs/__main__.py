@@ -1,10 +1,12 @@
-"""The labs' command line.
+"""The labs' command line, built from the experiment declarations (:mod:`labs.experiments`).
 
-``python -m labs list`` shows the labs and their parameters;
+``python -m labs list`` shows the labs and their parameters (range, unit, meaning, default);
 ``python -m labs run NAME [--param value ...] [--seed N] [--json]`` runs one against the
 real brokers and prints the checker's table with the settings that decided the outcome
-(or, with ``--json``, the result as JSON). If a broker is unreachable it prints one line
-saying which and how to start them, and exits with status 3.
+(or, with ``--json``, the result as JSON); ``python -m labs twin ...`` runs a twin (see
+:mod:`labs.twins.cli`). A value out of range exits with status 2 and names the parameter
+and its range. If a broker is unreachable it prints one line saying which and how to start
+them, and exits with status 3.
 """
 
 from __future__ import annotations
@@ -18,30 +20,10 @@ import redis
 from kafka.errors import KafkaError
 
 from labs.clients import START_HINT, BrokerUnavailable, WaitTimeout
-from labs.registry import LABS, SEED, Param
+from labs.experiments import EXPERIMENTS
+from labs.params import SEED, add_param, add_params, given, list_params
 
 EXIT_BROKERS = 3
-
-
-def _bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("true", "yes", "1", "on"):
-        return True
-    if lowered in ("false", "no", "0", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
-def _add_param(parser: argparse.ArgumentParser, name: str, param: Param, default) -> None:
-    flags = [f"--{name}"]
-    if "_" in name:
-        flags.append(f"--{name.replace('_', '-')}")
-    kwargs = {"dest": name, "default": default, "help": f"{param.describe()} (default {default})"}
-    if param.choices:
-        kwargs["choices"] = param.choices
-    kwargs["type"] = _bool if param.type is bool else param.type
-    kwargs["metavar"] = "VALUE"
-    parser.add_argument(*flags, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,25 +36,20 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("twin", help="run a lab and its simulator twin, compare (see twin -h)")
     run = commands.add_parser("run", help="run one lab against the real brokers")
     labs = run.add_subparsers(dest="lab", required=True, metavar="NAME")
-    for lab in LABS.values():
+    for lab in EXPERIMENTS.values():
         aliases = [lab.name.replace("_", "-")] if "_" in lab.name else []
         sub = labs.add_parser(lab.name, aliases=aliases, help=lab.summary, description=lab.summary)
-        defaults = lab.defaults()
-        for name, param in lab.params.items():
-            _add_param(sub, name, param, defaults[name])
-        _add_param(sub, "seed", SEED, 0)
+        add_params(sub, lab.params)
+        add_param(sub, SEED)
         sub.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
 
 
 def list_labs() -> str:
     lines = []
-    for lab in LABS.values():
+    for lab in EXPERIMENTS.values():
         lines.append(f"{lab.name}: {lab.summary}")
-        defaults = lab.defaults()
-        for name, param in lab.params.items():
-            flag = f"--{name} {defaults[name]!r}"
-            lines.append(f"    {flag:<34} {param.describe()}")
+        lines += list_params(lab.params)
     return "\n".join(lines)
 
 
@@ -87,10 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "list":
         print(list_labs())
         return 0
-    lab = LABS[args.lab.replace("-", "_")]
-    params = {name: getattr(args, name) for name in lab.params}
+    lab = EXPERIMENTS[args.lab.replace("-", "_")]
     try:
-        result = lab.run(seed=args.seed, **params)
+        seed = SEED.check(getattr(args, "seed", SEED.default))
+        params = lab.resolve(**given(args, lab.params))
+        result = lab.run(seed=seed, **params)
     except BrokerUnavailable as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_BROKERS

@@ -51,8 +51,8 @@ from labs.clients import (
     subscribe,
     wait_until,
 )
+from labs.experiments.backpressure import BACKPRESSURE, workload
 from labs.naming import Scratch, scratch
-from labs.params import check_range
 from labs.recording import (
     Clock,
     LabThread,
@@ -64,7 +64,7 @@ from labs.recording import (
     join_all,
     lag_series,
 )
-from labs.workload import arrival_times, keys, message_id, message_key, payload, rngs
+from labs.workload import draw, message_id, message_key, payload
 from sim.analysis.result import Result
 from sim.core.history import OK
 from sim.models.partitioner import key_bytes
@@ -96,14 +96,7 @@ def run_backpressure(
     seed: int = 0,
 ) -> Result:
     """Run the backpressure lab; see the module docstring."""
-    check_range("rate_per_s", rate_per_s, 10, 3000)
-    check_range("window_s", window_s, 0.5, 5)
-    check_range("message_bytes", message_bytes, 16, 262144)
-    check_range("service_rate_per_s", service_rate_per_s, 10, rate_per_s)
-    check_range("slow_rate_per_s", slow_rate_per_s, 1, service_rate_per_s)
-    check_range("buffer_limit_bytes", buffer_limit_bytes, 65536, 33554432)
-    check_range("shed_limit", shed_limit, 1, 100000)
-    check_range("num_keys", num_keys, 1, 100000)
+    BACKPRESSURE.check(locals())  # ranges and defaults: labs/experiments/backpressure.py
     params = dict(
         rate_per_s=rate_per_s,
         window_s=window_s,
@@ -114,9 +107,8 @@ def run_backpressure(
         shed_limit=shed_limit,
         num_keys=num_keys,
     )
-    (key_rng,) = rngs(seed, 1)
-    offsets = arrival_times(rate_per_s, window_s)
-    key_seq = keys(offsets.size, num_keys, rng=key_rng)
+    sent = draw(workload(**params), seed)
+    offsets, key_seq = sent.publish_time, sent.keys
     per_msg = 1.0 / service_rate_per_s
 
     with scratch("bp") as s:

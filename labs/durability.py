@@ -3,7 +3,7 @@
 A producer sends unique, numbered values at ``rate_per_s`` for ``duration_s`` seconds to a
 one-partition topic with replication factor 3, and records every send: acknowledged (OK),
 refused (FAILED) or unknown (a timeout: it may or may not be in the log). Meanwhile a fault
-schedule -- data, see :class:`sim.durability.Fault` -- SIGKILLs the partition leader, or
+schedule -- data, see :class:`sim.core.faults.Fault` -- SIGKILLs the partition leader, or
 SIGSTOPs its followers, lets the leader acknowledge alone and then SIGKILLs it; then every
 node is thawed and restarted. A final *drain* reads the whole partition from the beginning
 (``assign`` + ``seek_to_beginning`` up to the end offset), and the checker from the simulator

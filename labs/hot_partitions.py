@@ -28,8 +28,8 @@ from kafka import TopicPartition
 
 from labs.clients import commit_offsets, poll_until_assigned, sleep_until, wait_until
 from labs.consume import end_offsets, topic_partitions
+from labs.experiments.hot_partitions import HOT_PARTITIONS, workload
 from labs.naming import scratch
-from labs.params import check_choice, check_range
 from labs.recording import (
     Clock,
     LabThread,
@@ -40,7 +40,7 @@ from labs.recording import (
     join_all,
     lag_series,
 )
-from labs.workload import KEY_DISTRIBUTIONS, arrival_times, keys, message_id, payload, rngs
+from labs.workload import draw, lab_rngs, message_id, payload
 from sim.analysis.result import Result
 from sim.core.history import OK
 from sim.models.partitioner import key_bytes, partition_of, partitions_for
@@ -61,14 +61,7 @@ def run_hot_partitions(
     seed: int = 0,
 ) -> Result:
     """Run the hot-partitions lab; see the module docstring."""
-    check_choice("key_distribution", key_distribution, KEY_DISTRIBUTIONS)
-    check_range("rate_per_s", rate_per_s, 10, 5000)
-    check_range("window_s", window_s, 0.2, 5)
-    check_range("partitions", partitions, 1, 32)
-    check_range("num_keys", num_keys, 1, 100000)
-    check_range("zipf_s", zipf_s, 0.5, 3)
-    check_range("service_rate_per_s", service_rate_per_s, 10, 5000)
-    check_range("salt_buckets", salt_buckets, 0, 64)
+    HOT_PARTITIONS.check(locals())  # ranges and defaults: labs/experiments/hot_partitions.py
     params = dict(
         key_distribution=key_distribution,
         rate_per_s=rate_per_s,
@@ -79,11 +72,9 @@ def run_hot_partitions(
         service_rate_per_s=service_rate_per_s,
         salt_buckets=salt_buckets,
     )
-    arrival_rng, key_rng, salt_rng = rngs(seed, 3)
-    offsets = arrival_times(rate_per_s, window_s)
-    key_seq = keys(
-        offsets.size, num_keys, distribution=key_distribution, zipf_s=zipf_s, rng=key_rng
-    )
+    sent = draw(workload(**params), seed)
+    offsets, key_seq = sent.publish_time, sent.keys
+    (salt_rng,) = lab_rngs(seed, 1)
     salts = salt_rng.integers(0, max(1, salt_buckets), offsets.size)
     wire_keys = [
         key_bytes(k) + (f"#{b}".encode() if salt_buckets else b"")

@@ -31,10 +31,10 @@ from labs.clients import (
     wait_until,
 )
 from labs.consume import drain, end_offsets, topic_partitions
+from labs.experiments.hybrid import HYBRID, workload
 from labs.naming import Scratch, scratch
-from labs.params import check_range
 from labs.recording import Clock, LabThread, ReaderLog, Sends, join_all
-from labs.workload import arrival_times, keys, message_id, rngs
+from labs.workload import draw, lab_rngs, message_id
 from sim.analysis.result import Result
 from sim.core.history import OK
 from sim.models.partitioner import key_bytes
@@ -62,12 +62,7 @@ def run_hybrid(
     seed: int = 0,
 ) -> Result:
     """Run the hybrid lab; see the module docstring."""
-    check_range("rate_per_s", rate_per_s, 1, 2000)
-    check_range("window_s", window_s, 0.5, 10)
-    check_range("down_from_s", down_from_s, 0, window_s)
-    check_range("down_for_s", down_for_s, 0.05, window_s - down_from_s)
-    check_range("partitions", partitions, 1, 32)
-    check_range("num_keys", num_keys, 1, 100000)
+    HYBRID.check(locals())  # ranges and defaults: labs/experiments/hybrid.py
     params = dict(
         rate_per_s=rate_per_s,
         window_s=window_s,
@@ -76,9 +71,9 @@ def run_hybrid(
         partitions=partitions,
         num_keys=num_keys,
     )
-    key_rng, amount_rng = rngs(seed, 2)
-    offsets = arrival_times(rate_per_s, window_s)
-    key_seq = keys(offsets.size, num_keys, rng=key_rng)
+    sent = draw(workload(**params), seed)
+    offsets, key_seq = sent.publish_time, sent.keys
+    (amount_rng,) = lab_rngs(seed, 1)
     amounts = amount_rng.integers(1, 100, offsets.size)
     down = (down_from_s, down_from_s + down_for_s)
 

@@ -28,10 +28,10 @@ from kafka import TopicPartition
 
 from labs.clients import WaitTimeout, commit_offsets, poll_until_assigned
 from labs.consume import end_offsets, topic_partitions
+from labs.experiments.idempotency import IDEMPOTENCY, workload
 from labs.naming import Scratch, scratch
-from labs.params import check_choice, check_range
 from labs.recording import Clock, ReaderLog, Sends
-from labs.workload import keys, message_id, payload, rngs
+from labs.workload import draw, message_id, payload
 from sim.analysis.result import Result
 from sim.core.history import OK
 from sim.models.partitioner import key_bytes
@@ -64,12 +64,7 @@ def run_idempotency(
     seed: int = 0,
 ) -> Result:
     """Run the idempotency lab; see the module docstring."""
-    check_range("messages", messages, 2, 100000)
-    check_range("crash_after", crash_after, 1, messages - 1)
-    check_range("commit_every", commit_every, 1, messages)
-    check_range("num_keys", num_keys, 1, 100000)
-    check_range("dedupe_ttl_s", dedupe_ttl_s, 1, 86400)
-    check_choice("producer", producer, tuple(PRODUCERS))
+    IDEMPOTENCY.check(locals())  # ranges and defaults: labs/experiments/idempotency.py
     params = dict(
         messages=messages,
         crash_after=crash_after,
@@ -78,8 +73,7 @@ def run_idempotency(
         dedupe_ttl_s=dedupe_ttl_s,
         producer=producer,
     )
-    (key_rng,) = rngs(seed, 1)
-    key_seq = keys(messages, num_keys, rng=key_rng)
+    key_seq = draw(workload(**params), seed).keys
 
     with scratch("idem") as s:
         clock = Clock()

@@ -29,8 +29,8 @@ from labs.clients import (
     subscribe,
     wait_until,
 )
+from labs.experiments.loss import LOSS, workload
 from labs.naming import Scratch, scratch
-from labs.params import check_choice, check_range
 from labs.recording import (
     Clock,
     LabThread,
@@ -41,7 +41,7 @@ from labs.recording import (
     join_all,
     lag_series,
 )
-from labs.workload import ARRIVALS, arrival_times, keys, message_id, payload, rngs
+from labs.workload import draw, message_id, payload
 from sim.analysis.result import Result
 from sim.core.history import OK
 from sim.models.partitioner import key_bytes
@@ -62,14 +62,7 @@ def run_loss(
     seed: int = 0,
 ) -> Result:
     """Run the loss lab; see the module docstring."""
-    check_range("rate_per_s", rate_per_s, 1, 2000)
-    check_range("window_s", window_s, 0.5, 10)
-    check_range("down_from_s", down_from_s, 0, window_s)
-    check_range("down_for_s", down_for_s, 0.05, window_s - down_from_s)
-    check_range("service_rate_per_s", service_rate_per_s, rate_per_s * 1.1, 20000)
-    check_range("partitions", partitions, 1, 32)
-    check_range("num_keys", num_keys, 1, 100000)
-    check_choice("arrivals", arrivals, ARRIVALS)
+    LOSS.check(locals())  # ranges and defaults: labs/experiments/loss.py
     params = dict(
         rate_per_s=rate_per_s,
         window_s=window_s,
@@ -80,9 +73,8 @@ def run_loss(
         num_keys=num_keys,
         arrivals=arrivals,
     )
-    arrival_rng, key_rng = rngs(seed, 2)
-    offsets = arrival_times(rate_per_s, window_s, arrivals=arrivals, rng=arrival_rng)
-    key_seq = keys(offsets.size, num_keys, rng=key_rng)
+    sent = draw(workload(**params), seed)
+    offsets, key_seq = sent.publish_time, sent.keys
     down = (down_from_s, down_from_s + down_for_s)
 
     with scratch("loss") as s:

@@ -32,10 +32,10 @@ from labs.clients import (
     wait_until,
 )
 from labs.consume import end_offsets, read_as_group, topic_partitions
+from labs.experiments.ordering import ORDERING, workload
 from labs.naming import Scratch, scratch
-from labs.params import check_range
 from labs.recording import Clock, LabThread, ReaderLog, Sends, global_inversions, join_all
-from labs.workload import keys, message_id, payload, rngs
+from labs.workload import draw, message_id, payload
 from sim.analysis.result import Result
 from sim.core.history import OK
 from sim.models.partitioner import key_bytes
@@ -55,12 +55,7 @@ def run_ordering(
     seed: int = 0,
 ) -> Result:
     """Run the ordering lab; see the module docstring."""
-    check_range("messages", messages, 10, 20000)
-    check_range("partitions", partitions, 1, 32)
-    check_range("num_keys", num_keys, 1, 100000)
-    check_range("service_rate_per_s", service_rate_per_s, 50, 5000)
-    check_range("rebalance_at_s", rebalance_at_s, 0.05, messages / service_rate_per_s)
-    check_range("commit_every", commit_every, 1, messages)
+    ORDERING.check(locals())  # ranges and defaults: labs/experiments/ordering.py
     if not isinstance(commit_on_revoke, bool):
         raise ValueError(f'"commit_on_revoke" must be true or false, got {commit_on_revoke!r}.')
     params = dict(
@@ -72,8 +67,7 @@ def run_ordering(
         commit_every=commit_every,
         commit_on_revoke=commit_on_revoke,
     )
-    (key_rng,) = rngs(seed, 1)
-    key_seq = keys(messages, num_keys, rng=key_rng)
+    key_seq = draw(workload(**params), seed).keys
 
     with scratch("order", redis_needed=False) as s:
         clock = Clock()

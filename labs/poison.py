@@ -28,10 +28,10 @@ from kafka import TopicPartition
 
 from labs.clients import commit_offsets, poll_until_assigned
 from labs.consume import drain, end_offsets, topic_partitions
+from labs.experiments.poison import POISON, workload
 from labs.naming import scratch
-from labs.params import check_range
 from labs.recording import Clock, ReaderLog, Sends
-from labs.workload import keys, message_id, payload, rngs
+from labs.workload import draw, lab_rngs, message_id, payload
 from sim.analysis.result import Result
 from sim.core.history import OK
 from sim.models.partitioner import key_bytes
@@ -58,12 +58,7 @@ def run_poison(
     seed: int = 0,
 ) -> Result:
     """Run the poison-message lab; see the module docstring."""
-    check_range("messages", messages, 1, 20000)
-    check_range("poison_fraction", poison_fraction, 0, 0.5)
-    check_range("transient_fraction", transient_fraction, 0, 0.5)
-    check_range("max_retries", max_retries, 0, 10)
-    check_range("backoff_ms", backoff_ms, 0, 1000)
-    check_range("num_keys", num_keys, 1, 100000)
+    POISON.check(locals())  # ranges and defaults: labs/experiments/poison.py
     params = dict(
         messages=messages,
         poison_fraction=poison_fraction,
@@ -72,8 +67,8 @@ def run_poison(
         backoff_ms=backoff_ms,
         num_keys=num_keys,
     )
-    key_rng, pick_rng = rngs(seed, 2)
-    key_seq = keys(messages, num_keys, rng=key_rng)
+    key_seq = draw(workload(**params), seed).keys
+    (pick_rng,) = lab_rngs(seed, 1)
     kind = np.zeros(messages, np.int8)  # 0 good, 1 transient, 2 poison
     order = pick_rng.permutation(messages)
     n_poison = int(round(poison_fraction * messages))

@@ -4,7 +4,7 @@ A lab keeps one clock (:class:`Clock`, seconds since the run started on the mono
 clock), records every send with its outcome as the broker reported it (:class:`Sends`:
 PUBLISH's receiver count, the Kafka send future's success, failure or timeout) and, per
 reader, every message it processed and when (:class:`ReaderLog`). From those it builds the
-:class:`sim.history.History` the checker reads, and the time series a notebook plots
+:class:`sim.core.history.History` the checker reads, and the time series a notebook plots
 (lag = messages sent so far minus messages processed so far).
 """
 

@@ -35,10 +35,10 @@ from kafka.admin import ConfigResource, ConfigResourceType
 
 from labs.clients import poll_until_assigned, wait_until
 from labs.consume import drain, end_offsets, read_as_group, topic_partitions
+from labs.experiments.replay import REPLAY, workload
 from labs.naming import Scratch, scratch
-from labs.params import check_range
 from labs.recording import Clock, ReaderLog, Sends
-from labs.workload import keys, payload, rngs
+from labs.workload import draw, payload
 from sim.analysis.result import Result
 from sim.core.history import OK
 from sim.models.partitioner import key_bytes
@@ -60,13 +60,7 @@ def run_replay(
     seed: int = 0,
 ) -> Result:
     """Run the replay lab; see the module docstring."""
-    check_range("messages", messages, 2, 100000)
-    check_range("partitions", partitions, 1, 32)
-    check_range("num_keys", num_keys, 1, 100000)
-    check_range("seek_offset", seek_offset, 0, messages)
-    check_range("retained_messages", retained_messages, 1, 10000)
-    check_range("offline_messages", offline_messages, 1, 10000)
-    check_range("retention_ms", retention_ms, 200, 5000)
+    REPLAY.check(locals())  # ranges and defaults: labs/experiments/replay.py
     params = dict(
         messages=messages,
         partitions=partitions,
@@ -76,8 +70,7 @@ def run_replay(
         offline_messages=offline_messages,
         retention_ms=retention_ms,
     )
-    (key_rng,) = rngs(seed, 1)
-    key_seq = keys(messages, num_keys, rng=key_rng)
+    key_seq = draw(workload(**params), seed).keys
 
     with scratch("replay", redis_needed=False) as s:
         clock = Clock()

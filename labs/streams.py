@@ -25,11 +25,11 @@ import redis
 
 from labs.clients import redis_client, wait_until
 from labs.consume import end_offsets, topic_partitions
+from labs.experiments.streams import STREAMS, workload
 from labs.idempotency import crash_and_restart
 from labs.naming import scratch
-from labs.params import check_range
 from labs.recording import Clock, ReaderLog, Sends
-from labs.workload import keys, payload, rngs
+from labs.workload import draw, payload
 from sim.analysis.result import Result
 from sim.core.history import OK
 from sim.models.partitioner import key_bytes
@@ -49,12 +49,7 @@ def run_streams(
     seed: int = 0,
 ) -> Result:
     """Run the Redis Streams lab; see the module docstring."""
-    check_range("messages", messages, 2, 100000)
-    check_range("batch", batch, 1, 1000)
-    check_range("crash_after", crash_after, 1, messages - 1)
-    check_range("min_idle_ms", min_idle_ms, 10, 5000)
-    check_range("maxlen", maxlen, 0, 1000000)
-    check_range("num_keys", num_keys, 1, 100000)
+    STREAMS.check(locals())  # ranges and defaults: labs/experiments/streams.py
     params = dict(
         messages=messages,
         batch=batch,
@@ -63,8 +58,7 @@ def run_streams(
         maxlen=maxlen,
         num_keys=num_keys,
     )
-    (key_rng,) = rngs(seed, 1)
-    key_seq = keys(messages, num_keys, rng=key_rng)
+    key_seq = draw(workload(**params), seed).keys
 
     with scratch("streams") as s:
         clock = Clock()

@@ -1,59 +1,37 @@
-"""What a lab sends: arrival times, keys and payloads, all from one seed.
+"""What a lab sends: the simulator's messages for the same seed, and their payloads.
 
-The same parameters the simulator takes -- a rate, a window, a key distribution -- give the
-same sequence here: constant or Poisson arrivals, uniform or Zipf keys over ``num_keys``
-integer keys (sent as :func:`sim.partitioner.key_bytes`), and payloads that carry the
-message id so every consumer can say exactly which message it processed.
+A lab draws its publish times and keys with the simulator's one workload generator:
+:func:`draw` is :func:`sim.core.workload.generate` for a :class:`~sim.core.scenario.Workload`
+with exactly the random streams ``sim.run(scenario, seed)`` uses, so a lab and the
+simulator send the same key sequence at the same planned instants for the same seed.
+Keys are integers, sent as :func:`sim.models.partitioner.key_bytes`; a payload carries the message
+id (and optionally the key) so every consumer can say exactly which message it processed.
 
-Random choices use independent streams spawned from the run's seed
-(``numpy.random.SeedSequence(seed).spawn``), so changing one parameter never reshuffles
-another part of the workload.
+Choices only a lab makes (salt buckets, which messages fail transiently, amounts) come from
+:func:`lab_rngs`: streams of their own, independent of the simulator's.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-ARRIVALS = ("constant", "poisson")
-KEY_DISTRIBUTIONS = ("uniform", "zipf")
+from sim.core.scenario import Workload
+from sim.core.workload import Messages, generate
+
+#: ``sim.run`` splits its seed into this many streams; the workload's is the first.
+_SIM_STREAMS = 5
 
 
-def rngs(seed: int, n: int) -> list[np.random.Generator]:
-    """``n`` independent generators from ``seed``."""
-    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n)]
+def draw(workload: Workload, seed: int) -> Messages:
+    """The messages ``sim.run`` would generate for ``workload`` with ``seed``."""
+    root = np.random.SeedSequence(int(seed))
+    return generate(workload, root.spawn(_SIM_STREAMS)[0].spawn(4))
 
 
-def arrival_times(
-    rate_per_s: float, window_s: float, *, arrivals: str = "constant", rng=None
-) -> np.ndarray:
-    """Send offsets in seconds from the start of the window, ``[0, window_s)``."""
-    if arrivals == "constant":
-        return np.arange(int(round(rate_per_s * window_s))) / rate_per_s
-    if arrivals == "poisson":
-        rng = rng or np.random.default_rng(0)
-        n = rng.poisson(rate_per_s * window_s)
-        return np.sort(rng.uniform(0.0, window_s, n))
-    raise ValueError(f'"arrivals" must be one of {ARRIVALS}, got {arrivals!r}.')
-
-
-def zipf_probabilities(num_keys: int, s: float) -> np.ndarray:
-    """P(key = k) proportional to 1 / (k + 1) ** s over ``num_keys`` keys."""
-    weights = 1.0 / np.arange(1, num_keys + 1) ** s
-    return weights / weights.sum()
-
-
-def keys(
-    n: int, num_keys: int, *, distribution: str = "uniform", zipf_s: float = 1.2, rng=None
-) -> np.ndarray:
-    """``n`` integer keys in ``0 .. num_keys - 1`` (key 0 is the hottest under Zipf)."""
-    rng = rng or np.random.default_rng(0)
-    if distribution == "uniform":
-        return rng.integers(0, num_keys, n)
-    if distribution == "zipf":
-        return rng.choice(num_keys, size=n, p=zipf_probabilities(num_keys, zipf_s))
-    raise ValueError(
-        f'"key_distribution" must be one of {KEY_DISTRIBUTIONS}, got {distribution!r}.'
-    )
+def lab_rngs(seed: int, n: int) -> list[np.random.Generator]:
+    """``n`` generators for the lab's own choices, independent of the simulator's streams."""
+    own = np.random.SeedSequence(int(seed)).spawn(_SIM_STREAMS + 1)[_SIM_STREAMS]
+    return [np.random.default_rng(s) for s in own.spawn(n)]
 
 
 def payload(msg_id: int, size_bytes: int = 0, key: int | None = None) -> bytes:

@@ -27,10 +27,11 @@
 
 # %%
 # %matplotlib inline
-import ipywidgets as w
 
 import sim
 from labs.exercise import check
+from labs.experiments import LOSS
+from labs.experiments.lessons import CONTROLS
 from labs.loss import run_loss
 from sim.analysis import plots
 from sim.analysis.compare import side_by_side
@@ -79,8 +80,7 @@ def two_models(downtime_min, rate_per_s):
 
 explore(
     two_models,
-    downtime_min=w.IntSlider(value=10, min=0, max=20, description="downtime (min)"),
-    rate_per_s=w.Dropdown(options=[10, 100, 1000], value=100, description="events/s"),
+    **CONTROLS["01_two_models"].widgets(),
 )
 
 # %% [markdown]
@@ -109,27 +109,16 @@ print(f"theory, backlog / (mu - lambda) = {r.metrics['peak_lag:group:0'] / (500 
 # `run_loss` does it for real, compressed to seconds: it `PUBLISH`es to Redis and `send`s to
 # Kafka at 200 events/s for 4 s; from second 1 both readers go away for 1.5 s (the Redis
 # connection is really closed; the Kafka consumer commits and leaves its group). Beside it,
-# its simulator twin: the same parameters as a scenario.
+# its simulator twin: the same parameters, as the experiment's scenario (`LOSS.build_scenario`,
+# declared with the lab in `labs/experiments/loss.py`).
 
 # %%
-lab = run_loss(rate_per_s=200, window_s=4, down_from_s=1, down_for_s=1.5, seed=0)
+settings = {"rate_per_s": 200, "window_s": 4, "down_from_s": 1, "down_for_s": 1.5}
+lab = run_loss(**settings, seed=0)
 plots.timeline(lab)
 
 # %%
-loss_twin = {
-    "name": "loss twin",
-    "workload": {"rate_per_s": 200, "duration_s": 4, "arrivals": "constant", "keys": 10},
-    "topology": {"log": {"partitions": 1}},
-    "consumers": {
-        "subscribers": [{"service": {"mean_ms": 0}, "reconnect_delay_ms": 0}],
-        "groups": [{"service": {"mean_ms": 2.5}, "rebalance_ms": 100}],
-    },
-    "faults": [
-        ["subscriber_down", "subscriber:0", 1, 1.5],
-        ["consumer_leave", "group:0:0", 1, 1.5],
-    ],
-}
-twin = sim.run(loss_twin, seed=0)
+twin = sim.run(LOSS.build_scenario(**settings), seed=0)
 side_by_side(twin, lab, columns=("acknowledged", "processed", "lost", "unseen", "loss %"))
 
 # %% [markdown]

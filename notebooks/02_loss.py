@@ -26,11 +26,11 @@
 
 # %%
 # %matplotlib inline
-import ipywidgets as w
 from IPython.display import display
 
 import sim
 from labs.exercise import check
+from labs.experiments import LOSS
 from labs.twins.lag import LagTwin
 from labs.twins.loss import LossTwin
 from sim.analysis import plots
@@ -38,30 +38,16 @@ from sim.course.widgets import explore
 
 # %% [markdown]
 # ## Downtime and rate, simulated
-# The experiment of `labs.loss.run_loss` as a scenario: events at `rate_per_s` for 4 s into a
-# Pub/Sub channel and a one-partition Kafka topic; from second 1, the subscriber is down and
-# the consumer (2.5 ms per event) has left its group, for `down_for_s` seconds.
+# The experiment of `labs.loss.run_loss` as a scenario (`LOSS.build_scenario`, declared once
+# with the lab in `labs/experiments/loss.py`): events at `rate_per_s` for 4 s into a Pub/Sub
+# channel and a one-partition Kafka topic; from second 1, the subscriber is down and the
+# consumer (2.5 ms per event) has left its group, for `down_for_s` seconds.
+
 
 # %%
-loss_scenario = {
-    "name": "loss",
-    "workload": {"rate_per_s": 200, "duration_s": 4, "arrivals": "constant", "keys": 10},
-    "topology": {"log": {"partitions": 1}},
-    "consumers": {
-        "subscribers": [{"service": {"mean_ms": 0}, "reconnect_delay_ms": 0}],
-        "groups": [{"service": {"mean_ms": 2.5}, "rebalance_ms": 100}],
-    },
-    "faults": [
-        ["subscriber_down", "subscriber:0", 1, 1.5],
-        ["consumer_leave", "group:0:0", 1, 1.5],
-    ],
-}
-
-
 def loss_run(rate_per_s, down_for_s):
-    changes = {"workload.rate_per_s": rate_per_s}
-    changes |= {f"faults.{i}.duration_s": down_for_s for i in (0, 1)}
-    return sim.run(sim.load(loss_scenario).with_changes(**changes), seed=0)
+    """The loss experiment's scenario (declared in `labs/experiments/loss.py`)."""
+    return sim.run(LOSS.build_scenario(rate_per_s=rate_per_s, down_for_s=down_for_s), seed=0)
 
 
 # %% [markdown]
@@ -69,8 +55,8 @@ def loss_run(rate_per_s, down_for_s):
 # the latency of what it did process.
 
 # %%
-downtime = w.FloatSlider(value=1.5, min=0.5, max=2.75, step=0.25, description="down_for_s")
-rate = w.IntSlider(value=200, min=50, max=250, step=50, description="rate_per_s")
+downtime = LOSS.params["down_for_s"].widget(low=0.5, high=2.75)
+rate = LOSS.params["rate_per_s"].widget(low=50, high=250, step=50)
 explore(
     lambda rate_per_s, down_for_s: plots.comparison(loss_run(rate_per_s, down_for_s)),
     rate_per_s=rate,

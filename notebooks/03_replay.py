@@ -26,10 +26,11 @@
 
 # %%
 # %matplotlib inline
-import ipywidgets as w
 
 import sim
 from labs.exercise import check
+from labs.experiments import REPLAY
+from labs.experiments.lessons import CONTROLS
 from labs.replay import run_replay
 from sim.analysis import plots
 from sim.analysis.compare import side_by_side
@@ -74,9 +75,7 @@ def bootstrap(join_min, retention_min, auto_offset_reset):
 
 explore(
     bootstrap,
-    join_min=w.IntSlider(value=60, min=5, max=85, step=5, description="group:1 joins (min)"),
-    retention_min=w.IntSlider(value=45, min=15, max=120, step=15, description="retention (min)"),
-    auto_offset_reset=w.Dropdown(options=["earliest", "latest"], description="auto_offset_reset"),
+    **CONTROLS["03_replay"].widgets(),
 )
 
 # %% [markdown]
@@ -92,28 +91,17 @@ explore(
 # | `seek:timestamp` | `offsets_for_times()` at the first event of the second half, then `seek` |
 # | `group:offline` | a topic with `retention.ms` = 1 s: reads, commits, stays away longer |
 #
-# Beside it, the simulator twin: the same 300 events and readers as a scenario (the
+# Beside it, the simulator twin: the same 300 events and readers as the experiment's scenario
+# (`REPLAY.build_scenario`, declared with the lab in `labs/experiments/replay.py`; the
 # simulator's groups are numbered in the order of the table; a `latest` group that joins
 # after the last event expects nothing, so its row is empty where the lab's shows *unseen*).
 
 # %%
 lab = run_replay(messages=300, partitions=3, num_keys=30, seek_offset=40, seed=0)
-replay_twin = {
-    "name": "replay twin",
-    "workload": {"messages": 300, "rate_per_s": 1000, "keys": 30, "arrivals": "constant"},
-    "topology": {"log": {"partitions": 3}},
-    "consumers": {
-        "groups": [
-            {"auto_offset_reset": "earliest"},
-            {"join_at_s": 1, "auto_offset_reset": "earliest"},
-            {"join_at_s": 1, "auto_offset_reset": "latest"},
-            {"join_at_s": 1, "seek_offset": 40},
-            {"join_at_s": 1, "seek_timestamp_s": 0.15},
-        ]
-    },
-}
 side_by_side(
-    sim.run(replay_twin, seed=0), lab, columns=("acknowledged", "processed", "lost", "unseen")
+    sim.run(REPLAY.build_scenario(messages=300, partitions=3, num_keys=30, seek_offset=40), seed=0),
+    lab,
+    columns=("acknowledged", "processed", "lost", "unseen"),
 )
 
 # %% [markdown]

@@ -27,10 +27,10 @@
 
 # %%
 # %matplotlib inline
-import ipywidgets as w
 
 import sim
 from labs.exercise import check
+from labs.experiments.lessons import CONTROLS
 from labs.ordering import run_ordering
 from labs.recording import global_inversions
 from sim.analysis import plots
@@ -100,9 +100,7 @@ def ordering(partitions, consumers, key_distribution):
 
 explore(
     ordering,
-    partitions=w.IntSlider(value=4, min=1, max=8, description="partitions"),
-    consumers=w.IntSlider(value=2, min=2, max=4, description="consumers in group:1"),
-    key_distribution=w.Dropdown(options=["uniform", "none"], description="key"),
+    **CONTROLS["04_ordering"].widgets(),
 )
 
 # %% [markdown]

@@ -29,11 +29,11 @@
 
 # %%
 # %matplotlib inline
-import ipywidgets as w
 from IPython.display import display
 
 import sim
 from labs.exercise import check
+from labs.experiments.lessons import CONTROLS
 from labs.hot_partitions import run_hot_partitions
 from labs.twins.hot_partitions import HotPartitionsTwin
 from sim.analysis import plots
@@ -81,9 +81,7 @@ def skew(zipf_s, partitions, view):
 
 explore(
     skew,
-    zipf_s=w.FloatSlider(value=1.3, min=0.0, max=2.0, step=0.1, description="Zipf s"),
-    partitions=w.IntSlider(value=12, min=2, max=24, step=2, description="partitions"),
-    view=w.Dropdown(options=["load", "lag"], description="view"),
+    **CONTROLS["05_hot_partitions"].widgets(),
 )
 
 # %% [markdown]

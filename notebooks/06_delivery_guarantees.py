@@ -30,11 +30,11 @@
 
 # %%
 # %matplotlib inline
-import ipywidgets as w
 from IPython.display import display
 
 import sim
 from labs.exercise import check
+from labs.experiments.lessons import CONTROLS
 from labs.idempotency import run_idempotency
 from labs.twins.idempotency import IdempotencyTwin
 from sim.analysis import plots
@@ -87,8 +87,7 @@ def crash(crash_at_s, max_poll_records):
 
 explore(
     crash,
-    crash_at_s=w.FloatSlider(value=0.262, min=0.05, max=0.9, step=0.01, description="crash at (s)"),
-    max_poll_records=w.IntSlider(value=10, min=1, max=50, description="max_poll_records"),
+    **CONTROLS["06_delivery_guarantees"].widgets(),
 )
 
 # %% [markdown]

@@ -29,44 +29,43 @@
 
 # %%
 # %matplotlib inline
-from ipywidgets import Dropdown, IntSlider
-
 from labs.backpressure import run_backpressure
 from labs.exercise import check
+from labs.experiments import BACKPRESSURE
 from sim.analysis import plots
 from sim.analysis.compare import side_by_side
 from sim.core.engine import load, run
-from sim.core.scenario import Scenario
 from sim.course.widgets import explore
 
 # %% [markdown]
 # ## The simulator
-# The scenario below is the lab's twin: 32 KB messages at a constant rate for 2 s, one Pub/Sub
-# subscriber and one Kafka consumer group, both processing 100 messages/s, and a lowered
-# buffer limit (256 KB hard, half of it for 60 s) so the effect shows in seconds, not minutes.
+# The lab's scenario (declared with it in `labs/experiments/backpressure.py`): 32 KB messages
+# at a constant rate for 2 s, one Pub/Sub subscriber and one Kafka consumer group, both
+# processing 100 messages/s, and a lowered buffer limit (256 KB hard, half of it for 60 s)
+# so the effect shows in seconds, not minutes.
+
 
 # %%
-BASE = Scenario.from_dict({
-    "name": "backpressure",
-    "workload": {"rate_per_s": 200, "duration_s": 2, "arrivals": "constant",
-                 "size_bytes": 32768, "keys": 20},
-    "topology": {"pubsub": {"buffer_hard_bytes": 262144, "buffer_soft_bytes": 131072},
-                 "log": {"partitions": 1}},
-    "consumers": {"subscribers": [{"service": {"mean_ms": 10}, "reconnect_delay_ms": 10}],
-                  "groups": [{"service": {"mean_ms": 10}}]},
-    "drain_s": 5,
-})  # fmt: skip
-
-
-def backpressure(rate_per_s=200, service_rate_per_s=100, buffer_kb=256, seed=0):
-    """The twin scenario with the learner's rates and buffer limit (0 = no limit)."""
-    return run(BASE.with_changes(**{
-        "workload.rate_per_s": rate_per_s,
-        "topology.pubsub.buffer_hard_bytes": buffer_kb * 1024,
-        "topology.pubsub.buffer_soft_bytes": buffer_kb * 512,
-        "consumers.subscribers.0.service.mean_ms": 1000 / service_rate_per_s,
-        "consumers.groups.0.service.mean_ms": 1000 / service_rate_per_s,
-    }), seed=seed)  # fmt: skip
+def backpressure(rate_per_s=200.0, service_rate_per_s=100.0, buffer_limit_bytes=262144, seed=0):
+    """The experiment's scenario (`labs/experiments/backpressure.py`) with the learner's
+    rates and buffer limit; both readers process `service_rate_per_s` (0 bytes = no limit,
+    the *queue* policy -- the simulator only: the lab always sets a limit)."""
+    settings = {
+        "rate_per_s": rate_per_s,
+        "window_s": 2.0,
+        "message_bytes": 32768,
+        "service_rate_per_s": service_rate_per_s,
+        "slow_rate_per_s": service_rate_per_s,
+    }
+    scenario = BACKPRESSURE.build_scenario(
+        **settings,
+        buffer_limit_bytes=buffer_limit_bytes or BACKPRESSURE.defaults()["buffer_limit_bytes"],
+    )
+    if not buffer_limit_bytes:
+        scenario = scenario.with_changes(
+            **{"topology.pubsub.buffer_hard_bytes": 0, "topology.pubsub.buffer_soft_bytes": 0}
+        )
+    return run(scenario, seed=seed)  # fmt: skip
 
 
 # %% [markdown]
@@ -76,15 +75,20 @@ def backpressure(rate_per_s=200, service_rate_per_s=100, buffer_kb=256, seed=0):
 # the publish rate and the problem disappears for both.
 
 # %%
+KB = 1024
+buffer = BACKPRESSURE.params["buffer_limit_bytes"].widget(
+    "buffer limit", options=[("128 KB", 128 * KB), ("256 KB", 256 * KB), ("1 MB", 1024 * KB),
+                             ("32 MB", 32768 * KB)]
+)  # fmt: skip
+buffer.options = (*buffer.options, ("off (simulator only)", 0))  # outside the lab's range
+buffer.value = BACKPRESSURE.defaults()["buffer_limit_bytes"]  # new options reset it
 explore(
     lambda **kw: plots.timeline(backpressure(**kw)),
-    rate_per_s=IntSlider(200, min=50, max=400, step=10, description="publish rate (msg/s)"),
-    service_rate_per_s=IntSlider(100, min=50, max=400, step=10, description="consumer (msg/s)"),
-    buffer_kb=Dropdown(
-        options=[("128 KB", 128), ("256 KB", 256), ("1 MB", 1024), ("32 MB", 32768), ("off", 0)],
-        value=256,
-        description="buffer limit",
+    rate_per_s=BACKPRESSURE.params["rate_per_s"].widget("publish rate (msg/s)", low=50, high=400),
+    service_rate_per_s=BACKPRESSURE.params["service_rate_per_s"].widget(
+        "consumer (msg/s)", low=50, high=400, default=100.0
     ),
+    buffer_limit_bytes=buffer,
 )
 
 # %% [markdown]

@@ -27,9 +27,9 @@
 
 # %%
 # %matplotlib inline
-from ipywidgets import FloatSlider, IntSlider
-
 from labs.exercise import check
+from labs.experiments import POISON
+from labs.experiments.lessons import CONTROLS
 from labs.poison import run_poison
 from sim.analysis import plots
 from sim.analysis.compare import side_by_side
@@ -45,15 +45,15 @@ from sim.models.dlq import retry_cost
 
 
 # %%
-def poison(poison_pct=1.0, max_retries=3, retry_backoff_ms=100, consumers=1, seed=0):
+def poison(poison_fraction=0.01, max_retries=3, backoff_ms=100.0, consumers=1, seed=0):
     """Simulate the poison scenario with the learner's retry policy."""
     return run({
         "name": "poison messages",
         "workload": {"rate_per_s": 200, "duration_s": 10, "keys": 100,
-                     "poison_fraction": poison_pct / 100},
+                     "poison_fraction": poison_fraction},
         "topology": {"log": {"partitions": 6}},
         "consumers": {"groups": [{"consumers": consumers, "max_retries": max_retries,
-                                  "retry_backoff_ms": retry_backoff_ms,
+                                  "retry_backoff_ms": backoff_ms,
                                   "service": {"kind": "exponential", "mean_ms": 2}}]},
         "drain_s": 10,
     }, seed=seed)  # fmt: skip
@@ -67,10 +67,10 @@ def poison(poison_pct=1.0, max_retries=3, retry_backoff_ms=100, consumers=1, see
 # %%
 explore(
     lambda **kw: plots.lag(poison(**kw), partitions=True),
-    poison_pct=FloatSlider(1.0, min=0, max=5, step=0.5, description="poison (%)"),
-    max_retries=IntSlider(3, min=0, max=8, description="max_retries"),
-    retry_backoff_ms=IntSlider(100, min=0, max=500, step=50, description="retry_backoff_ms"),
-    consumers=IntSlider(1, min=1, max=6, description="consumers"),
+    poison_fraction=POISON.params["poison_fraction"].widget(high=0.05, step=0.005, default=0.01),
+    max_retries=POISON.params["max_retries"].widget(high=8),
+    backoff_ms=POISON.params["backoff_ms"].widget(high=500, step=50, default=100.0),
+    **CONTROLS["08_poison_messages"].widgets(),
 )
 
 # %% [markdown]
@@ -132,17 +132,13 @@ print("but reprocessed events come after later events of their key:", r["pipelin
 # (ignore an update older than what it has) or must drain the DLQ before going on with that key.
 #
 # ## Side by side
-# The simulator's twin of the lab: 100 events, 5 % poison, one partition, the same retries.
+# The simulator's twin of the lab (`POISON.build_scenario`, declared with the lab in
+# `labs/experiments/poison.py`): 100 events, 5 % poison, one partition, the same retries.
 # The simulator draws poison events at random, so its count differs a little from the lab's.
 
 # %%
-twin = run({
-    "name": "poison (lab twin)",
-    "workload": {"messages": 100, "rate_per_s": 1000, "arrivals": "constant", "keys": 10,
-                 "poison_fraction": 0.05},
-    "topology": {"log": {"partitions": 1}},
-    "consumers": {"groups": [{"max_retries": 3, "retry_backoff_ms": 10}]},
-}, seed=0)  # fmt: skip
+twin = run(POISON.build_scenario(messages=100, poison_fraction=0.05, max_retries=3,
+                                  backoff_ms=10.0), seed=0)  # fmt: skip
 side_by_side(
     twin,
     lab,

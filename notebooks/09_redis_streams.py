@@ -31,9 +31,10 @@
 
 # %%
 # %matplotlib inline
-from ipywidgets import IntSlider
 
 from labs.exercise import check
+from labs.experiments import STREAMS
+from labs.experiments.lessons import CONTROLS
 from labs.streams import run_streams
 from sim.analysis import plots
 from sim.analysis.compare import side_by_side
@@ -74,11 +75,7 @@ def crash(min_idle_ms=5000, session_timeout_ms=10000, down_s=20, seed=0):
 # %%
 explore(
     lambda **kw: plots.lag(crash(**kw)),
-    min_idle_ms=IntSlider(5000, min=0, max=20000, step=1000, description="min_idle_ms"),
-    session_timeout_ms=IntSlider(
-        10000, min=1000, max=45000, step=1000, description="session_timeout_ms"
-    ),
-    down_s=IntSlider(20, min=1, max=25, description="crash length (s)"),
+    **CONTROLS["09_redis_streams"].widgets(),
 )
 
 # %% [markdown]
@@ -150,23 +147,16 @@ print("Kafka duplicates (processed since the last commit):", r["group:0"].duplic
 # and buys a smaller redelivery after a crash.
 #
 # ## Side by side
-# The simulator's twin: 100 events at once, two stream consumers reading batches of 10, one
-# crashing 25 ms in (25 entries at 1 ms each); a Kafka consumer crashing at the same time.
+# The simulator's twin (`STREAMS.build_scenario`, declared with the lab in
+# `labs/experiments/streams.py`): 100 events at once, two stream consumers reading batches
+# of 10, one crashing 25 ms in (25 entries at 1 ms each); a Kafka consumer crashing at the
+# same time.
 # The simulator XACKs once per *batch* (not per entry as the lab does) and commits Kafka
 # offsets per poll, so its duplicate counts differ from the lab's.
 
 # %%
-twin = run({
-    "name": "streams (lab twin)",
-    "workload": {"messages": 100, "rate_per_s": 10000, "arrivals": "constant", "keys": 10},
-    "topology": {"log": {"partitions": 1}},
-    "consumers": {"stream_groups": [{"consumers": 2, "count": 10, "min_idle_ms": 200,
-                                     "autoclaim_interval_ms": 50, "service": {"mean_ms": 1}}],
-                  "groups": [{"max_poll_records": 10, "service": {"mean_ms": 1}}]},
-    "faults": [["consumer_crash", "stream-group:0:0", 0.0255, 1],
-               ["consumer_crash", "group:0:0", 0.0255, 0.5]],
-    "drain_s": 2,
-}, seed=0)  # fmt: skip
+twin = run(STREAMS.build_scenario(messages=100, batch=10, crash_after=25, min_idle_ms=200),
+           seed=0)  # fmt: skip
 side_by_side(twin, lab, columns=("acknowledged", "processed", "lost", "duplicated", "reordered"))
 
 # %% [markdown]

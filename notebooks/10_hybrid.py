@@ -29,9 +29,8 @@
 
 # %%
 # %matplotlib inline
-from ipywidgets import FloatSlider, IntSlider
-
 from labs.exercise import check
+from labs.experiments import HYBRID
 from labs.hybrid import run_hybrid
 from sim.analysis import plots
 from sim.analysis.compare import side_by_side
@@ -47,18 +46,13 @@ from sim.course.widgets import explore
 
 
 # %%
-def hybrid(rate_per_s=200, down_from_s=1.0, down_for_s=1.0, seed=0):
-    """Facts in a topic, notifications on a channel, a rebuild from the topic afterwards."""
-    return run({
-        "name": "hybrid",
-        "workload": {"rate_per_s": rate_per_s, "duration_s": 3, "arrivals": "constant",
-                     "keys": 20},
-        "topology": {"log": {"partitions": 3}},
-        "consumers": {"subscribers": [{"reconnect_delay_ms": 10}],
-                      "groups": [{}, {"join_at_s": 4, "auto_offset_reset": "earliest"}]},
-        "faults": [["subscriber_down", "subscriber:0", down_from_s, down_for_s]],
-        "drain_s": 2,
-    }, seed=seed)  # fmt: skip
+def hybrid(rate_per_s=200.0, down_from_s=1.0, down_for_s=1.0, seed=0):
+    """Facts in a topic, notifications on a channel, a rebuild from the topic afterwards:
+    the experiment's scenario (`labs/experiments/hybrid.py`)."""
+    scenario = HYBRID.build_scenario(
+        rate_per_s=rate_per_s, window_s=3.0, down_from_s=down_from_s, down_for_s=down_for_s
+    )
+    return run(scenario, seed=seed)
 
 
 # %% [markdown]
@@ -68,9 +62,9 @@ def hybrid(rate_per_s=200, down_from_s=1.0, down_for_s=1.0, seed=0):
 # %%
 explore(
     lambda **kw: plots.timeline(hybrid(**kw)),
-    rate_per_s=IntSlider(200, min=50, max=1000, step=50, description="rate (events/s)"),
-    down_from_s=FloatSlider(1.0, min=0, max=2, step=0.25, description="view down at (s)"),
-    down_for_s=FloatSlider(1.0, min=0.25, max=2, step=0.25, description="view down for (s)"),
+    rate_per_s=HYBRID.params["rate_per_s"].widget("rate (events/s)", low=50, high=1000, step=50),
+    down_from_s=HYBRID.params["down_from_s"].widget("view down at (s)", high=2),
+    down_for_s=HYBRID.params["down_for_s"].widget("view down for (s)", low=0.25, high=2),
 )
 
 # %% [markdown]

@@ -31,9 +31,10 @@
 
 # %%
 # %matplotlib inline
-from ipywidgets import IntSlider
 
 from labs.exercise import check
+from labs.experiments import LOSS
+from labs.experiments.lessons import CONTROLS
 from labs.loss import run_loss
 from sim.analysis.compare import side_by_side
 from sim.core.engine import run
@@ -77,9 +78,7 @@ def draw(slow_factor, lag_threshold, accel_threshold):
 
 explore(
     draw,
-    slow_factor=IntSlider(5, min=1, max=10, description="slow-down factor"),
-    lag_threshold=IntSlider(1000, min=100, max=3000, step=100, description="lag threshold"),
-    accel_threshold=IntSlider(10, min=2, max=50, description="accel threshold (events/s²)"),
+    **CONTROLS["11_observability"].widgets(),
 )
 
 # %% [markdown]
@@ -129,20 +128,13 @@ print("the lag alert fires during the outage:", 1 <= fires_at(lag_rule, lab, "gr
 
 # %% [markdown]
 # ## Side by side
-# The lab's simulator twin: constant arrivals, a subscriber down and a consumer crashed from
-# 1 s for 1.5 s, 2.5 ms per event.
+# The lab's simulator twin (`LOSS.build_scenario`, declared with the lab in
+# `labs/experiments/loss.py`): constant arrivals, a subscriber down and a consumer out of its
+# group from 1 s for 1.5 s, 2.5 ms per event.
 
 # %%
-twin = run({
-    "name": "loss (lab twin)",
-    "workload": {"rate_per_s": 200, "duration_s": 4, "arrivals": "constant", "keys": 10},
-    "topology": {"log": {"partitions": 1}},
-    "consumers": {"subscribers": [{"reconnect_delay_ms": 0}],
-                  "groups": [{"service": {"mean_ms": 2.5}}]},
-    "faults": [["subscriber_down", "subscriber:0", 1, 1.5],
-               ["consumer_crash", "group:0:0", 1, 1.5]],
-    "drain_s": 5,
-}, seed=0)  # fmt: skip
+twin = run(LOSS.build_scenario(rate_per_s=200, window_s=4, down_from_s=1, down_for_s=1.5,
+                               service_rate_per_s=400), seed=0)  # fmt: skip
 side_by_side(twin, lab, columns=("acknowledged", "lost", "p50 ms", "p95 ms"),
              metrics={"peak lag (events)": "peak_lag:group:0"},
              theory={"peak lag (events)": 200 * 1.5})  # fmt: skip

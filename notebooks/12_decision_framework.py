@@ -29,15 +29,15 @@
 # | how many **live readers**, how fast (p95)? | Pub/Sub; for a critical event: hybrid |
 # | how much **loss** is acceptable at this rate and outage? | the simulator's loss numbers |
 #
-# `sim.decision.recommend` encodes this: it runs the simulator with *your* rate and outage on
+# `sim.course.decision.recommend` encodes this: it runs the simulator with *your* rate and outage on
 # all three tools, and returns a tool, the reasons and the numbers.
 
 # %%
 # %matplotlib inline
 from IPython.display import display
-from ipywidgets import Checkbox, Dropdown, IntSlider
 
 from labs.exercise import check
+from labs.experiments.lessons import CONTROLS
 from labs.loss import run_loss
 from sim.analysis.compare import side_by_side
 from sim.course.decision import (
@@ -71,14 +71,7 @@ def draw(critical, needs_replay, ordering, fan_out, latency_p95_ms, rate_per_s, 
 
 explore(
     draw,
-    critical=Checkbox(False, description="critical"),
-    needs_replay=Checkbox(False, description="needs replay"),
-    ordering=Dropdown(options=["none", "per_key"], value="none", description="ordering"),
-    fan_out=IntSlider(5, min=1, max=100, description="readers"),
-    latency_p95_ms=Dropdown(options=[10, 50, 100, 1000, 10000], value=1000, description="p95 ms"),
-    rate_per_s=IntSlider(200, min=10, max=5000, step=10, description="events/s"),
-    downtime_s=IntSlider(30, min=0, max=600, step=10, description="outage (s)"),
-    max_loss_pct=Dropdown(options=[0, 0.001, 0.01, 0.1, 1, 5], value=0.01, description="loss %"),
+    **CONTROLS["12_decision_framework"].widgets(),
 )
 
 # %% [markdown]

@@ -111,7 +111,7 @@ fig = plot_timeline(results["acks=all"])
 # is paid for in latency during the failure.
 #
 # ## The simulator's twin
-# The twin (`sim.durability`) follows the same rules in a few lines: followers replicate
+# The twin (`sim.course.durability`) follows the same rules in a few lines: followers replicate
 # instantly unless frozen; a frozen follower stays in the ISR until fenced; when the leader
 # dies an ISR follower takes over. It predicts the loss from the schedule alone:
 # rate x (kill time - freeze time).

@@ -3,19 +3,19 @@
 Runs the twin (calibration, real lab, simulator), prints one table -- theory | simulator |
 real broker | difference -- and whether they agree within the tolerances; ``--json`` prints
 the whole :class:`~labs.twins.result.TwinResult` as JSON instead. ``python -m labs twin
-list`` lists the twins and their parameters. Exit status: 0 when simulator and real broker
-agree, 1 when they do not (or a lab gave up), 2 for bad parameters, 3 when a broker is
-unreachable.
+list`` lists the twins and their parameters, as declared with their experiments
+(:mod:`labs.experiments`). Exit status: 0 when simulator and real broker agree, 1 when they
+do not (or a lab gave up), 2 for bad parameters, 3 when a broker is unreachable.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from collections.abc import Sequence
 
 from labs.clients import BrokerUnavailable, WaitTimeout
+from labs.params import SEED, add_param, add_params, given, list_params
 from labs.twins.registry import ALIASES, TWINS, resolve, twin
 
 EXIT_DISAGREE = 1
@@ -39,16 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
             name, aliases=by_cls.get(name, []), help=cls.summary, description=cls.__doc__
         )
         sub.formatter_class = argparse.RawDescriptionHelpFormatter
-        for f in dataclasses.fields(cls):
-            flags = [f"--{f.name}"] + ([f"--{f.name.replace('_', '-')}"] if "_" in f.name else [])
-            sub.add_argument(
-                *flags,
-                dest=f.name,
-                type=type(f.default),
-                default=f.default,
-                metavar="VALUE",
-                help=f"(default {f.default})",
-            )
+        add_params(sub, cls.PARAMS)
+        add_param(sub, SEED)
         sub.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
 
@@ -58,8 +50,7 @@ def list_twins() -> str:
     for name, cls in TWINS.items():
         aliases = [a for a, t in ALIASES.items() if t == name]
         lines.append(f"{name}{' (' + ', '.join(aliases) + ')' if aliases else ''}: {cls.summary}")
-        for f in dataclasses.fields(cls):
-            lines.append(f"    --{f.name} {f.default!r}")
+        lines += list_params(cls.PARAMS)
     return "\n".join(lines)
 
 
@@ -74,8 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(list_twins())
         return 0
     cls = resolve(args.twin)
-    params = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)}
     try:
+        params = given(args, cls.PARAMS) | {"seed": getattr(args, "seed", SEED.default)}
         result = twin(cls.name, **params).run()
     except ValueError as exc:
         parser.exit(EXIT_USAGE, f"python -m labs twin {cls.name}: {exc}\n")

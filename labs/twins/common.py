@@ -1,11 +1,10 @@
 """What every twin shares: the same messages in both halves, and one way to measure lag.
 
-**The same workload.** A lab draws its arrival times and keys with :mod:`labs.workload`, the
-simulator with :mod:`sim.workload`; the two generators use the seed differently, so the same
-seed would give two different key sequences. A twin therefore builds the lab's sequence from
-the seed (exactly as the lab does) and hands that very sequence to the simulator:
-:func:`simulate` runs :func:`sim.run` with ``messages=`` that very
-:class:`~sim.workload.Messages`.
+**The same workload.** A lab draws its arrival times and keys with the simulator's own
+generator (:func:`labs.workload.draw`, the streams ``sim.run`` uses for the same seed). A
+lab's sends are late by a few milliseconds on a busy machine, so a twin hands the simulator
+the lab's key sequence at the lab's real send instants: :func:`simulate` runs
+:func:`sim.run` with ``messages=`` that :class:`~sim.core.workload.Messages`.
 Everything else -- topology, consumers, faults, calibration -- comes from the scenario.
 
 **One lag measure.** Lab and simulator report lag with slightly different definitions (the
@@ -38,19 +37,8 @@ CATCH_UP_SHARE = 0.20
 LAG_FLOOR = 5.0
 
 
-def message_sequence(publish_time, keys) -> Messages:
-    """A :class:`Messages` of the given times and integer keys (size 1 KiB, no poison)."""
-    t = np.asarray(publish_time, float)
-    k = np.asarray(keys, np.int64)
-    if t.shape != k.shape:
-        raise ValueError(f'"keys" must have one entry per publish time ({t.size}), got {k.size}.')
-    return Messages(
-        publish_time=t, keys=k, size=np.full(t.size, 1024, np.int64), poison=np.zeros(t.size, bool)
-    )
-
-
 def simulate(scenario: Scenario, msgs: Messages, *, seed: int, name: str) -> Result:
-    """``sim.run(scenario, seed)`` publishing exactly ``msgs`` instead of generated messages."""
+    """``sim.run(scenario, seed, messages=msgs)``: the simulator publishes exactly ``msgs``."""
     return sim.run(scenario, seed=seed, name=name, messages=msgs)
 
 

@@ -1,14 +1,16 @@
 """What a twin is: one parameter set that drives a real lab, the simulator and the theory.
 
-A twin is a frozen dataclass of parameters, validated at construction (a bad value raises
-``ValueError`` naming the parameter and its range). Its methods build the three views of
-the same experiment:
+A twin is a read-only set of parameters declared with its experiment
+(:mod:`labs.experiments`: ``Experiment.twins``), validated at construction (a bad value
+raises ``ValueError`` naming the parameter and its range). Its methods build the three views
+of the same experiment:
 
-- :meth:`Twin.run_lab` -- the real lab's call (returns the lab's :class:`~sim.result.Result`);
-- :meth:`Twin.workload` -- the lab's own seed-derived arrival times and key sequence, which
-  the simulator publishes too (see :mod:`labs.twins.common`);
-- :meth:`Twin.scenario` -- the simulator scenario, with the timing parameters taken from a
-  :class:`~labs.twins.calibrate.Calibration` measured on the real brokers;
+- :meth:`Twin.run_lab` -- the real lab's call (returns the lab's ``Result``);
+- :meth:`Twin.workload` -- the lab's seed-derived arrival times and key sequence (drawn with
+  the simulator's generator, :func:`labs.workload.draw`), which the simulator publishes at
+  the lab's real send instants;
+- :meth:`Twin.scenario` -- the experiment's simulator scenario, with the timing parameters
+  taken from a :class:`~labs.twins.calibrate.Calibration` measured on the real brokers;
 - :meth:`Twin.compare` -- the rows of theory | simulator | real broker with tolerances.
 
 :meth:`Twin.run` does all of it and returns a :class:`~labs.twins.result.TwinResult`.
@@ -17,51 +19,101 @@ the same experiment:
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from typing import Any, ClassVar
 
 import numpy as np
 from kafka.errors import KafkaError
 
-from labs.params import check_range
+from labs.experiments import Experiment, Timing
+from labs.params import SEED, Params
 from labs.twins.calibrate import Calibration, PacingProbe, calibrate
 from labs.twins.common import simulate
 from labs.twins.result import Row, TwinResult
+from labs.workload import draw
 from sim.analysis.result import Result
 from sim.core.scenario import Scenario
 from sim.core.workload import Messages
 
 
 class Twin:
-    """Base of the twins (mixed into frozen dataclasses; see the module docstring)."""
+    """Base of the twins (see the module docstring). A twin's parameters are its
+    declaration's (:attr:`PARAMS`, from :mod:`labs.experiments`) plus ``seed``; they are
+    checked at construction and read-only afterwards."""
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
-    #: ``{parameter: (low, high)}`` -- the documented ranges, checked at construction.
-    RANGES: ClassVar[dict[str, tuple[Any, Any]]] = {}
+    #: The experiment this twin mirrors; its lab runs the real half.
+    EXPERIMENT: ClassVar[Experiment]
 
-    def check(self) -> None:
-        for name, (low, high) in self.ranges().items():
-            check_range(name, getattr(self, name), low, high)
-        seed = getattr(self, "seed", 0)
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f'"seed" must be a non-negative integer, got {seed!r}.')
+    def __init__(self, **values: Any) -> None:
+        seed = SEED.check(values.pop("seed", SEED.default))
+        checked = self.PARAMS.resolve(values, owner=f"twin {self.name!r}")
+        object.__setattr__(self, "_values", checked | {"seed": int(seed)})
+
+    #: The twin's parameters, as declared with its experiment (set for each subclass).
+    PARAMS: ClassVar[Params]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name and hasattr(cls, "EXPERIMENT"):
+            cls.PARAMS = cls.EXPERIMENT.twins[cls.name][1]
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("_values", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(f"twin {self.name!r} has no parameter {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"twin parameters are read-only (tried to set {name!r})")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.params() == self.params()
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(self.params().items())))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({args})"
 
     def ranges(self) -> dict[str, tuple[float, float]]:
-        """The documented range of each numeric parameter (some depend on others)."""
-        return dict(self.RANGES)
+        """The range of each numeric parameter, bounds from the other values applied."""
+        return self.PARAMS.ranges(self.params())
 
     def params(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return dict(self._values)
+
+    def lab_values(self) -> dict[str, Any]:
+        """The lab's parameters: this twin's values over the lab's defaults."""
+        exp = self.EXPERIMENT
+        return exp.defaults() | {k: v for k, v in self._values.items() if k in exp.params}
+
+    def timing(self, cal: Calibration) -> Timing:
+        """The scenario's timing from the calibration."""
+        rate = self._values.get("service_rate_per_s")
+        return Timing(
+            pubsub_latency_ms=cal.pubsub_latency_ms,
+            kafka_latency_ms=cal.kafka_latency_ms,
+            resubscribe_ms=cal.resubscribe_ms,
+            rejoin_ms=cal.rejoin_ms,
+            service_ms=cal.service_ms(rate) if rate and self.PACED_CONSUMER else None,
+        )
 
     # -- the three views ----------------------------------------------------------------
     def run_lab(self) -> Result:
-        raise NotImplementedError
+        """The real lab with this twin's parameters."""
+        return self.EXPERIMENT.run(seed=self.seed, **self.lab_values())
 
     def workload(self) -> Messages:
-        raise NotImplementedError
+        """The lab's workload for this seed: the simulator's generator, as the lab draws it."""
+        module = importlib.import_module(f"labs.experiments.{self.EXPERIMENT.name}")
+        return draw(module.workload(**self.lab_values()), self.seed)
 
     def scenario(self, cal: Calibration) -> Scenario:
-        raise NotImplementedError
+        """The experiment's simulator scenario with the calibrated timing."""
+        return self.EXPERIMENT.build_scenario(self.timing(cal), **self.lab_values())
 
     def compare(self, real: Result, sim: Result, cal: Calibration) -> list[Row]:
         raise NotImplementedError

@@ -27,23 +27,16 @@ crash comes before that batch's commit); with the dedupe store, 0 duplicated sid
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-import numpy as np
-
-from labs.idempotency import run_idempotency
+from labs.experiments.idempotency import IDEMPOTENCY
 from labs.twins.calibrate import Calibration
-from labs.twins.common import message_sequence, same_keys
+from labs.twins.common import same_keys
 from labs.twins.core import Twin
 from labs.twins.result import Row
-from labs.workload import keys, rngs
+from sim import Group, Log
 from sim.analysis.result import Result
 from sim.core.distributions import Service
-from sim.core.faults import Fault
-from sim.core.scenario import Consumers, Scenario, Topology
-from sim.core.workload import Messages, Workload
-from sim.models.groups import Group
-from sim.models.log import Log
+from sim.core.scenario import Consumers, Fault, Scenario, Topology, Workload
 
 #: The simulated consumer's processing time per record (ms) and the producer's send spacing.
 STEP_MS = 10.0
@@ -52,56 +45,23 @@ SEND_SPACING_S = 1e-4
 READERS = {"group:0": "group:commit-after", "group:1": "group:idempotent"}
 
 
-@dataclass(frozen=True)
 class IdempotencyTwin(Twin):
     """Crash after message k with commits every c: duplicates = k - last commit, in theory,
     simulator and real broker alike; 0 duplicated side effects with a dedupe store.
 
-    Ranges: ``messages`` 10..2000, ``crash_after`` 1..messages-1, ``commit_every``
-    1..messages, ``num_keys`` 1..100000, ``seed`` >= 0.
+    Parameters and ranges: :data:`labs.experiments.idempotency.TWIN`.
     """
 
-    messages: int = 100
-    crash_after: int = 25
-    commit_every: int = 10
-    num_keys: int = 10
-    seed: int = 0
+    EXPERIMENT = IDEMPOTENCY
 
     name = "idempotency"
     SEND_TIMES_FROM_LAB = False  # the crash point is placed on the simulator's own clock
     summary = "crash at message k, commit every c: duplicates = k - last commit; 0 if idempotent"
 
-    def __post_init__(self) -> None:
-        self.check()
-
-    def ranges(self) -> dict[str, tuple[float, float]]:
-        return {
-            "messages": (10, 2000),
-            "crash_after": (1, max(1, self.messages - 1)),
-            "commit_every": (1, self.messages),
-            "num_keys": (1, 100000),
-        }
-
     def calibrate(self) -> Calibration:
         from labs.twins.calibrate import calibrate
 
         return calibrate(rate_per_s=50.0, service_rate_per_s=1000.0 / STEP_MS)
-
-    def run_lab(self) -> Result:
-        return run_idempotency(
-            messages=self.messages,
-            crash_after=self.crash_after,
-            commit_every=self.commit_every,
-            num_keys=self.num_keys,
-            producer="idempotent",
-            seed=self.seed,
-        )
-
-    def workload(self) -> Messages:
-        """The lab's key sequence for this seed, sent back to back."""
-        (key_rng,) = rngs(self.seed, 1)
-        k = keys(self.messages, self.num_keys, rng=key_rng)
-        return message_sequence(np.arange(k.size) * SEND_SPACING_S, k)
 
     def last_commit(self) -> int:
         """Offset committed when the consumer crashes after the side effect of message k."""

@@ -19,8 +19,6 @@ share of a 15 ms service time than of a 1 ms one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from labs.twins.calibrate import Calibration
 from labs.twins.common import CATCH_UP_SHARE, LAG_FLOOR, lag_stats
 from labs.twins.loss import OutageParams
@@ -30,23 +28,14 @@ from sim.analysis.result import Result
 #: Tolerances of the acceptance criteria (relative to the simulator's value).
 PEAK_LAG_TOLERANCE = 0.15
 CATCH_UP_TOLERANCE = 0.25
-#: Smallest backlog (``rate_per_s * down_for_s``) the twin accepts: with fewer messages one
-#: message more or less is already a large share of the peak and of the catch-up time.
-MIN_BACKLOG = 30
-#: Shortest catch-up (``backlog / (mu - lambda)``, seconds) the twin accepts: a real
-#: consumer's rejoin and first fetches add tens of milliseconds that a shorter catch-up
-#: could not absorb within the tolerance.
-MIN_CATCH_UP_S = 0.5
 
 
-@dataclass(frozen=True)
 class LagTwin(OutageParams):
     """Kafka keeps what an absent consumer missed: lag rises, then drains; nothing is lost.
 
-    Ranges: ``service_rate_per_s`` 20..80, ``rate_per_s`` 5..service_rate/4, ``window_s``
-    2..8, ``down_from_s`` 0.2..window-0.5, ``down_for_s`` from max(0.5, 30/rate,
-    0.5*(service_rate-rate)/rate) to window-down_from-0.2, ``partitions`` 1..8,
-    ``num_keys`` 1..10000, ``arrivals`` constant | poisson, ``seed`` >= 0.
+    Parameters and ranges: :data:`labs.experiments.loss.LAG_TWIN` (``service_rate_per_s``
+    20..80, ``rate_per_s`` up to a quarter of it, a backlog of at least
+    :data:`~labs.experiments.loss.MIN_BACKLOG` messages).
 
     Why these rates: the real consumer is paced by sleeping, and on a shared machine a late
     wake-up costs it a millisecond or more per record -- measured by the calibration, but
@@ -56,23 +45,6 @@ class LagTwin(OutageParams):
     tolerance; with 1 ms service times it would not. Backlogs of a few dozen
     messages or more keep the peak lag's relative error from rounding small.
     """
-
-    def ranges(self) -> dict[str, tuple[float, float]]:
-        r = super().ranges()
-        r["service_rate_per_s"] = (20, 80)
-        r["rate_per_s"] = (5, max(5, self.service_rate_per_s / 4))
-        # A backlog of at least MIN_BACKLOG messages (see the class docstring).
-        lam, mu = self.rate_per_s, self.service_rate_per_s
-        r["down_for_s"] = (
-            max(0.5, MIN_BACKLOG / lam, MIN_CATCH_UP_S * (mu - lam) / lam),
-            max(0.5, self.window_s - self.down_from_s - 0.2),
-        )
-        return r
-
-    rate_per_s: float = 15.0
-    window_s: float = 5.0
-    down_for_s: float = 2.5
-    service_rate_per_s: float = 60.0
 
     name = "lag"
     summary = "consumer away for a while: Kafka keeps the backlog; peak lag and catch-up time"

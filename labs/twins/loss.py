@@ -16,129 +16,28 @@ window_s``; Kafka loses nothing.
 >>> LossTwin(down_from_s=3.8)
 Traceback (most recent call last):
 ...
-ValueError: "down_from_s" must be in [0.2, 3.5], got 3.8.
+ValueError: "down_from_s" must be in [0.2, 3.5] s (at most window_s - 0.5), got 3.8.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
-from labs.loss import run_loss
-from labs.params import check_choice
+from labs.experiments.loss import LOSS
 from labs.twins.calibrate import Calibration
-from labs.twins.common import message_sequence, same_keys
+from labs.twins.common import same_keys
 from labs.twins.core import Twin
 from labs.twins.result import Row
-from labs.workload import ARRIVALS, arrival_times, keys, rngs
 from sim.analysis.result import Result
-from sim.core.distributions import Service
-from sim.core.faults import Fault
-from sim.core.scenario import Consumers, Scenario, Topology
-from sim.core.workload import Messages, Workload
-from sim.models.groups import Group
-from sim.models.log import Log
-from sim.models.pubsub import PubSub, Subscriber
 
 #: Tolerances of the acceptance criteria.
 LOSS_TOLERANCE = 0.03  # |real - simulator| of the Pub/Sub loss fraction
 LOSS_THEORY_TOLERANCE = 0.05  # |each - f|
 
 
-@dataclass(frozen=True)
 class OutageParams(Twin):
-    """The parameters of :func:`labs.loss.run_loss`, shared by the loss and lag twins."""
+    """What the loss and lag twins share: :func:`labs.loss.run_loss` and its scenario."""
 
-    rate_per_s: float = 200.0
-    window_s: float = 4.0
-    down_from_s: float = 1.0
-    down_for_s: float = 1.5
-    service_rate_per_s: float = 400.0
-    partitions: int = 1
-    num_keys: int = 10
-    arrivals: str = "constant"
-    seed: int = 0
-
-    RANGES = {
-        "rate_per_s": (20, 500),
-        "window_s": (2, 8),
-        "partitions": (1, 8),
-        "num_keys": (1, 10000),
-    }
-
+    EXPERIMENT = LOSS
     PACED_CONSUMER = True  # the lab's Kafka consumer sleeps 1/service_rate per record
-
-    def __post_init__(self) -> None:
-        check_choice("arrivals", self.arrivals, ARRIVALS)
-        self.check()
-
-    def ranges(self) -> dict[str, tuple[float, float]]:
-        r = dict(self.RANGES)
-        r["down_from_s"] = (0.2, max(0.2, self.window_s - 0.5))
-        r["down_for_s"] = (0.5, max(0.5, self.window_s - self.down_from_s - 0.2))
-        r["service_rate_per_s"] = (1.5 * self.rate_per_s, 2000)
-        return r
-
-    def run_lab(self) -> Result:
-        return run_loss(
-            rate_per_s=self.rate_per_s,
-            window_s=self.window_s,
-            down_from_s=self.down_from_s,
-            down_for_s=self.down_for_s,
-            service_rate_per_s=self.service_rate_per_s,
-            partitions=self.partitions,
-            num_keys=self.num_keys,
-            arrivals=self.arrivals,
-            seed=self.seed,
-        )
-
-    def workload(self) -> Messages:
-        """The lab's workload for this seed (as :func:`labs.loss.run_loss` draws it)."""
-        arrival_rng, key_rng = rngs(self.seed, 2)
-        t = arrival_times(self.rate_per_s, self.window_s, arrivals=self.arrivals, rng=arrival_rng)
-        return message_sequence(t, keys(t.size, self.num_keys, rng=key_rng))
-
-    def scenario(self, cal: Calibration) -> Scenario:
-        """Subscriber down and consumer away over the same interval, calibrated timing."""
-        service_ms = cal.service_ms(self.service_rate_per_s)
-        mu = 1000.0 / service_ms
-        backlog = self.rate_per_s * (self.down_for_s + cal.rejoin_ms / 1000.0)
-        drain = backlog / max(mu - self.rate_per_s, 1.0) + self.rate_per_s * self.window_s / mu
-        return Scenario(
-            name=f"{self.name} twin",
-            workload=Workload(
-                rate_per_s=self.rate_per_s,
-                duration_s=self.window_s,
-                arrivals=self.arrivals,
-                keys=self.num_keys,
-            ),
-            topology=Topology(
-                pubsub=PubSub(network_delay_ms=cal.pubsub_latency_ms),
-                log=Log(partitions=self.partitions, network_delay_ms=cal.kafka_latency_ms),
-            ),
-            consumers=Consumers(
-                subscribers=(
-                    Subscriber(
-                        service=Service("constant", 0.0), reconnect_delay_ms=cal.resubscribe_ms
-                    ),
-                ),
-                groups=(
-                    Group(
-                        commit="after",
-                        service=Service("constant", service_ms),
-                        rebalance_ms=cal.rejoin_ms,
-                        session_timeout_ms=6000.0,
-                        auto_offset_reset="earliest",
-                    ),
-                ),
-            ),
-            faults=(
-                Fault("subscriber_down", "subscriber:0", self.down_from_s, self.down_for_s),
-                Fault("consumer_leave", "group:0:0", self.down_from_s, self.down_for_s),
-            ),
-            drain_s=math.ceil(drain + 3.0),
-            lag_points=200,
-        )
 
     def theory(self) -> dict[str, float]:
         lam, mu = self.rate_per_s, self.service_rate_per_s
@@ -160,13 +59,10 @@ class OutageParams(Twin):
         ]
 
 
-@dataclass(frozen=True)
 class LossTwin(OutageParams):
     """Pub/Sub loses the share of the window the subscriber was away; Kafka loses nothing.
 
-    Ranges: ``rate_per_s`` 20..500, ``window_s`` 2..8, ``down_from_s`` 0.2..window-0.5,
-    ``down_for_s`` 0.5..window-down_from-0.2, ``service_rate_per_s`` 1.5*rate..2000,
-    ``partitions`` 1..8, ``num_keys`` 1..10000, ``arrivals`` constant | poisson, ``seed`` >= 0.
+    Parameters and ranges: :data:`labs.experiments.loss.LOSS_TWIN`.
     """
 
     name = "loss"

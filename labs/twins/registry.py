@@ -1,10 +1,11 @@
-"""The twins by name, and building one from keyword parameters."""
+"""The twins by name (as declared with their experiments), and building one from keyword
+parameters."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
+from labs.experiments import EXPERIMENTS
 from labs.twins.core import Twin
 from labs.twins.hot_partitions import HotPartitionsTwin
 from labs.twins.idempotency import IdempotencyTwin
@@ -14,6 +15,8 @@ from labs.twins.loss import LossTwin
 TWINS: dict[str, type[Twin]] = {
     cls.name: cls for cls in (LossTwin, LagTwin, HotPartitionsTwin, IdempotencyTwin)
 }
+if set(TWINS) != {n for e in EXPERIMENTS.values() for n in e.twins}:
+    raise RuntimeError("every twin class must be declared with its experiment (Experiment.twins)")
 ALIASES = {"replay": "lag", "hot-partitions": "hot_partitions"}
 
 
@@ -27,9 +30,4 @@ def resolve(name: str) -> type[Twin]:
 
 def twin(name: str, **params: Any) -> Twin:
     """Twin ``name`` with ``params``; an unknown parameter is an error naming the allowed."""
-    cls = resolve(name)
-    allowed = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ValueError(f"twin {cls.name}: unknown parameter(s) {unknown}; allowed: {allowed}.")
-    return cls(**params)
+    return resolve(name)(**params)

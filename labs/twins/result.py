@@ -1,8 +1,8 @@
 """A twin's verdict: theory, simulator and real broker side by side, with tolerances.
 
 A :class:`TwinResult` is an immutable record of one twin run: the parameters, the
-calibration measured on the real brokers, the real lab's :class:`~sim.result.Result`, the
-simulator's :class:`~sim.result.Result` and one :class:`Row` per compared metric -- theory,
+calibration measured on the real brokers, the real lab's :class:`~sim.analysis.result.Result`, the
+simulator's :class:`~sim.analysis.result.Result` and one :class:`Row` per compared metric -- theory,
 simulator, real broker, their difference (real minus simulator), the tolerance and whether
 they agree. ``table()`` prints it; ``_repr_html_`` shows it in a notebook.
 

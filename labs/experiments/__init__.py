@@ -1,0 +1,49 @@
+"""The experiments, each declared once (see :class:`Experiment`).
+
+``EXPERIMENTS`` maps a name to its :class:`Experiment`: parameters with ranges and
+defaults, the real lab, the simulator's scenario builder, the twins and the lesson. The
+labs validate with it, ``python -m labs`` builds its options from it, the twins take
+their parameter sets from it and the notebooks their sliders.
+
+>>> EXPERIMENTS["loss"].params["rate_per_s"].describe()
+'1..2000 msg/s: messages published per second'
+"""
+
+from __future__ import annotations
+
+from labs.experiments.backpressure import BACKPRESSURE
+from labs.experiments.base import Experiment, Timing
+from labs.experiments.hot_partitions import HOT_PARTITIONS
+from labs.experiments.hybrid import HYBRID
+from labs.experiments.idempotency import IDEMPOTENCY
+from labs.experiments.loss import LOSS
+from labs.experiments.ordering import ORDERING
+from labs.experiments.poison import POISON
+from labs.experiments.replay import REPLAY
+from labs.experiments.streams import STREAMS
+
+EXPERIMENTS: dict[str, Experiment] = {
+    e.name: e
+    for e in (
+        LOSS,
+        REPLAY,
+        HOT_PARTITIONS,
+        IDEMPOTENCY,
+        ORDERING,
+        BACKPRESSURE,
+        POISON,
+        STREAMS,
+        HYBRID,
+    )
+}
+
+
+def get(name: str) -> Experiment:
+    """The experiment called ``name`` (``-`` and ``_`` are interchangeable)."""
+    key = name.replace("-", "_")
+    if key not in EXPERIMENTS:
+        raise KeyError(f"no experiment named {name!r}; experiments are {', '.join(EXPERIMENTS)}")
+    return EXPERIMENTS[key]
+
+
+__all__ = ["EXPERIMENTS", "Experiment", "Timing", "get"]
