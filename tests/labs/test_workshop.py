@@ -1,0 +1,59 @@
+"""Workshop mode: four learners run every lab and twin at once on the same brokers.
+
+Each learner is its own process with its own ``COURSE_LEARNER``; the lessons are checked
+with the lab tests' own checks (:mod:`labs.lessons`). Every learner must finish all nine
+labs and four twins within its budget, every lab's lesson must hold for every learner, and
+no name of any learner may be left on the brokers. Twins are reported (whether simulator and
+real broker agreed under a four-fold load), not asserted: their tolerances are calibrated
+for one run at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from labs import workshop
+from labs.stack import config
+
+
+def test_learner_names_are_distinct_valid_and_bounded():
+    names = workshop.learner_names(12, base="a-very-long-user-name-indeed-yes")
+    assert len(set(names)) == 12
+    assert all(config.sanitize_learner(n) == n and len(n) <= config.LEARNER_MAX for n in names)
+    # No learner's names are a prefix-match of another's (``-ws1`` vs ``-ws10``).
+    assert all(config.owner(config.kafka_prefix(n) + "x") == n for n in names)
+
+
+@pytest.mark.parametrize("count", [0, 65, 2.5, True])
+def test_bad_learner_count_is_a_value_error(count):
+    with pytest.raises(ValueError, match='"learners" must be an integer in 1..64'):
+        workshop.run_workshop(count)
+
+
+@pytest.mark.brokers
+def test_four_learners_at_once():
+    proc = subprocess.run(
+        [sys.executable, "-m", "labs", "workshop", "--learners", "4", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        cwd=config.PROJECT_ROOT,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["learners"] == 4
+    details = {d["name"]: d for d in report["details"]}
+    assert len(details) == 4
+    for name, d in details.items():
+        assert not d["timed_out"], name
+        assert sorted(o["item"] for o in d["outcomes"]) == sorted(workshop.ITEMS), name
+        not_held = {o["item"]: o["failures"] for o in d["outcomes"] if not o["held"]}
+        labs_not_held = {k: v for k, v in not_held.items() if k.startswith("lab:")}
+        assert labs_not_held == {}, (name, labs_not_held)
+    assert sorted(report["passed"]) == sorted(details) and report["failed"] == []
+    assert report["leftover_names"] == []
+    assert proc.returncode == 0, proc.stderr
