@@ -45,6 +45,9 @@ LABS = (
     "hybrid",
 )
 TWINS = ("loss", "lag", "hot_partitions", "idempotency")
+#: Labs whose lessons are counts (a crash, commits, retries, a PEL), not rates or times:
+#: they must hold however loaded the shared machine is.
+COUNT_LABS = ("idempotency", "poison", "streams")
 ITEMS = tuple(f"lab:{n}" for n in LABS) + tuple(f"twin:{n}" for n in TWINS)
 MAX_LEARNERS = 64
 EXIT_FAILED = 1
