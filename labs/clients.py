@@ -13,7 +13,8 @@ A broker that dies while a lab runs ends the lab within seconds, too: :class:`Br
 (started by :func:`labs.naming.scratch` for every run) checks every half second that the
 brokers the lab uses still accept connections and, when one stops, raises
 :class:`BrokerLost` in the lab's main thread -- one line naming the broker, its address and
-the command that restarts the brokers.
+the command that restarts the brokers. A thread that dies of a connection error to a broker
+that is gone prints no traceback (the watch's ``threading.excepthook``).
 """
 
 from __future__ import annotations
@@ -225,6 +226,19 @@ def _on_watch_signal(signum, frame) -> None:
             raise BrokerLost(message)
 
 
+def _quiet_thread_errors(args) -> None:
+    """``threading.excepthook`` while labs run: a thread that died of a broker connection
+    error while that broker is gone prints nothing -- the lab's main thread reports the lost
+    broker in one line. Everything else goes to the previous hook."""
+    broker_error = (redis.ConnectionError, redis.TimeoutError, KafkaError, OSError)
+    if isinstance(args.exc_value, broker_error) and brokers_lost():
+        return
+    _PREVIOUS_EXCEPTHOOK(args)
+
+
+_PREVIOUS_EXCEPTHOOK = threading.excepthook
+
+
 def _install_handler() -> bool:
     """Install the watch's signal handler (main thread only); False where that is impossible."""
     current = signal.getsignal(WATCH_SIGNAL)
@@ -263,6 +277,10 @@ class BrokerWatch:
         self._main_ident: int | None = None
 
     def start(self) -> BrokerWatch:
+        if threading.excepthook is not _quiet_thread_errors:
+            global _PREVIOUS_EXCEPTHOOK
+            _PREVIOUS_EXCEPTHOOK = threading.excepthook
+            threading.excepthook = _quiet_thread_errors
         if threading.current_thread() is threading.main_thread() and _install_handler():
             self._main_ident = threading.main_thread().ident
             self._raise = True
