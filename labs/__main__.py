@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("list", help="list the labs and their parameters")
     # Handled by labs.twins.main before parsing; listed here for --help.
     commands.add_parser("twin", help="run a lab and its simulator twin, compare (see twin -h)")
+    # Handled by labs.workshop.main before parsing; listed here for --help.
+    commands.add_parser("workshop", help="N learners run every lab and twin at once (see -h)")
     run = commands.add_parser("run", help="run one lab against the real brokers")
     labs = run.add_subparsers(dest="lab", required=True, metavar="NAME")
     for lab in EXPERIMENTS.values():
@@ -55,6 +57,10 @@ def list_labs() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["workshop"]:
+        from labs.workshop import main as workshop_main
+
+        return workshop_main(argv)
     if argv[:1] == ["twin"]:
         from labs.twins import main as twin_main
 

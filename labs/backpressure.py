@@ -72,9 +72,12 @@ from sim.models.partitioner import key_bytes
 SOURCE = "redis+kafka"
 POLICIES = ("queue", "shed", "degrade")
 CONFIG_KEY = "client-output-buffer-limit"
-#: Held while a run has lowered the limit (expires on its own if the process dies).
+#: Held while a run has lowered the limit (expires on its own if the process dies). The TTL
+#: outlasts a run on a loaded workshop machine (up to ~45 s seen with 8 learners on 2
+#: cores): a lock that expired mid-run let a second run save the lowered limit as
+#: "previous", and the first run's restore left the second without its limit.
 LOCK_KEY = "course:lock:client-output-buffer-limit"
-LOCK_TTL_S = 30
+LOCK_TTL_S = 120
 
 
 def _release(r: redis.Redis, token: str) -> None:

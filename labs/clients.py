@@ -8,11 +8,21 @@ not be reached and how to start the brokers.
 
 Where the brokers are comes from :func:`labs.stack.endpoints` (``REDIS_URL`` and
 ``KAFKA_BOOTSTRAP_SERVERS`` override the course's own ports).
+
+A broker that dies while a lab runs ends the lab within seconds, too: :class:`BrokerWatch`
+(started by :func:`labs.naming.scratch` for every run) checks every half second that the
+brokers the lab uses still accept connections and, when one stops, raises
+:class:`BrokerLost` in the lab's main thread -- one line naming the broker, its address and
+the command that restarts the brokers. A thread that dies of a connection error to a broker
+that is gone prints no traceback (the watch's ``threading.excepthook``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -25,6 +35,9 @@ from labs.stack import endpoints
 
 #: What to run when a broker cannot be reached.
 START_HINT = "start the brokers with: python -m labs.stack up"
+
+#: What to run when a broker stopped while a lab ran.
+RESTART_HINT = "restart the brokers with: python -m labs.stack up"
 
 #: Seconds a reachability check may take per broker.
 CONNECT_TIMEOUT_S = 2.0
@@ -40,6 +53,10 @@ T = TypeVar("T")
 
 class BrokerUnavailable(RuntimeError):
     """A broker the lab needs cannot be reached. The message is one line, with the fix."""
+
+
+class BrokerLost(BrokerUnavailable):
+    """A broker stopped answering while a lab ran. The message is one line, with the fix."""
 
 
 class WaitTimeout(TimeoutError):
@@ -104,6 +121,23 @@ def kafka_consumer(*topics: str, **overrides: Any) -> KafkaConsumer:
     return consumer
 
 
+def close_producer(producer: KafkaProducer, *, timeout_s: float = 2.0) -> None:
+    """Close ``producer`` within about ``timeout_s``, giving up on what it could not send.
+
+    kafka-python's ``close(timeout)`` raises if its flush times out (a dead broker) and
+    leaves the producer open, whose ``__del__`` then prints a traceback at exit. Here the
+    sender thread is told to drop what is pending and is joined, so the producer closes.
+    """
+    if timeout_s > 0:
+        with contextlib.suppress(KafkaError):
+            producer.flush(timeout=timeout_s)
+    sender = getattr(producer, "_sender", None)
+    if sender is not None and sender.is_alive():
+        sender.force_close()  # fails every pending send, then the thread ends
+        sender.join(timeout_s + 1.0)
+    producer.close(timeout=0)
+
+
 def subscribe_known(consumer: KafkaConsumer, topics, listener=None, *, timeout_s: float = 5.0):
     """Subscribe, then make sure ``consumer`` has the topics' metadata before it joins.
 
@@ -132,14 +166,163 @@ def _kafka_call(what: str, make: Callable[[], T]) -> T:
         ) from exc
 
 
-def _tcp_check(name: str, host: str, port: int, url: str) -> None:
+def _tcp_error(host: str, port: int, timeout_s: float = CONNECT_TIMEOUT_S) -> OSError | None:
+    """None if ``host:port`` accepts a TCP connection within ``timeout_s``, else the error."""
     try:
-        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S):
-            pass
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return None
     except OSError as exc:
-        raise BrokerUnavailable(
-            f"{name} at {url} is unreachable ({exc.strerror or type(exc).__name__}); {START_HINT}"
-        ) from exc
+        return exc
+
+
+def _why(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or type(exc).__name__
+
+
+def _tcp_check(name: str, host: str, port: int, url: str) -> None:
+    exc = _tcp_error(host, port)
+    if exc is not None:
+        raise BrokerUnavailable(f"{name} at {url} is unreachable ({_why(exc)}); {START_HINT}")
+
+
+def _watched(*, redis_needed: bool, kafka_needed: bool) -> list[tuple[str, str, str, int]]:
+    """(broker, address, host, port) of each broker a lab needs."""
+    ep = endpoints()
+    found = []
+    if redis_needed:
+        found.append(("Redis", ep.redis_url, *ep.redis_host_port))
+    if kafka_needed:
+        found.append(("Kafka", ep.kafka_bootstrap_servers, *ep.kafka_host_port))
+    return found
+
+
+def lost_message(broker: str, address: str, why: str) -> str:
+    """The one line a learner sees when ``broker`` stopped while a lab ran."""
+    return f"{broker} at {address} stopped answering during the lab ({why}); {RESTART_HINT}"
+
+
+def brokers_lost(*, redis_needed: bool = True, kafka_needed: bool = True) -> dict[str, str]:
+    """``{broker: one-line message}`` for each needed broker that refuses connections now."""
+    lost = {}
+    for broker, address, host, port in _watched(
+        redis_needed=redis_needed, kafka_needed=kafka_needed
+    ):
+        exc = _tcp_error(host, port, timeout_s=1.0)
+        if exc is not None:
+            lost[broker] = lost_message(broker, address, _why(exc))
+    return lost
+
+
+#: The signal a :class:`BrokerWatch` sends the main thread. Its handler is installed once,
+#: on the first watch, and stays: it does nothing unless a watch has lost a broker.
+WATCH_SIGNAL = signal.SIGUSR1
+_WATCHES: list[BrokerWatch] = []
+
+
+def _on_watch_signal(signum, frame) -> None:
+    for watch in reversed(_WATCHES):
+        message = watch._take()
+        if message is not None:
+            raise BrokerLost(message)
+
+
+def _quiet_thread_errors(args) -> None:
+    """``threading.excepthook`` while labs run: a thread that died of a broker connection
+    error while that broker is gone prints nothing -- the lab's main thread reports the lost
+    broker in one line. Everything else goes to the previous hook."""
+    broker_error = (redis.ConnectionError, redis.TimeoutError, KafkaError, OSError)
+    if isinstance(args.exc_value, broker_error) and brokers_lost():
+        return
+    _PREVIOUS_EXCEPTHOOK(args)
+
+
+_PREVIOUS_EXCEPTHOOK = threading.excepthook
+
+
+def _install_handler() -> bool:
+    """Install the watch's signal handler (main thread only); False where that is impossible."""
+    current = signal.getsignal(WATCH_SIGNAL)
+    if current is _on_watch_signal:
+        return True
+    if current not in (signal.SIG_DFL, None):  # someone else's handler: leave it alone
+        return False
+    try:
+        signal.signal(WATCH_SIGNAL, _on_watch_signal)
+    except ValueError:  # not the main thread of the main interpreter
+        return False
+    return True
+
+
+class BrokerWatch:
+    """Watch, from a daemon thread, that the brokers of a lab run still accept connections.
+
+    A connection refused (the broker process is gone) counts at once; a connect timeout
+    (a machine too busy to answer) only after three in a row. When a broker is lost the
+    watch records :attr:`lost` (broker -> one-line message) and, if it was started in the
+    main thread, raises :class:`BrokerLost` there through a signal, so that a lab blocked
+    in a sleep, a flush or a wait is woken at once; its ``finally`` blocks then stop its
+    threads. :meth:`stop` ends the watch; after it nothing is raised any more.
+    """
+
+    def __init__(
+        self, *, redis_needed: bool = True, kafka_needed: bool = True, interval_s: float = 0.5
+    ) -> None:
+        self._targets = _watched(redis_needed=redis_needed, kafka_needed=kafka_needed)
+        self.interval_s = interval_s
+        self.lost: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._raise = False
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="broker-watch", daemon=True)
+        self._main_ident: int | None = None
+
+    def start(self) -> BrokerWatch:
+        if threading.excepthook is not _quiet_thread_errors:
+            global _PREVIOUS_EXCEPTHOOK
+            _PREVIOUS_EXCEPTHOOK = threading.excepthook
+            threading.excepthook = _quiet_thread_errors
+        if threading.current_thread() is threading.main_thread() and _install_handler():
+            self._main_ident = threading.main_thread().ident
+            self._raise = True
+            _WATCHES.append(self)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """End the watch; no :class:`BrokerLost` is raised after this returns."""
+        self._raise = False
+        with self._lock:
+            self._stop.set()
+        self._thread.join(5.0)
+        with contextlib.suppress(ValueError):
+            _WATCHES.remove(self)
+
+    def _take(self) -> str | None:
+        """The message to raise in the main thread, once."""
+        if self._raise and self.lost:
+            self._raise = False
+            return next(iter(self.lost.values()))
+        return None
+
+    def _run(self) -> None:
+        timeouts = {broker: 0 for broker, *_ in self._targets}
+        while not self._stop.wait(self.interval_s):
+            for broker, address, host, port in self._targets:
+                exc = _tcp_error(host, port, timeout_s=1.0)
+                if exc is None:
+                    timeouts[broker] = 0
+                    continue
+                if not isinstance(exc, ConnectionRefusedError):
+                    timeouts[broker] += 1
+                    if timeouts[broker] < 3:
+                        continue
+                with self._lock:
+                    if self._stop.is_set():
+                        return
+                    self.lost[broker] = lost_message(broker, address, _why(exc))
+                    if self._main_ident is not None and self._raise:
+                        signal.pthread_kill(self._main_ident, WATCH_SIGNAL)
+                return
 
 
 def require_brokers(*, redis_needed: bool = True, kafka_needed: bool = True) -> None:

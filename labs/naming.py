@@ -1,14 +1,17 @@
 """Unique, disposable names for everything a lab creates on the brokers.
 
 Every run of a lab gets a fresh run id. Kafka topics and consumer groups are named
-``course-<lab>-<label>-<run id>``, Redis keys, channels and streams
-``course:<lab>:<run id>:<label>`` -- so two runs never see each other's data, a stale group
-member of an earlier run never delays a join, and ``python -m labs.stack reset`` (which
-deletes everything with the ``course-`` / ``course:`` prefixes) can always clean up.
+``course-<learner>.<lab>-<label>-<run id>``, Redis keys, channels and streams
+``course:<learner>.<lab>:<run id>:<label>`` -- so two runs never see each other's data, a
+stale group member of an earlier run never delays a join, and ``python -m labs.stack reset``
+(which deletes the names of one learner, see :func:`labs.stack.config.learner`) can always
+clean up without touching another learner's names on a shared workshop cluster.
 
 :func:`scratch` hands out the names and deletes, on exit -- also when the lab raised -- every
 topic, group and Redis key carrying the run id, after closing the clients the lab opened
-through it.
+through it. While the lab runs a :class:`~labs.clients.BrokerWatch` watches its brokers: a
+broker that dies ends the lab within seconds with :class:`~labs.clients.BrokerLost` (one
+line: which broker, where, what to run), and the cleanup then skips the dead broker.
 """
 
 from __future__ import annotations
@@ -23,15 +26,22 @@ import redis
 from kafka.errors import KafkaError, UnknownTopicOrPartitionError
 
 from labs.clients import (
+    BrokerLost,
+    BrokerWatch,
+    brokers_lost,
+    close_producer,
     kafka_admin,
     kafka_consumer,
     kafka_producer,
     redis_client,
     require_brokers,
 )
+from labs.stack.config import KAFKA_PREFIX, REDIS_PREFIX, kafka_prefix, learner, redis_prefix
 
-KAFKA_PREFIX = "course-"
-REDIS_PREFIX = "course:"
+__all__ = ["KAFKA_PREFIX", "REDIS_PREFIX", "Scratch", "learner", "new_run_id", "scratch"]
+
+#: Seconds a Kafka producer may take to close when the run ends.
+PRODUCER_CLOSE_S = 2.0
 
 
 def new_run_id() -> str:
@@ -42,9 +52,10 @@ def new_run_id() -> str:
 class Scratch:
     """The names and clients of one lab run; see :func:`scratch`."""
 
-    def __init__(self, lab: str, run_id: str) -> None:
+    def __init__(self, lab: str, run_id: str, who: str | None = None) -> None:
         self.lab = lab
         self.run_id = run_id
+        self.learner = who or learner()
         self.topics: list[str] = []
         self.groups: list[str] = []
         self.redis_names: list[str] = []
@@ -54,11 +65,11 @@ class Scratch:
 
     # -- names ---------------------------------------------------------------------------
     def kafka_name(self, label: str) -> str:
-        return f"{KAFKA_PREFIX}{self.lab}-{label}-{self.run_id}"
+        return f"{kafka_prefix(self.learner)}{self.lab}-{label}-{self.run_id}"
 
     def redis_name(self, label: str) -> str:
         """A Redis key, channel or stream name for this run."""
-        name = f"{REDIS_PREFIX}{self.lab}:{self.run_id}:{label}"
+        name = f"{redis_prefix(self.learner)}{self.lab}:{self.run_id}:{label}"
         self.redis_names.append(name)
         return name
 
@@ -106,24 +117,33 @@ class Scratch:
         return client
 
     # -- cleanup -------------------------------------------------------------------------
-    def cleanup(self) -> None:
-        """Close tracked clients, delete this run's groups, topics and Redis keys."""
+    def cleanup(self, *, skip: tuple[str, ...] = ()) -> None:
+        """Close tracked clients, delete this run's groups, topics and Redis keys.
+
+        ``skip`` names brokers (``"Kafka"``, ``"Redis"``) known to be gone: nothing is
+        deleted there, and their clients close without waiting for them.
+        """
         errors: list[str] = []
         for client in reversed(self._clients):
             with contextlib.suppress(Exception):
                 if hasattr(client, "unsubscribe") or not hasattr(client, "commit"):
-                    client.close()
+                    if hasattr(client, "flush"):  # a Kafka producer: bounded close
+                        close_producer(client, timeout_s=0 if "Kafka" in skip else PRODUCER_CLOSE_S)
+                    else:
+                        client.close()
                 else:
-                    client.close(autocommit=False)
+                    client.close(autocommit=False, timeout_ms=0 if "Kafka" in skip else None)
         self._clients.clear()
-        try:
-            self._delete_kafka()
-        except KafkaError as exc:
-            errors.append(f"Kafka: {exc!r}")
-        try:
-            self._delete_redis()
-        except redis.RedisError as exc:
-            errors.append(f"Redis: {exc!r}")
+        if "Kafka" not in skip:
+            try:
+                self._delete_kafka()
+            except KafkaError as exc:
+                errors.append(f"Kafka: {exc!r}")
+        if "Redis" not in skip:
+            try:
+                self._delete_redis()
+            except redis.RedisError as exc:
+                errors.append(f"Redis: {exc!r}")
         if self._admin is not None:
             with contextlib.suppress(Exception):
                 self._admin.close()
@@ -173,14 +193,41 @@ def _deleted_ok(error: Any) -> bool:
 
 @contextlib.contextmanager
 def scratch(lab: str, *, redis_needed: bool = True, kafka_needed: bool = True) -> Iterator[Scratch]:
-    """Check the brokers, hand out names for one run, delete them all on exit."""
+    """Check the brokers, hand out names for one run, delete them all on exit.
+
+    A broker lost while the run is inside raises :class:`~labs.clients.BrokerLost` (also
+    when the lab itself failed first with a client error the dead broker caused).
+    """
     require_brokers(redis_needed=redis_needed, kafka_needed=kafka_needed)
     s = Scratch(lab, new_run_id())
+    watch = BrokerWatch(redis_needed=redis_needed, kafka_needed=kafka_needed).start()
     try:
         yield s
-    except BaseException:
+    except BaseException as exc:
+        watch.stop()
+        lost = watch.lost or _lost_now(exc, redis_needed, kafka_needed)
         # Clean up, but let the lab's own error be the one reported.
         with contextlib.suppress(Exception):
-            s.cleanup()
+            s.cleanup(skip=tuple(lost))
+        if lost and not isinstance(exc, BrokerLost):
+            raise BrokerLost(next(iter(lost.values()))) from exc
         raise
-    s.cleanup()
+    watch.stop()
+    if watch.lost:
+        with contextlib.suppress(Exception):
+            s.cleanup(skip=tuple(watch.lost))
+        raise BrokerLost(next(iter(watch.lost.values())))
+    try:
+        s.cleanup()
+    except Exception as exc:
+        lost = brokers_lost(redis_needed=redis_needed, kafka_needed=kafka_needed)
+        if lost:
+            raise BrokerLost(next(iter(lost.values()))) from exc
+        raise
+
+
+def _lost_now(exc: BaseException, redis_needed: bool, kafka_needed: bool) -> dict[str, str]:
+    """Brokers gone now, checked only when ``exc`` looks like something a dead broker causes."""
+    if isinstance(exc, (KeyboardInterrupt, ValueError)):
+        return {}
+    return brokers_lost(redis_needed=redis_needed, kafka_needed=kafka_needed)

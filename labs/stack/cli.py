@@ -10,6 +10,10 @@ Brokers come from one of three places, chosen in this order:
 ``COURSE_STACK=native`` or ``COURSE_STACK=docker`` forces a choice. Every failure ends with
 a one-line reason and what to do, never a traceback.
 
+``reset`` deletes the names of one learner (``COURSE_LEARNER``, else the user name; see
+:func:`labs.stack.config.learner`) so that on a shared workshop cluster nobody else's names
+go; ``reset --all-learners`` deletes every course name.
+
 ``up --cluster``, ``down --cluster`` and ``status --cluster [--topic NAME]`` do the same for
 the durability lab's native 3-broker Kafka cluster (:mod:`labs.stack.cluster`): a KRaft
 controller and three brokers on 127.0.0.1:19190-19193; ``status`` shows each node and, for a
@@ -113,38 +117,70 @@ def running(mode: str) -> bool:
     return True
 
 
-def reset(timeout_s: float = 10.0) -> str:
-    """Delete every topic, consumer group and key the course created (its name prefixes)."""
+def _selected(name, learners: set[str] | None) -> bool:
+    """Whether ``reset`` deletes ``name``: a course name of one of ``learners`` or of nobody;
+    with ``learners=None`` (every learner) any course name, shared ones included."""
+    if learners is None:
+        text = name.decode(errors="replace") if isinstance(name, bytes) else name
+        return text.startswith((config.KAFKA_PREFIX, config.REDIS_PREFIX))
+    who = config.owner(name)
+    return who is not None and (who == "" or who in learners)
+
+
+def reset(
+    timeout_s: float = 10.0, *, learners: list[str] | None = None, all_learners: bool = False
+) -> str:
+    """Delete the topics, consumer groups and keys of ``learners`` (default: this learner,
+    :func:`labs.stack.config.learner`) and the course names of nobody; with
+    ``all_learners`` every name with the course's prefixes (an instructor's reset)."""
     import redis
     from kafka import KafkaAdminClient
 
+    chosen = None if all_learners else {config.sanitize_learner(w) for w in learners or []}
+    if chosen is not None and not chosen:
+        chosen = {config.learner()}
     ep = config.endpoints()
     r = redis.Redis.from_url(ep.redis_url, socket_timeout=timeout_s, socket_connect_timeout=5)
     try:
-        keys = list(r.scan_iter(match=f"{config.REDIS_PREFIX}*", count=1000))
-        if keys:
-            r.unlink(*keys)
+        keys = [
+            k
+            for k in r.scan_iter(match=f"{config.REDIS_PREFIX}*", count=1000)
+            if _selected(k, chosen)
+        ]
+        for i in range(0, len(keys), 500):
+            r.unlink(*keys[i : i + 500])
+    except redis.RedisError as exc:
+        raise StackError(
+            f"Redis at {ep.redis_url} did not answer ({type(exc).__name__}); "
+            "start the brokers with: python -m labs.stack up"
+        ) from exc
     finally:
         r.close()
     ms = int(timeout_s * 1000)
-    admin = KafkaAdminClient(
-        bootstrap_servers=ep.kafka_bootstrap_servers,
-        request_timeout_ms=ms,
-    )
     try:
-        topics = [t for t in admin.list_topics() if t.startswith(config.KAFKA_PREFIX)]
-        groups = [
-            g["group_id"]
-            for g in admin.list_groups()
-            if g["group_id"].startswith(config.KAFKA_PREFIX)
-        ]
+        admin = KafkaAdminClient(
+            bootstrap_servers=ep.kafka_bootstrap_servers,
+            request_timeout_ms=ms,
+        )
+    except Exception as exc:  # kafka-python raises its own errors and plain ones here
+        raise StackError(
+            f"Kafka at {ep.kafka_bootstrap_servers} did not answer ({type(exc).__name__}); "
+            "start the brokers with: python -m labs.stack up"
+        ) from exc
+    try:
+        topics = [t for t in admin.list_topics() if _selected(t, chosen)]
+        groups = [g["group_id"] for g in admin.list_groups() if _selected(g["group_id"], chosen)]
         if groups:
             admin.delete_groups(groups)
         if topics:
             admin.delete_topics(topics, timeout_ms=ms)
     finally:
         admin.close()
-    return f"deleted {len(topics)} topics, {len(groups)} consumer groups, {len(keys)} Redis keys"
+    whose = "every learner" if chosen is None else ", ".join(sorted(chosen))
+    return (
+        f"deleted {len(topics)} topics, {len(groups)} consumer groups, {len(keys)} Redis keys "
+        f"({whose})"
+    )
 
 
 def _print_health(mode: str, health: list[Health]) -> None:
@@ -172,7 +208,19 @@ def main(argv: list[str] | None = None) -> int:
     p_logs = sub.add_parser("logs", help="the end of a broker's log")
     p_logs.add_argument("broker", nargs="?", choices=("redis", "kafka"), default="kafka")
     p_logs.add_argument("-n", "--lines", type=int, default=40)
-    sub.add_parser("reset", help="delete the course's topics, groups, streams and keys")
+    p_reset = sub.add_parser(
+        "reset",
+        help="delete this learner's topics, groups, streams and keys (COURSE_LEARNER, "
+        "else the user name) and course names of nobody",
+    )
+    p_reset.add_argument(
+        "--learner", action="append", metavar="NAME", help="reset this learner instead (repeat)"
+    )
+    p_reset.add_argument(
+        "--all-learners",
+        action="store_true",
+        help="every course name on the brokers, of every learner (instructor)",
+    )
     p_exec = sub.add_parser(
         "exec", help="bring brokers up, run a command, bring down what was started"
     )
@@ -248,7 +296,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             print("external brokers: their logs are wherever they run")
         return 0
     if args.command == "reset":
-        print(reset())
+        print(reset(learners=args.learner, all_learners=args.all_learners))
         return 0
     # exec
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd

@@ -5,11 +5,20 @@ The course's own brokers use uncommon ports (Redis 16379, Kafka 19092, the KRaft
 ``COURSE_REDIS_PORT``, ``COURSE_KAFKA_PORT`` and ``COURSE_CONTROLLER_PORT`` variables move
 them. ``REDIS_URL`` and ``KAFKA_BOOTSTRAP_SERVERS`` point the labs at brokers that already
 run elsewhere (a workshop cluster, a managed service); with both set the stack starts nothing.
+
+Every name a lab creates carries its learner (:func:`learner`: ``COURSE_LEARNER``, else the
+user name, as ``[a-z0-9-]``, at most 24 characters): Kafka ``course-<learner>.<rest>``, Redis
+``course:<learner>.<rest>``. A learner name never holds ``.`` or ``:``, so
+:func:`owner` reads it back unambiguously and one learner's ``reset`` on a shared workshop
+cluster deletes their names and nobody else's. Course names without a learner part (made
+by hand, or by older runs) belong to nobody; keys under ``course:lock:`` are shared.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -24,6 +33,57 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #: Prefixes of every name the course creates: Kafka topics and groups, Redis keys/channels.
 KAFKA_PREFIX = "course-"
 REDIS_PREFIX = "course:"
+#: Redis keys every learner shares (e.g. the backpressure lab's lock); never a learner's.
+SHARED_PREFIX = "course:lock:"
+#: Longest learner part of a name.
+LEARNER_MAX = 24
+#: Separator between the learner and the rest of a name (never in a learner name).
+LEARNER_SEP = "."
+
+
+def sanitize_learner(raw: str) -> str:
+    """``raw`` as a learner name: lower case ``[a-z0-9-]``, no ``--``, at most 24 characters."""
+    name = re.sub(r"[^a-z0-9]+", "-", raw.strip().lower()).strip("-")
+    name = name[:LEARNER_MAX].strip("-")
+    return name or "learner"
+
+
+def learner() -> str:
+    """Whose names these are: ``COURSE_LEARNER``, else the user name (sanitised)."""
+    raw = os.environ.get("COURSE_LEARNER", "").strip()
+    if not raw:
+        try:
+            raw = getpass.getuser()
+        except (OSError, KeyError):  # no user name in the environment or the password file
+            raw = f"uid{os.getuid()}" if hasattr(os, "getuid") else "learner"
+    return sanitize_learner(raw)
+
+
+def kafka_prefix(who: str | None = None) -> str:
+    """The prefix of every Kafka topic and group of learner ``who`` (default: this one)."""
+    return f"{KAFKA_PREFIX}{who or learner()}{LEARNER_SEP}"
+
+
+def redis_prefix(who: str | None = None) -> str:
+    """The prefix of every Redis key, channel and stream of learner ``who``."""
+    return f"{REDIS_PREFIX}{who or learner()}{LEARNER_SEP}"
+
+
+def owner(name: str | bytes) -> str | None:
+    """The learner a course name belongs to; ``""`` for a course name of nobody; ``None``
+    for a name that is not the course's at all (or a shared ``course:lock:`` key)."""
+    if isinstance(name, bytes):
+        name = name.decode(errors="replace")
+    if name.startswith(KAFKA_PREFIX):
+        head = name[len(KAFKA_PREFIX) :]
+    elif name.startswith(REDIS_PREFIX):
+        if name.startswith(SHARED_PREFIX):
+            return None
+        head = name[len(REDIS_PREFIX) :].split(":", 1)[0]
+    else:
+        return None
+    who, sep, _ = head.partition(LEARNER_SEP)
+    return who if sep and who and sanitize_learner(who) == who else ""
 
 
 def _port(var: str, default: int) -> int:

@@ -1,0 +1,246 @@
+"""Did a lab run show its lesson? One check per lab, shared by the tests and the workshop.
+
+``check(name, result)`` returns the list of failures (empty when the lesson held) for the
+:class:`~sim.result.Result` of lab ``name``. Each check reads the run's own parameters
+(``result.params``), so it holds for any run whose parameters make the lesson visible;
+where a lesson needs a particular setting (a Zipf key distribution for a hot partition,
+more than one partition for a rebalance) the check says so and asks no more of other runs.
+The lab tests assert ``check(...) == []``; ``python -m labs workshop`` reports the same
+failures per learner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sim.result import Result
+
+
+class _Lesson:
+    """Collects the failed expectations of one check."""
+
+    def __init__(self, result: Result) -> None:
+        self.r = result
+        self.m = result.metrics
+        self.p = result.params
+        self.failures: list[str] = []
+
+    def row(self, reader: str):
+        return self.r.report[reader]
+
+    def expect(self, ok: Any, what: str) -> None:
+        if not ok:
+            self.failures.append(what)
+
+    def zeros(self, reader: str, *fields: str) -> None:
+        row = self.row(reader)
+        got = {f: getattr(row, f) for f in fields}
+        self.expect(all(v == 0 for v in got.values()), f"{reader}: expected no {got}")
+
+
+def _loss(c: _Lesson) -> None:
+    rate, down_for = c.p["rate_per_s"], c.p["down_for_s"]
+    sub = c.row("subscriber:0")
+    lo, hi = c.m["lost_min:subscriber:0"], c.m["lost_max:subscriber:0"]
+    # Lost at least what was published while nobody was subscribed, at most everything after
+    # the last message read up to the confirmation of the new subscription.
+    c.expect(lo <= sub.lost <= hi, f"Pub/Sub lost {sub.lost}, outside [{lo}, {hi}]")
+    c.expect(sub.lost >= 0.5 * rate * down_for, f"Pub/Sub lost only {sub.lost} while down")
+    c.expect(sub.unseen == 0, f"Pub/Sub kept {sub.unseen} unseen messages (it keeps nothing)")
+    zero = c.m["publish_zero_receivers"]
+    c.expect(0 < zero <= sub.lost, f"PUBLISH said 0 receivers {zero} times, lost {sub.lost}")
+    grp = c.row("group:0")
+    c.expect(grp.acknowledged == sub.acknowledged, "Kafka and Redis saw different sends")
+    c.zeros("group:0", "lost", "unseen", "duplicated")
+    c.expect(grp.processed == grp.acknowledged, "Kafka did not process every acknowledged event")
+    # The backlog is at least what arrived while away, minus two 50 ms lag samples (+margin).
+    peak, down = c.m["peak_lag:group:0"], c.m["sent_while_down:group:0"]
+    c.expect(peak >= down - 0.1 * rate - 5, f"peak lag {peak} below {down} sent while away")
+    c.expect(c.m["catch_up_s:group:0"] > 0, "the Kafka consumer never caught up")
+
+
+def _replay(c: _Lesson) -> None:
+    n, retained, offline = c.p["messages"], c.p["retained_messages"], c.p["offline_messages"]
+    early, late = c.row("group:early"), c.row("group:late")
+    c.expect(early.processed == early.acknowledged == n, f"group:early read {early.processed}")
+    c.expect(late.processed == n, f"a late group replayed {late.processed} of {n}")
+    c.zeros("group:late", "duplicated")
+    latest = c.row("group:late-latest")
+    c.expect(latest.processed == 0, "auto_offset_reset=latest read old messages")
+    c.expect(latest.unseen == n, f"auto_offset_reset=latest: {latest.unseen} unseen, not {n}")
+    seek = c.row("seek:offset")
+    c.expect(seek.processed == seek.acknowledged > 0, "seek(offset) did not read its range")
+    c.zeros("seek:offset", "lost")
+    ts, half = c.row("seek:timestamp"), c.m["second_half_messages"]
+    c.expect(ts.acknowledged == ts.processed == half, "seek by timestamp missed its half")
+    off = c.row("group:offline")
+    c.expect(off.lost == offline, f"offline past retention lost {off.lost}, not {offline}")
+    tail = max(1, retained // 5)
+    c.expect(off.processed == retained + tail, f"group:offline read {off.processed}")
+    deleted = c.m["deleted_by_retention"]
+    c.expect(deleted == retained + offline, f"retention deleted {deleted}")
+
+
+def _hot_partitions(c: _Lesson) -> None:
+    c.expect(c.m["partitions_match_murmur2"] == 1.0, "partition counts differ from murmur2")
+    parts, salted = c.p["partitions"], c.p["salt_buckets"] > 0
+    c.zeros("group:0", "lost", "unseen", "duplicated", *(() if salted else ("reordered",)))
+    skew = c.m["partition_skew"]
+    if c.p["key_distribution"] == "uniform":
+        c.expect(skew < 1.3, f"uniform keys: partition skew {skew:.2f} (expected < 1.3)")
+    elif not salted:
+        c.expect(skew > 2, f"Zipf keys: partition skew {skew:.2f} (expected > 2)")
+        # The hottest partition gets share * rate, more than its worker's service rate: its
+        # lag grows at the difference while the producer sends (actual rate and duration).
+        # 30% for start-up and jitter.
+        sent = c.r.history.publish_time
+        rate = sent.size / sent[-1]
+        service = c.p["service_rate_per_s"]
+        theory = (c.m["hottest_partition_share"] * rate - service) * sent[-1]
+        hot = max(range(parts), key=lambda p: c.m[f"messages:partition:{p}"])
+        peaks = [c.m[f"peak_lag:partition:{p}"] for p in range(parts)]
+        c.expect(theory > 150, f"the producer managed only {rate:.0f} msg/s")
+        c.expect(peaks[hot] >= 0.7 * theory, f"hot partition lag {peaks[hot]} < 0.7 * {theory}")
+        c.expect(peaks[hot] == max(peaks), "the hottest partition is not the most lagging")
+
+
+def _idempotency(c: _Lesson) -> None:
+    n, crash, every = c.p["messages"], c.p["crash_after"], c.p["commit_every"]
+    after = c.row("group:commit-after")
+    last = c.m["last_committed:group:commit-after"]
+    c.expect(last == (crash - 1) // every * every, f"last commit at {last}")
+    c.expect(after.duplicated == crash - last, f"{after.duplicated} duplicates, not {crash - last}")
+    c.zeros("group:commit-after", "lost", "unseen")
+    idem = c.row("group:idempotent")
+    c.zeros("group:idempotent", "duplicated")
+    c.expect(idem.processed == idem.acknowledged == n, f"dedupe processed {idem.processed}")
+    redeliveries, hits = c.m["redeliveries:group:idempotent"], c.m["dedupe_hits:group:idempotent"]
+    c.expect(redeliveries == crash - last == hits, f"redeliveries {redeliveries}, hits {hits}")
+    before = c.row("group:commit-before")
+    committed = c.m["last_committed:group:commit-before"]
+    c.zeros("group:commit-before", "duplicated")
+    c.expect(before.lost == committed - crash, f"commit-first lost {before.lost}")
+
+
+def _ordering(c: _Lesson) -> None:
+    stable = c.row("group:stable-key")
+    c.zeros("group:stable-key", "reordered")
+    n = c.p["messages"]
+    c.expect(stable.processed == stable.acknowledged == n, f"stable key read {stable.processed}")
+    inversions = c.m["global_inversions:group:stable-key"]
+    if c.p["partitions"] == 1:
+        c.expect(inversions == 0, f"one partition but {inversions} global inversions")
+        return
+    c.expect(inversions > 0, "several partitions yet global order held")
+    reb = c.row("group:rebalance")
+    c.expect(c.m["rebalances:group:rebalance"] >= 1, "no rebalance happened")
+    c.expect(c.m["processed_by_b:group:rebalance"] > 0, "the second consumer processed nothing")
+    c.zeros("group:rebalance", "lost", "unseen", "reordered")
+    if c.p["commit_on_revoke"]:
+        c.zeros("group:rebalance", "duplicated")
+        c.expect(c.m["key_regressions:group:rebalance"] == 0, "a key went back in time")
+    else:
+        # What A had processed past its last commit on the partitions it lost is read again.
+        uncommitted = c.m["uncommitted_at_revoke:group:rebalance"]
+        c.expect(reb.duplicated == uncommitted, f"{reb.duplicated} duplicates, not {uncommitted}")
+
+
+def _backpressure(c: _Lesson) -> None:
+    slow = c.row("subscriber:slow")
+    c.expect(c.m["disconnects:subscriber:slow"] == 1, "the slow subscriber was not dropped once")
+    c.expect(c.m["server_dropped_client:subscriber:slow"] == 1.0, "Redis did not drop it")
+    c.expect(slow.lost > 0, "the dropped subscriber lost nothing")
+    c.zeros("subscriber:queue", "lost")
+    shed, degrade = c.row("subscriber:shed"), c.row("subscriber:degrade")
+    c.expect(shed.lost == c.m["shed:subscriber:shed"] > 0, "shed: lost != shed")
+    c.expect(
+        degrade.lost == c.m["superseded:subscriber:degrade"] > 0, "degrade: lost != superseded"
+    )
+    c.expect(c.m["latest_state_correct:subscriber:degrade"] == 1.0, "degrade: wrong latest state")
+    c.zeros("group:slow", "lost", "unseen", "duplicated")
+    # The consumer's backlog when publishing ended: sent minus what it could process since.
+    sent = c.r.history.publish_time
+    backlog = sent.size - c.p["service_rate_per_s"] * sent[-1]
+    c.expect(backlog > 50, f"backlog only {backlog:.0f}")
+    shed_limit = c.p["shed_limit"]
+    c.expect(c.m["shed:subscriber:shed"] >= 0.5 * (backlog - shed_limit), "shed too little")
+    c.expect(c.m["peak_lag:group:slow"] >= 0.7 * backlog, "the Kafka consumer barely lagged")
+    c.expect(c.m["catch_up_s:group:slow"] > 0, "the Kafka consumer never caught up")
+
+
+def _poison(c: _Lesson) -> None:
+    poison, transient, retries = c.m["poison"], c.m["transient"], c.p["max_retries"]
+    dlq = poison + (0 if retries else transient)
+    c.expect(c.m["dlq"] == dlq, f"{c.m['dlq']} dead-lettered, not {dlq}")
+    expected = poison * retries + (transient if retries else 0)
+    c.expect(c.m["retries"] == expected, f"{c.m['retries']} retries, not {expected}")
+    c.zeros("pipeline", "lost")
+    if not retries:
+        return
+    n = c.p["messages"]
+    c.expect(c.m["recovered_by_retry"] == transient, "retries did not recover the transient")
+    main = c.row("group:main")
+    c.expect(main.processed == main.acknowledged == n - dlq, f"main read {main.processed}")
+    c.zeros("group:main", "lost")
+    again = c.row("group:dlq-reprocess")
+    c.expect(again.processed == again.acknowledged == dlq, "the DLQ was not reprocessed")
+    pipe = c.row("pipeline")
+    c.expect(pipe.processed == n, f"the pipeline processed {pipe.processed} of {n}")
+    c.zeros("pipeline", "duplicated")
+
+
+def _streams(c: _Lesson) -> None:
+    batch, crash = c.p["batch"], c.p["crash_after"]
+    # Read but unacknowledged at the crash: the crashed entry and the rest of its batch.
+    pending = batch - (crash - 1) % batch
+    c.expect(c.m["pending_after_crash"] == pending, f"{c.m['pending_after_crash']} pending")
+    c.expect(c.m["claimed"] == pending, f"XAUTOCLAIM claimed {c.m['claimed']}, not {pending}")
+    c.expect(c.m["max_delivery_count"] == 2, "an entry was delivered other than twice")
+    c.expect(c.m["pending_at_end"] == 0, "entries still pending at the end")
+    c.zeros("stream-group:0", "lost", "unseen")
+    dup = c.row("stream-group:0").duplicated
+    c.expect(dup == 1, f"{dup} stream duplicates (expected the crashed one)")
+    kafka = c.row("group:0")
+    expected = crash - c.m["last_committed:group:0"]
+    c.expect(kafka.duplicated == expected, f"Kafka: {kafka.duplicated} duplicates, not {expected}")
+    c.zeros("group:0", "lost")
+
+
+def _hybrid(c: _Lesson) -> None:
+    c.zeros("group:bridge", "lost", "unseen")
+    view = c.row("subscriber:0")
+    lo, hi = c.m["lost_min:subscriber:0"], c.m["lost_max:subscriber:0"]
+    c.expect(lo <= view.lost <= hi, f"the view lost {view.lost}, outside [{lo}, {hi}]")
+    least = 0.5 * c.p["rate_per_s"] * c.p["down_for_s"]
+    c.expect(view.lost >= least, f"the view lost only {view.lost}")
+    c.expect(c.m["wrong_balances:subscriber:0"] > 0, "the live view had no wrong balance")
+    rebuild = c.row("replay:rebuild")
+    c.expect(rebuild.processed == rebuild.acknowledged, "the rebuild missed events")
+    c.expect(c.m["wrong_balances:replay:rebuild"] == 0, "the rebuilt view is wrong")
+
+
+LESSONS: dict[str, Callable[[_Lesson], None]] = {
+    "loss": _loss,
+    "replay": _replay,
+    "hot_partitions": _hot_partitions,
+    "idempotency": _idempotency,
+    "ordering": _ordering,
+    "backpressure": _backpressure,
+    "poison": _poison,
+    "streams": _streams,
+    "hybrid": _hybrid,
+}
+
+
+def check(name: str, result: Result) -> list[str]:
+    """The failures of lab ``name``'s lesson in ``result`` (``[]``: the lesson held)."""
+    key = name.replace("-", "_")
+    if key not in LESSONS:
+        raise ValueError(f'"name" must be one of {sorted(LESSONS)}, got {name!r}.')
+    lesson = _Lesson(result)
+    try:
+        LESSONS[key](lesson)
+    except KeyError as exc:  # a metric or reader the lab did not record
+        lesson.failures.append(f"{key}: the result has no {exc}")
+    return lesson.failures

@@ -1,0 +1,310 @@
+"""A workshop on one cluster: many learners run every lab and twin at once.
+
+``python -m labs workshop --learners N [--json]`` starts N processes, each with its own
+``COURSE_LEARNER`` (so its names never meet another's, see :mod:`labs.stack.config`), all
+against the same Redis and Kafka. Each learner runs the nine labs and the four twins one
+after the other -- learner ``i`` starts at the ``i``-th, so the learners are spread over
+the labs -- and checks every lab's lesson with the same checks as the lab tests
+(:mod:`labs.lessons`); a twin counts as held when simulator and real broker agree. At the
+end the command lists the course names of these learners still on the brokers (the labs
+delete theirs, also on failure), then deletes them.
+
+Without ``--json`` progress goes to stderr, one line per finished lab, and a summary to
+stdout; ``--json`` prints one JSON object: ``learners``, ``passed`` and ``failed`` (learner
+names: every lab's lesson held, or not), ``twins_disagreed``, ``leftover_names``,
+``wall_s`` and per-learner ``details``. Every learner is bounded by ``--budget-s``: one
+still running then is stopped and counted as failed. Exit status 0 when every learner
+passed and nothing was left over, 1 otherwise, 3 when a broker is unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+from labs.clients import BrokerUnavailable, require_brokers
+from labs.stack import config
+
+#: The labs and twins each learner runs, in this order (rotated per learner).
+LABS = (
+    "loss",
+    "replay",
+    "hot_partitions",
+    "idempotency",
+    "ordering",
+    "backpressure",
+    "poison",
+    "streams",
+    "hybrid",
+)
+TWINS = ("loss", "lag", "hot_partitions", "idempotency")
+#: Labs whose lessons are counts (a crash, commits, retries, a PEL), not rates or times:
+#: they must hold however loaded the shared machine is.
+COUNT_LABS = ("idempotency", "poison", "streams")
+ITEMS = tuple(f"lab:{n}" for n in LABS) + tuple(f"twin:{n}" for n in TWINS)
+MAX_LEARNERS = 64
+EXIT_FAILED = 1
+EXIT_BROKERS = 3
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One lab or twin of one learner: did its lesson hold, and if not, why."""
+
+    item: str
+    held: bool
+    failures: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+
+@dataclass
+class Learner:
+    """One learner's process and what it reported so far."""
+
+    name: str
+    index: int
+    outcomes: list[Outcome] = field(default_factory=list)
+    exit_code: int | None = None
+    timed_out: bool = False
+    seconds: float = 0.0
+    stderr_tail: list[str] = field(default_factory=list)
+
+    @property
+    def labs_held(self) -> bool:
+        labs = [o for o in self.outcomes if o.item.startswith("lab:")]
+        return (
+            len(labs) == len(LABS)
+            and all(o.held for o in labs)
+            and not self.timed_out
+            and self.exit_code == 0
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "passed": self.labs_held,
+            "seconds": round(self.seconds, 1),
+            "timed_out": self.timed_out,
+            "exit_code": self.exit_code,
+            "outcomes": [asdict(o) for o in self.outcomes],
+            "stderr_tail": self.stderr_tail,
+        }
+
+
+def learner_names(count: int, base: str | None = None) -> list[str]:
+    """``count`` learner names derived from ``base`` (default: this learner)."""
+    stem = (base or config.learner())[: config.LEARNER_MAX - 6].strip("-")
+    return [config.sanitize_learner(f"{stem}-ws{i}") for i in range(1, count + 1)]
+
+
+# -- one learner (the child process) ------------------------------------------------------
+def run_item(item: str) -> Outcome:
+    """Run one lab (checking its lesson) or twin (checking agreement); never raises."""
+    from labs import lessons, registry
+    from labs.twins.registry import twin
+
+    kind, name = item.split(":", 1)
+    t0 = time.monotonic()
+    try:
+        if kind == "lab":
+            failures = lessons.check(name, registry.run(name, seed=0))
+        else:
+            result = twin(name).run()
+            failures = [
+                f"{r.metric}: theory {r.theory}, simulator {r.simulator:g}, real {r.real:g} "
+                f"({r.tolerance_text()})"
+                for r in result.rows
+                if not r.agrees
+            ]
+    except Exception as exc:  # noqa: BLE001 - reported as this item's failure
+        failures = [f"{type(exc).__name__}: {exc}".splitlines()[0][:300]]
+    return Outcome(item, not failures, tuple(failures), round(time.monotonic() - t0, 2))
+
+
+def _learner_main(index: int) -> int:
+    """The child: run every item, rotated by ``index``; one JSON line per finished item."""
+    order = ITEMS[index % len(ITEMS) :] + ITEMS[: index % len(ITEMS)]
+    for item in order:
+        outcome = run_item(item)
+        print(json.dumps(asdict(outcome)), flush=True)
+    return 0
+
+
+# -- the workshop (the parent) ------------------------------------------------------------
+def _spawn(learner: Learner) -> subprocess.Popen:
+    env = dict(os.environ, COURSE_LEARNER=learner.name, PYTHONUNBUFFERED="1")
+    return subprocess.Popen(
+        [sys.executable, "-m", "labs.workshop", "--learner-index", str(learner.index)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=config.PROJECT_ROOT,
+    )
+
+
+def _read(learner: Learner, proc: subprocess.Popen, progress) -> None:
+    for line in proc.stdout:
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        outcome = Outcome(
+            data["item"], data["held"], tuple(data["failures"]), data.get("seconds", 0.0)
+        )
+        learner.outcomes.append(outcome)
+        progress(learner, outcome)
+
+
+def _drain_stderr(learner: Learner, proc: subprocess.Popen) -> None:
+    for line in proc.stderr:
+        learner.stderr_tail = (learner.stderr_tail + [line.rstrip()])[-5:]
+
+
+def run_workshop(count: int, *, budget_s: float = 1200.0, progress=None) -> dict:
+    """Run ``count`` learners at once; return the report (see the module docstring)."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_LEARNERS:
+        raise ValueError(f'"learners" must be an integer in 1..{MAX_LEARNERS}, got {count!r}.')
+    if not 10 <= budget_s <= 7200:
+        raise ValueError(f'"budget_s" must be in 10..7200 seconds, got {budget_s!r}.')
+    require_brokers()
+    progress = progress or (lambda learner, outcome: None)
+    learners = [Learner(name, i) for i, name in enumerate(learner_names(count))]
+    t0 = time.monotonic()
+    procs, readers = [], []
+    for learner in learners:
+        proc = _spawn(learner)
+        procs.append(proc)
+        for target in (_read, _drain_stderr):
+            args = (learner, proc, progress) if target is _read else (learner, proc)
+            th = threading.Thread(target=target, args=args, daemon=True)
+            th.start()
+            readers.append(th)
+    deadline = t0 + budget_s
+    for learner, proc in zip(learners, procs, strict=True):
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            learner.timed_out = True
+            proc.kill()
+            proc.wait()
+        learner.exit_code = proc.returncode
+        learner.seconds = time.monotonic() - t0
+    for th in readers:
+        th.join(5.0)
+    names = [learner.name for learner in learners]
+    leftover = leftover_names(names)
+    if leftover:
+        from labs.stack.cli import reset
+
+        reset(learners=names)
+    return {
+        "learners": count,
+        "passed": [x.name for x in learners if x.labs_held],
+        "failed": [x.name for x in learners if not x.labs_held],
+        "twins_disagreed": {
+            x.name: [o.item for o in x.outcomes if o.item.startswith("twin:") and not o.held]
+            for x in learners
+            if any(o.item.startswith("twin:") and not o.held for o in x.outcomes)
+        },
+        "leftover_names": leftover,
+        "wall_s": round(time.monotonic() - t0, 1),
+        "details": [x.to_dict() for x in learners],
+    }
+
+
+def leftover_names(learners: Sequence[str]) -> list[str]:
+    """Course names (topics, groups, Redis keys) of ``learners`` on the brokers now."""
+    import redis
+    from kafka import KafkaAdminClient
+
+    wanted = set(learners)
+    ep = config.endpoints()
+    r = redis.Redis.from_url(ep.redis_url, socket_timeout=10, socket_connect_timeout=5)
+    try:
+        keys = [
+            k.decode()
+            for k in r.scan_iter(match=f"{config.REDIS_PREFIX}*", count=1000)
+            if config.owner(k) in wanted
+        ]
+    finally:
+        r.close()
+    admin = KafkaAdminClient(bootstrap_servers=ep.kafka_bootstrap_servers, request_timeout_ms=10000)
+    try:
+        topics = [t for t in admin.list_topics() if config.owner(t) in wanted]
+        groups = [
+            g["group_id"] for g in admin.list_groups() if config.owner(g["group_id"]) in wanted
+        ]
+    finally:
+        admin.close()
+    return sorted(set(keys) | {f"topic:{t}" for t in topics} | {f"group:{g}" for g in groups})
+
+
+def _print_progress(learner: Learner, outcome: Outcome) -> None:
+    done = len(learner.outcomes)
+    verdict = "held" if outcome.held else "FAILED: " + "; ".join(outcome.failures)[:200]
+    print(
+        f"[{learner.name} {done}/{len(ITEMS)}] {outcome.item} {verdict} ({outcome.seconds:.1f} s)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def summary(report: dict) -> str:
+    lines = [
+        f"workshop: {report['learners']} learners, {report['wall_s']:.0f} s",
+        f"  every lab's lesson held: {len(report['passed'])}/{report['learners']}",
+    ]
+    for detail in report["details"]:
+        bad = [f"{o['item']}" for o in detail["outcomes"] if not o["held"]]
+        state = "passed" if detail["passed"] else "FAILED"
+        extra = " (stopped: over budget)" if detail["timed_out"] else ""
+        lines.append(
+            f"  {detail['name']}: {state}{extra}, {len(detail['outcomes'])}/{len(ITEMS)} run"
+            + (f"; not held: {', '.join(bad)}" if bad else "")
+        )
+    lines.append(f"  leftover names: {len(report['leftover_names'])}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if args_in[:1] == ["workshop"]:
+        args_in = args_in[1:]
+    parser = argparse.ArgumentParser(
+        prog="python -m labs workshop",
+        description="N learners run every lab and twin at once on the same brokers.",
+    )
+    parser.add_argument("--learners", type=int, default=4, help=f"1..{MAX_LEARNERS} (default 4)")
+    parser.add_argument(
+        "--budget-s", type=float, default=1200.0, help="seconds per learner, 10..7200"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--learner-index", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(args_in)
+    if args.learner_index is not None:
+        return _learner_main(args.learner_index)
+    try:
+        report = run_workshop(
+            args.learners,
+            budget_s=args.budget_s,
+            progress=None if args.json else _print_progress,
+        )
+    except ValueError as exc:
+        parser.exit(2, f"python -m labs workshop: {exc}\n")
+    except BrokerUnavailable as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_BROKERS
+    print(json.dumps(report, indent=2) if args.json else summary(report))
+    return 0 if not report["failed"] and not report["leftover_names"] else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
