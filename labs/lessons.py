@@ -1,7 +1,7 @@
 """Did a lab run show its lesson? One check per lab, shared by the tests and the workshop.
 
 ``check(name, result)`` returns the list of failures (empty when the lesson held) for the
-:class:`~sim.result.Result` of lab ``name``. Each check reads the run's own parameters
+:class:`~sim.analysis.result.Result` of lab ``name``. Each check reads the run's own parameters
 (``result.params``), so it holds for any run whose parameters make the lesson visible;
 where a lesson needs a particular setting (a Zipf key distribution for a hot partition,
 more than one partition for a rebalance) the check says so and asks no more of other runs.
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sim.result import Result
+from sim.analysis.result import Result
 
 
 class _Lesson:

@@ -30,21 +30,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from labs.clients import BrokerUnavailable, require_brokers
+from labs.experiments import EXPERIMENTS
 from labs.stack import config
 
-#: The labs and twins each learner runs, in this order (rotated per learner).
-LABS = (
-    "loss",
-    "replay",
-    "hot_partitions",
-    "idempotency",
-    "ordering",
-    "backpressure",
-    "poison",
-    "streams",
-    "hybrid",
-)
-TWINS = ("loss", "lag", "hot_partitions", "idempotency")
+#: The labs and twins each learner runs, in the order of their declarations (rotated per
+#: learner): every declared lab, every declared twin.
+LABS = tuple(EXPERIMENTS)
+TWINS = tuple(dict.fromkeys(t for e in EXPERIMENTS.values() for t in e.twins))
 #: Labs whose lessons are counts (a crash, commits, retries, a PEL), not rates or times:
 #: they must hold however loaded the shared machine is.
 COUNT_LABS = ("idempotency", "poison", "streams")
