@@ -1,4 +1,4 @@
-"""The stack's command line: ``python -m labs.stack up|down|status|logs|reset|exec``.
+"""The stack's command line: ``python -m labs.stack up|down|status|logs|reset|leftovers|exec``.
 
 Brokers come from one of three places, chosen in this order:
 
@@ -173,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     p_logs.add_argument("broker", nargs="?", choices=("redis", "kafka"), default="kafka")
     p_logs.add_argument("-n", "--lines", type=int, default=40)
     sub.add_parser("reset", help="delete the course's topics, groups, streams and keys")
+    sub.add_parser(
+        "leftovers",
+        help="list the course's topics, groups, keys, subscribed channels and cluster nodes "
+        "still there; exit 1 if any",
+    )
     p_exec = sub.add_parser(
         "exec", help="bring brokers up, run a command, bring down what was started"
     )
@@ -249,6 +254,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "reset":
         print(reset())
+        return 0
+    if args.command == "leftovers":
+        from labs.stack import leftovers
+
+        found = leftovers.find()
+        for line in found.lines():
+            print(line)
+        if found:
+            print(f"{len(found.lines())} leftovers of the course; remove them with: "
+                  "python -m labs.stack reset (and down --cluster)", file=sys.stderr)
+            return 1
+        print(f"no leftovers on {found.redis_url} and {found.kafka_bootstrap_servers}")
         return 0
     # exec
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
