@@ -262,8 +262,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         for line in found.lines():
             print(line)
         if found:
-            print(f"{len(found.lines())} leftovers of the course; remove them with: "
-                  "python -m labs.stack reset (and down --cluster)", file=sys.stderr)
+            print(
+                f"{len(found.lines())} leftovers of the course; remove them with: "
+                "python -m labs.stack reset (and down --cluster)",
+                file=sys.stderr,
+            )
             return 1
         print(f"no leftovers on {found.redis_url} and {found.kafka_bootstrap_servers}")
         return 0
