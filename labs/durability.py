@@ -40,6 +40,7 @@ from kafka.errors import (
     RequestTimedOutError,
 )
 
+from labs.clients import WaitTimeout
 from labs.stack import cluster
 from labs.stack.config import KAFKA_PREFIX
 from labs.stack.prereqs import StackError
@@ -83,6 +84,16 @@ __all__ = [
 SOURCE = "kafka cluster"
 #: Seconds the cluster may take to have every broker back and the partition fully in sync.
 RECOVER_TIMEOUT_S = 60.0
+#: Seconds between two looks at the nodes' processes while the lab waits for the cluster.
+POLL_S = 0.3
+
+
+class ClusterBroken(StackError, WaitTimeout):
+    """A node of the cluster died or stopped, or the cluster did not recover, while the lab
+    waited for it -- not by the lab's fault schedule. The message names the node and what to
+    run; ``python -m labs`` prints it as one line."""
+
+
 #: Errors after which the write may still be in the log: the outcome is unknown.
 _INDEFINITE = (
     KafkaTimeoutError,
@@ -211,6 +222,10 @@ def _names(nodes) -> str:
     return ", ".join(f"broker-{b}" for b in sorted(nodes))
 
 
+def _names_of(nodes) -> set[str]:
+    return {f"broker-{b}" for b in nodes}
+
+
 def run_durability(
     *,
     acks: int | str = "all",
@@ -259,6 +274,7 @@ def _experiment(prods, schedule, rate_per_s, duration_s, seed, min_isr) -> list[
     came_up = False
     try:
         if everything:
+            _heal()  # a broker an interrupted earlier run left frozen
             _recover([], time.monotonic() + RECOVER_TIMEOUT_S)
         else:
             cluster.up()
@@ -266,16 +282,17 @@ def _experiment(prods, schedule, rate_per_s, duration_s, seed, min_isr) -> list[
         return _run(topics, prods, faults, n, rate_per_s, duration_s, seed, min_isr)
     finally:
         if came_up:
-            _heal()  # thaw and restart whatever the schedule left frozen or dead
             _delete_topics(topics)
         for node in reversed(cluster.nodes()):  # stop what this run started
             if node.name not in was_running:
                 cluster.stop(node.name)
 
 
-def _heal() -> None:
-    """Thaw a frozen broker, start one whose process is gone."""
+def _heal(names: set[str] | None = None) -> None:
+    """Thaw a frozen broker, start one whose process is gone (of ``names``, default all)."""
     for node in cluster.brokers():
+        if names is not None and node.name not in names:
+            continue
         try:
             state = node.state()
             if state == "frozen":
@@ -373,12 +390,13 @@ def _run(topics, prods, faults, n, rate_per_s, duration_s, seed, min_isr) -> lis
                 watcher.done.wait(wait + 2.0)
             if watcher.error is None:  # the watcher notes the new leader meanwhile
                 t_recover = time.monotonic()
-                _heal()
+                _heal(_names_of(watcher.frozen | watcher.killed))  # a schedule without restart
                 _recover(topics, time.monotonic() + RECOVER_TIMEOUT_S)
                 recovered_s = time.monotonic() - t_recover
-        finally:  # on an error the schedule stops at once; the caller heals the cluster
+        finally:  # on an error the schedule stops at once and undoes what it did
             watcher.stop_event.set()
             watcher.join(10)
+            _heal(_names_of(watcher.frozen | watcher.killed))
         if watcher.error is not None:
             raise watcher.error
     finally:
@@ -493,24 +511,55 @@ def _isr(topic: str) -> str:
 
 
 def _recover(topics: list[str], deadline: float) -> None:
-    """Wait until all three brokers are registered and each topic's ISR is full (starting
-    again a broker whose process is gone)."""
+    """Wait until all three brokers are registered and each topic's ISR is full. Every node
+    must keep running meanwhile: one that exits or stops ends the wait at once, with a
+    :class:`ClusterBroken` naming it (the lab restarts only what its schedule killed)."""
+    timeout_s = deadline - time.monotonic()
     while len(cluster.live_brokers(2.0)) < len(cluster.BROKER_IDS):
+        _check_nodes()
         if time.monotonic() > deadline:
-            raise StackError("not every broker of the cluster registered in time")
-        _heal()
-        time.sleep(0.3)
+            raise ClusterBroken(
+                f"not every broker of the cluster registered within {timeout_s:.0f} s "
+                f"(registered: {cluster.live_brokers(2.0)}); {_advice()}"
+            )
+        time.sleep(POLL_S)
     for topic in topics:
+        last = "not described yet"
         while True:
+            _check_nodes()
             try:
                 (p,) = cluster.describe(topic, timeout_s=2.0)
                 if p.leader >= 0 and len(p.isr) == cluster.REPLICATION_FACTOR:
                     break
-            except Exception:  # noqa: BLE001 - still electing, or not known yet
-                pass
+                last = p.line()
+            except Exception as exc:  # noqa: BLE001 - still electing, or not known yet
+                last = f"{type(exc).__name__}: {exc}"
             if time.monotonic() > deadline:
-                raise StackError(f"partition 0 of {topic} has no full ISR in time")
-            time.sleep(0.3)
+                raise ClusterBroken(
+                    f"partition 0 of {topic} has no full ISR within {timeout_s:.0f} s "
+                    f"({last}); {_advice()}"
+                )
+            time.sleep(POLL_S)
+
+
+def _check_nodes() -> None:
+    """Raise :class:`ClusterBroken` if a node of the cluster is not running."""
+    for node in cluster.nodes():
+        state = node.state()
+        if state != "running":
+            what = "has exited" if state == "stopped" else "is frozen (SIGSTOP)"
+            raise ClusterBroken(
+                f"{node.name} of the durability cluster {what} while the lab waited for the "
+                f"cluster to recover (not by the lab's fault schedule); its log: "
+                f"{node.log_file}; {_advice()}"
+            )
+
+
+def _advice() -> str:
+    return (
+        "restart the cluster with: python -m labs.stack down --cluster && "
+        "python -m labs.stack up --cluster"
+    )
 
 
 def _drain(topic: str, t0: float) -> tuple[np.ndarray, int, float]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -231,3 +232,71 @@ def test_a_failing_run_leaves_every_node_running(real_cluster, monkeypatch):
         durability.run_durability(acks=1, schedule="frozen-followers")
     assert [n.state() for n in cluster.nodes()] == ["running"] * 4
     cluster.wait_registered(3, time.monotonic() + 60)
+
+
+def test_a_broker_killed_while_the_lab_waits_for_recovery_ends_it_with_one_line(real_cluster):
+    """The schedule kills the leader and restarts it at 9 s; while the lab waits for it to
+    be back in sync, another broker is SIGKILLed -- by someone else. The lab does not wait
+    out its recovery timeout: it ends within 15 s with one line naming the broker and what
+    to run, leaves no thread of its own, and starts no process."""
+    from labs import durability
+    from labs.clients import WaitTimeout
+
+    first = {b.name: b.pid() for b in cluster.brokers()}
+    killed: dict = {}
+
+    def someone_else() -> None:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            back = [b for b in cluster.brokers() if b.pid() not in (None, first[b.name])]
+            if back:  # the schedule restarted the leader: the lab waits for its recovery
+                time.sleep(1.0)
+                victim = next(b for b in cluster.brokers() if b.name != back[0].name)
+                killed["node"], killed["pid"] = victim.name, cluster.kill(victim.name)
+                killed["t"] = time.monotonic()
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=someone_else, name="test-killer")
+    threads = set(threading.enumerate())
+    killer.start()
+    try:
+        with pytest.raises(durability.ClusterBroken) as info:
+            durability.run_durability(acks=1, schedule="leader-kill", duration_s=5)
+        ended = time.monotonic()
+        killer.join(30)
+        assert "t" in killed, "the schedule never restarted the leader"
+        assert ended - killed["t"] <= 15.0, f"ended {ended - killed['t']:.1f} s after the kill"
+        message = str(info.value)
+        assert isinstance(info.value, WaitTimeout)  # `python -m labs run` prints it, one line
+        assert "\n" not in message, message
+        assert f"{killed['node']} of the durability cluster has exited" in message, message
+        assert "python -m labs.stack down --cluster && python -m labs.stack up --cluster" in message
+        left = [t.name for t in threading.enumerate() if t not in threads and t is not killer]
+        assert not [t for t in left if t.startswith("durability")], left
+        # the killed broker stays down (the lab restarts only what it killed) and no process
+        # of the cluster's folder runs but its nodes
+        assert cluster.node(killed["node"]).state() == "stopped"
+        nodes = {n.pid() for n in cluster.nodes()} - {None}
+        assert set(_cluster_processes()) == nodes
+    finally:
+        killer.join(30)
+        for b in cluster.brokers():
+            if b.state() == "stopped":
+                cluster.start(b.name, wait=True)
+        cluster.wait_registered(3, time.monotonic() + 60)
+
+
+def _cluster_processes() -> list[int]:
+    """Pids of every process whose command line names this cluster's folder."""
+    home = str(config.stack_dir() / "cluster")
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                args = (proc / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if home in args and _alive(int(proc.name)):
+                found.append(int(proc.name))
+    return found
