@@ -14,10 +14,11 @@ acknowledges a write as soon as it has appended it, and ``acks='all'`` with idem
 ``min.insync.replicas=2``, where it acknowledges only once every in-sync replica has it.
 
 The cluster is the course's native one (:mod:`labs.stack.cluster`, ``python -m labs.stack up
---cluster``). If it does not run, :func:`run_durability` starts it and stops it again at the
-end, also on failure. Every network call is bounded by a timeout, so a run takes at most
-about ``duration_s`` + 90 s (about 15 s for the schedules here, once the cluster runs). The
-faults are signals to the native nodes' processes; the compose profile ``cluster`` runs the
+--cluster``); if it does not run, the lab starts it and stops it at the end, also on failure.
+The lab undoes what its schedule did (thaws, restarts); a node that exits or stops otherwise
+ends the run at once with :class:`ClusterBroken`, one line naming the node and what to run.
+Every network call has a timeout: a run takes at most about ``duration_s`` + 90 s (about
+15 s for the schedules here, once the cluster runs). The compose profile ``cluster`` runs the
 same cluster under Docker for exploring it, not for this lab's faults.
 """
 
@@ -86,6 +87,10 @@ SOURCE = "kafka cluster"
 RECOVER_TIMEOUT_S = 60.0
 #: Seconds between two looks at the nodes' processes while the lab waits for the cluster.
 POLL_S = 0.3
+RESTART_HINT = (
+    "restart the cluster with: python -m labs.stack down --cluster && "
+    "python -m labs.stack up --cluster"
+)
 
 
 class ClusterBroken(StackError, WaitTimeout):
@@ -520,7 +525,7 @@ def _recover(topics: list[str], deadline: float) -> None:
         if time.monotonic() > deadline:
             raise ClusterBroken(
                 f"not every broker of the cluster registered within {timeout_s:.0f} s "
-                f"(registered: {cluster.live_brokers(2.0)}); {_advice()}"
+                f"(registered: {cluster.live_brokers(2.0)}); {RESTART_HINT}"
             )
         time.sleep(POLL_S)
     for topic in topics:
@@ -537,7 +542,7 @@ def _recover(topics: list[str], deadline: float) -> None:
             if time.monotonic() > deadline:
                 raise ClusterBroken(
                     f"partition 0 of {topic} has no full ISR within {timeout_s:.0f} s "
-                    f"({last}); {_advice()}"
+                    f"({last}); {RESTART_HINT}"
                 )
             time.sleep(POLL_S)
 
@@ -551,15 +556,8 @@ def _check_nodes() -> None:
             raise ClusterBroken(
                 f"{node.name} of the durability cluster {what} while the lab waited for the "
                 f"cluster to recover (not by the lab's fault schedule); its log: "
-                f"{node.log_file}; {_advice()}"
+                f"{node.log_file}; {RESTART_HINT}"
             )
-
-
-def _advice() -> str:
-    return (
-        "restart the cluster with: python -m labs.stack down --cluster && "
-        "python -m labs.stack up --cluster"
-    )
 
 
 def _drain(topic: str, t0: float) -> tuple[np.ndarray, int, float]:
