@@ -220,14 +220,20 @@ def test_a_failing_run_leaves_every_node_running(real_cluster, monkeypatch):
     thaws and restarts what it froze or killed."""
     from labs import durability
 
-    real_send = durability._Lane.send
+    real_send, real_freeze, frozen = durability._Lane.send, cluster.freeze, threading.Event()
+
+    def freeze(name, *args, **kwargs):
+        pid = real_freeze(name, *args, **kwargs)
+        frozen.set()
+        return pid
 
     def send(self, i, key, t0):
-        if i == 350:  # 3.5 s in: the followers are frozen
+        if frozen.is_set():  # the first send once a follower is frozen
             raise RuntimeError("boom")
         return real_send(self, i, key, t0)
 
     monkeypatch.setattr(durability._Lane, "send", send)
+    monkeypatch.setattr(cluster, "freeze", freeze)
     with pytest.raises(RuntimeError, match="boom"):
         durability.run_durability(acks=1, schedule="frozen-followers")
     assert [n.state() for n in cluster.nodes()] == ["running"] * 4
