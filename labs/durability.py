@@ -42,7 +42,7 @@ from kafka.errors import (
 )
 
 from labs.clients import WaitTimeout
-from labs.stack import cluster
+from labs.stack import cluster, config
 from labs.stack.config import KAFKA_PREFIX
 from labs.stack.prereqs import StackError
 from sim.durability import (
@@ -540,9 +540,11 @@ def _recover(topics: list[str], deadline: float) -> None:
             except Exception as exc:  # noqa: BLE001 - still electing, or not known yet
                 last = f"{type(exc).__name__}: {exc}"
             if time.monotonic() > deadline:
+                logs = config.stack_dir() / "cluster"
                 raise ClusterBroken(
                     f"partition 0 of {topic} has no full ISR within {timeout_s:.0f} s "
-                    f"({last}); {RESTART_HINT}"
+                    f"({last}; registered brokers {cluster.live_brokers(2.0)}; nodes' logs in "
+                    f"{logs}); {RESTART_HINT}"
                 )
             time.sleep(POLL_S)
 

@@ -21,12 +21,18 @@ head=$(git -C "$src" rev-parse --short HEAD) || exit 2
 shared=""
 [ -d "$src/../shared" ] && shared=$(cd "$src/../shared" && pwd)
 
-free_ports() {  # N distinct TCP ports free on 127.0.0.1 now
+free_ports() {  # N distinct TCP ports free on 127.0.0.1 now, below the ephemeral range
   python3 - "$1" <<'EOF'
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
+import random, socket, sys
+n, socks = int(sys.argv[1]), []
+low, high = 23000, int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+while len(socks) < n:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", random.randrange(low, high)))
+        socks.append(s)
+    except OSError:
+        s.close()
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
