@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from labs.stack import cluster, config
+from labs.stack.prereqs import StackError
 from labs.stack.probe import free_ports
 
 pytestmark = pytest.mark.brokers
@@ -105,7 +106,12 @@ def test_status_shows_each_node_and_a_topics_leader_replicas_isr(real_cluster):
     finally:
         admin.close()
     deadline = time.monotonic() + 20
-    while len(cluster.describe(topic)[0].isr) < 3 and time.monotonic() < deadline:
+    while time.monotonic() < deadline:  # the new topic reaches every broker's metadata
+        try:
+            if len(cluster.describe(topic)[0].isr) == 3:
+                break
+        except StackError:  # UnknownTopicOrPartition: not on the answering broker yet
+            pass
         time.sleep(0.2)
     out = _cli(real_cluster.env, "status", "--cluster", "--topic", topic, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
