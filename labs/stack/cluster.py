@@ -24,10 +24,13 @@ The ids, ports, settings and properties are in :mod:`labs.stack.cluster_config`.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,21 +229,44 @@ def _format(java: str, classpath: str, ns: list[Node]) -> None:
         raise StackError("`kafka-storage format` failed:\n" + "\n".join(failed))
 
 
-def _spawn_node(java: str, classpath: str, n: Node) -> int:
+_start_locks: dict[str, threading.Lock] = {}
+_start_locks_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def _one_start(n: Node):
+    """One start of node ``n`` at a time, across threads (a lock) and processes (``flock`` on
+    a file in its folder). Two JVMs of one node share its data folder: the second cannot lock
+    it and exits, but both have written to the KRaft metadata log by then, and the first dies
+    of the corruption (``CorruptRecordException``) -- the node is gone."""
+    with _start_locks_guard:
+        lock = _start_locks.setdefault(n.name, threading.Lock())
     n.home.mkdir(parents=True, exist_ok=True)
-    n.properties.write_text(server_properties(n))
-    _format(java, classpath, [n])
-    with open(n.log_file, "a") as log:  # mark where this run's log starts
-        log.write(f"\n=== start {time.strftime('%Y-%m-%dT%H:%M:%S')} ===\n")
-    _log_offsets[n.name] = n.log_file.stat().st_size
-    return native._spawn(
-        n,
-        [
-            java, *JVM_OPTS, f"-Dkafka.logs.dir={n.home}",
-            f"-Dlog4j2.configurationFile={native.HERE / 'log4j2.xml'}",
-            "-cp", classpath, "kafka.Kafka", str(n.properties),
-        ],
-    )  # fmt: skip
+    with lock, open(n.home / "start.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+def _spawn_node(java: str, classpath: str, n: Node) -> int:
+    """Start ``n`` unless a process of it runs (checked under :func:`_one_start`); its pid."""
+    with _one_start(n):
+        pid = n.pid()
+        if pid is not None:
+            return pid
+        n.home.mkdir(parents=True, exist_ok=True)
+        n.properties.write_text(server_properties(n))
+        _format(java, classpath, [n])
+        with open(n.log_file, "a") as log:  # mark where this run's log starts
+            log.write(f"\n=== start {time.strftime('%Y-%m-%dT%H:%M:%S')} ===\n")
+        _log_offsets[n.name] = n.log_file.stat().st_size
+        return native._spawn(
+            n,
+            [
+                java, *JVM_OPTS, f"-Dkafka.logs.dir={n.home}",
+                f"-Dlog4j2.configurationFile={native.HERE / 'log4j2.xml'}",
+                "-cp", classpath, "kafka.Kafka", str(n.properties),
+            ],
+        )  # fmt: skip
 
 
 _log_offsets: dict[str, int] = {}

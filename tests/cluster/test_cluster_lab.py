@@ -138,6 +138,33 @@ def test_a_node_can_be_frozen_thawed_killed_and_restarted(real_cluster):
     cluster.wait_registered(3, time.monotonic() + 60)
 
 
+def test_two_starts_of_a_killed_node_at_once_make_one_process(real_cluster):
+    """The lab's schedule and its healing once both restarted a killed broker at the same
+    moment: two JVMs on one data folder, and the node died (issue 12). A start happens once."""
+    b = cluster.node("broker-3")
+    cluster.kill(b.name)
+    pids: list[int] = []
+    starters = [threading.Thread(target=lambda: pids.append(cluster.start(b.name))) for _ in "ab"]
+    for t in starters:
+        t.start()
+    for t in starters:
+        t.join(60)
+    try:
+        assert len(pids) == 2 and pids[0] == pids[1], pids
+        mine = [p for p in _cluster_processes() if str(b.properties) in _args(p)]
+        assert mine == [pids[0]], mine
+    finally:
+        cluster.start(b.name, wait=True)
+        cluster.wait_registered(3, time.monotonic() + 60)
+
+
+def _args(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
 # --------------------------------------------------------------------------- the lab
 
 
