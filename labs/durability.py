@@ -589,9 +589,9 @@ def _drain(topic: str, t0: float) -> tuple[np.ndarray, int, float]:
 
 def _delete_topics(topics: list[str]) -> None:
     try:
-        admin = cluster._admin(5.0)
+        admin = cluster._admin(3.0)
         try:
-            admin.delete_topics(topics, timeout_ms=5000)
+            admin.delete_topics(topics, timeout_ms=3000)
         finally:
             admin.close()
     except Exception:  # noqa: BLE001 - best effort: the topics have unique names
