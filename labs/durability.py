@@ -17,9 +17,8 @@ The cluster is the course's native one (:mod:`labs.stack.cluster`, ``python -m l
 --cluster``); if it does not run, the lab starts it and stops it at the end, also on failure.
 The lab undoes what its schedule did (thaws, restarts); a node that exits or stops otherwise
 ends the run at once with :class:`ClusterBroken`, one line naming the node and what to run.
-Every network call has a timeout: a run takes at most about ``duration_s`` + 90 s (about
-15 s for the schedules here, once the cluster runs). The compose profile ``cluster`` runs the
-same cluster under Docker for exploring it, not for this lab's faults.
+Every network call has a timeout. The compose profile ``cluster`` runs the same cluster
+under Docker for exploring it, not for this lab's faults.
 """
 
 from __future__ import annotations
@@ -45,6 +44,7 @@ from labs.clients import WaitTimeout
 from labs.stack import cluster, config
 from labs.stack.config import KAFKA_PREFIX
 from labs.stack.prereqs import StackError
+from labs.stack.probe import port_open
 from sim.durability import (
     DELIVERY_TIMEOUT_MS,
     FROZEN_FOLLOWERS,
@@ -514,11 +514,14 @@ def _isr(topic: str) -> str:
 
 
 def _recover(topics: list[str], deadline: float) -> None:
-    """Wait until all three brokers are registered and each topic's ISR is full. Every node
+    """Wait until all three brokers are registered (and listen: a broker killed a moment ago
+    is listed until the controller fences it) and each topic's ISR is full. Every node
     must keep running meanwhile: one that exits or stops ends the wait at once, with a
     :class:`ClusterBroken` naming it (the lab restarts only what its schedule killed)."""
     timeout_s = deadline - time.monotonic()
-    while len(cluster.live_brokers(2.0)) < len(cluster.BROKER_IDS):
+    while len(cluster.live_brokers(2.0)) < len(cluster.BROKER_IDS) or not all(
+        port_open(config.HOST, b.port, 0.5) for b in cluster.brokers()
+    ):
         _check_nodes()
         if time.monotonic() > deadline:
             raise ClusterBroken(

@@ -292,6 +292,8 @@ def start(name: str, *, wait: bool = False, timeout_s: float = 60.0) -> int:
     if pid is not None:
         if n.state() == "frozen":
             thaw(n.name)
+        if wait:  # it may still be starting
+            _wait_started([n], time.monotonic() + timeout_s)
         return pid
     if not wait_for(lambda: not port_open(config.HOST, n.port, 0.2), time.monotonic() + 10, 0.1):
         raise StackError(f"port {n.address} is in use; {n.name} cannot start there")
