@@ -514,10 +514,9 @@ def _isr(topic: str) -> str:
 
 
 def _recover(topics: list[str], deadline: float) -> None:
-    """Wait until all three brokers are registered (and listen: a broker killed a moment ago
-    is listed until the controller fences it) and each topic's ISR is full. Every node
-    must keep running meanwhile: one that exits or stops ends the wait at once, with a
-    :class:`ClusterBroken` naming it (the lab restarts only what its schedule killed)."""
+    """Wait until all three brokers are registered and listen (a broker killed a moment ago
+    is listed until fenced) and each topic's ISR is full. A node that exits or stops meanwhile
+    ends the wait at once: :class:`ClusterBroken` names it."""
     timeout_s = deadline - time.monotonic()
     while len(cluster.live_brokers(2.0)) < len(cluster.BROKER_IDS) or not all(
         port_open(config.HOST, b.port, 0.5) for b in cluster.brokers()
