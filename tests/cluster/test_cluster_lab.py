@@ -21,7 +21,7 @@ import pytest
 
 from labs.stack import cluster, config
 from labs.stack.prereqs import StackError
-from labs.stack.probe import free_ports
+from labs.stack.probe import free_ports, wait_for
 
 pytestmark = pytest.mark.brokers
 
@@ -151,7 +151,11 @@ def test_two_starts_of_a_killed_node_at_once_make_one_process(real_cluster):
         t.join(60)
     try:
         assert len(pids) == 2 and pids[0] == pids[1], pids
-        mine = [p for p in _cluster_processes() if str(b.properties) in _args(p)]
+        # (a process shows an empty command line for a moment after its exec)
+        mine = wait_for(
+            lambda: [p for p in _cluster_processes() if str(b.properties) in _args(p)],
+            time.monotonic() + 10,
+        )
         assert mine == [pids[0]], mine
     finally:
         cluster.start(b.name, wait=True)
