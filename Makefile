@@ -6,7 +6,7 @@ FIRST := notebooks/00_setup_check.ipynb
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: course test env up down status reset logs notebooks check lint unit nbval labs-repeat bench clean
+.PHONY: course test env up down status reset logs notebooks check lint unit nbval labs-repeat leftovers bench clean
 
 ## course: environment, brokers, then JupyterLab on 127.0.0.1 at the first notebook
 course: env notebooks
@@ -35,7 +35,7 @@ logs:
 notebooks: env
 	$(PY) -m jupytext --sync $(NOTEBOOKS)
 
-check: lint unit nbval labs-repeat
+check: lint unit nbval labs-repeat leftovers
 
 lint:
 	$(PY) -m ruff check .
@@ -52,6 +52,11 @@ labs-repeat:
 	@if [ -d tests/labs ]; then for i in 2 3; do \
 	  echo "lab suite, run $$i of 3"; $(PY) -m pytest -q -p no:cacheprovider tests/labs || exit 1; \
 	done; fi
+
+# Last: nothing of the course is left on the brokers (topics, groups, keys, subscribed
+# channels) and no node of the durability cluster still runs; lists any leftover by name.
+leftovers:
+	$(STACK) leftovers
 
 ## bench: the simulator against the naive SimPy baseline (1M), the interactive variant, 10M
 bench: env

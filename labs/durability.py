@@ -14,11 +14,11 @@ acknowledges a write as soon as it has appended it, and ``acks='all'`` with idem
 ``min.insync.replicas=2``, where it acknowledges only once every in-sync replica has it.
 
 The cluster is the course's native one (:mod:`labs.stack.cluster`, ``python -m labs.stack up
---cluster``). If it does not run, :func:`run_durability` starts it and stops it again at the
-end, also on failure. Every network call is bounded by a timeout, so a run takes at most
-about ``duration_s`` + 90 s (about 15 s for the schedules here, once the cluster runs). The
-faults are signals to the native nodes' processes; the compose profile ``cluster`` runs the
-same cluster under Docker for exploring it, not for this lab's faults.
+--cluster``); if it does not run, the lab starts it and stops it at the end, also on failure.
+The lab undoes what its schedule did (thaws, restarts); a node that exits or stops otherwise
+ends the run at once with :class:`ClusterBroken`, one line naming the node and what to run.
+Every network call has a timeout. The compose profile ``cluster`` runs the same cluster
+under Docker for exploring it, not for this lab's faults.
 """
 
 from __future__ import annotations
@@ -40,9 +40,11 @@ from kafka.errors import (
     RequestTimedOutError,
 )
 
-from labs.stack import cluster
+from labs.clients import WaitTimeout
+from labs.stack import cluster, config
 from labs.stack.config import KAFKA_PREFIX
 from labs.stack.prereqs import StackError
+from labs.stack.probe import port_open
 from sim.analysis.result import Result
 from sim.core.faults import Fault
 from sim.core.history import FAILED, OK, UNKNOWN, History, ReaderHistory
@@ -83,6 +85,21 @@ __all__ = [
 SOURCE = "kafka cluster"
 #: Seconds the cluster may take to have every broker back and the partition fully in sync.
 RECOVER_TIMEOUT_S = 60.0
+#: Seconds between two looks at the nodes' processes while the lab waits for the cluster.
+POLL_S = 0.3
+#: Seconds the schedule's actions (thaw, restart) may take beyond their due time.
+SCHEDULE_SLACK_S = 30.0
+RESTART_HINT = (
+    "restart the cluster with: python -m labs.stack down --cluster && "
+    "python -m labs.stack up --cluster"
+)
+
+
+class ClusterBroken(StackError, WaitTimeout):
+    """The cluster broke or did not recover, not by the lab's schedule: one line, naming the
+    node and what to run (``python -m labs`` prints it as is)."""
+
+
 #: Errors after which the write may still be in the log: the outcome is unknown.
 _INDEFINITE = (
     KafkaTimeoutError,
@@ -259,6 +276,7 @@ def _experiment(prods, schedule, rate_per_s, duration_s, seed, min_isr) -> list[
     came_up = False
     try:
         if everything:
+            _heal()  # a broker an interrupted earlier run left frozen
             _recover([], time.monotonic() + RECOVER_TIMEOUT_S)
         else:
             cluster.up()
@@ -266,16 +284,17 @@ def _experiment(prods, schedule, rate_per_s, duration_s, seed, min_isr) -> list[
         return _run(topics, prods, faults, n, rate_per_s, duration_s, seed, min_isr)
     finally:
         if came_up:
-            _heal()  # thaw and restart whatever the schedule left frozen or dead
             _delete_topics(topics)
         for node in reversed(cluster.nodes()):  # stop what this run started
             if node.name not in was_running:
                 cluster.stop(node.name)
 
 
-def _heal() -> None:
-    """Thaw a frozen broker, start one whose process is gone."""
+def _heal(ids: set[int] | None = None) -> None:
+    """Thaw a frozen broker, start one whose process is gone (of node ``ids``, default all)."""
     for node in cluster.brokers():
+        if ids is not None and node.node_id not in ids:
+            continue
         try:
             state = node.state()
             if state == "frozen":
@@ -367,18 +386,20 @@ def _run(topics, prods, faults, n, rate_per_s, duration_s, seed, min_isr) -> lis
                     lane.send(i, keys[i], t0)
             for lane in lanes:
                 lane.close()
+            # Let the schedule finish, its last actions too: a restart-all due as the sends
+            # end raced _heal below into a second JVM of the killed broker (issue 12).
             last = max((f.end_s or f.start_s for f in faults), default=0.0)
-            wait = last - (time.monotonic() - t0)
-            if wait > 0:  # the schedule outlasts the sends: let it finish
-                watcher.done.wait(wait + 2.0)
+            if not watcher.done.wait(max(0.0, last - (time.monotonic() - t0)) + SCHEDULE_SLACK_S):
+                raise ClusterBroken(f"the fault schedule did not finish; {RESTART_HINT}")
             if watcher.error is None:  # the watcher notes the new leader meanwhile
                 t_recover = time.monotonic()
-                _heal()
+                _heal(watcher.frozen | watcher.killed)  # a schedule without a restart
                 _recover(topics, time.monotonic() + RECOVER_TIMEOUT_S)
                 recovered_s = time.monotonic() - t_recover
-        finally:  # on an error the schedule stops at once; the caller heals the cluster
+        finally:  # on an error the schedule stops at once and undoes what it did
             watcher.stop_event.set()
             watcher.join(10)
+            _heal(watcher.frozen | watcher.killed)
         if watcher.error is not None:
             raise watcher.error
     finally:
@@ -493,24 +514,52 @@ def _isr(topic: str) -> str:
 
 
 def _recover(topics: list[str], deadline: float) -> None:
-    """Wait until all three brokers are registered and each topic's ISR is full (starting
-    again a broker whose process is gone)."""
-    while len(cluster.live_brokers(2.0)) < len(cluster.BROKER_IDS):
+    """Wait until all three brokers are registered and listen (a broker killed a moment ago
+    is listed until fenced) and each topic's ISR is full. A node that exits or stops meanwhile
+    ends the wait at once: :class:`ClusterBroken` names it."""
+    timeout_s = deadline - time.monotonic()
+    while len(cluster.live_brokers(2.0)) < len(cluster.BROKER_IDS) or not all(
+        port_open(config.HOST, b.port, 0.5) for b in cluster.brokers()
+    ):
+        _check_nodes()
         if time.monotonic() > deadline:
-            raise StackError("not every broker of the cluster registered in time")
-        _heal()
-        time.sleep(0.3)
+            raise ClusterBroken(
+                f"not every broker of the cluster registered within {timeout_s:.0f} s "
+                f"(registered: {cluster.live_brokers(2.0)}); {RESTART_HINT}"
+            )
+        time.sleep(POLL_S)
     for topic in topics:
+        last = "not described yet"
         while True:
+            _check_nodes()
             try:
                 (p,) = cluster.describe(topic, timeout_s=2.0)
                 if p.leader >= 0 and len(p.isr) == cluster.REPLICATION_FACTOR:
                     break
-            except Exception:  # noqa: BLE001 - still electing, or not known yet
-                pass
+                last = p.line()
+            except Exception as exc:  # noqa: BLE001 - still electing, or not known yet
+                last = f"{type(exc).__name__}: {exc}"
             if time.monotonic() > deadline:
-                raise StackError(f"partition 0 of {topic} has no full ISR in time")
-            time.sleep(0.3)
+                logs = config.stack_dir() / "cluster"
+                raise ClusterBroken(
+                    f"partition 0 of {topic} has no full ISR within {timeout_s:.0f} s "
+                    f"({last}; registered brokers {cluster.live_brokers(2.0)}; nodes' logs in "
+                    f"{logs}); {RESTART_HINT}"
+                )
+            time.sleep(POLL_S)
+
+
+def _check_nodes() -> None:
+    """Raise :class:`ClusterBroken` if a node of the cluster is not running."""
+    for node in cluster.nodes():
+        state = node.state()
+        if state != "running":
+            what = "has exited" if state == "stopped" else "is frozen (SIGSTOP)"
+            raise ClusterBroken(
+                f"{node.name} of the durability cluster {what} while the lab waited for the "
+                f"cluster to recover (not by the lab's fault schedule); its log: "
+                f"{node.log_file}; {RESTART_HINT}"
+            )
 
 
 def _drain(topic: str, t0: float) -> tuple[np.ndarray, int, float]:
@@ -542,9 +591,9 @@ def _drain(topic: str, t0: float) -> tuple[np.ndarray, int, float]:
 
 def _delete_topics(topics: list[str]) -> None:
     try:
-        admin = cluster._admin(5.0)
+        admin = cluster._admin(3.0)
         try:
-            admin.delete_topics(topics, timeout_ms=5000)
+            admin.delete_topics(topics, timeout_ms=3000)
         finally:
             admin.close()
     except Exception:  # noqa: BLE001 - best effort: the topics have unique names

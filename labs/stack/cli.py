@@ -1,4 +1,4 @@
-"""The stack's command line: ``python -m labs.stack up|down|status|logs|reset|exec``.
+"""The stack's command line: ``python -m labs.stack up|down|status|logs|reset|leftovers|exec``.
 
 Brokers come from one of three places, chosen in this order:
 
@@ -221,6 +221,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="every course name on the brokers, of every learner (instructor)",
     )
+    sub.add_parser(
+        "leftovers",
+        help="list the course's topics, groups, keys, subscribed channels and cluster nodes "
+        "of every learner still there; exit 1 if any",
+    )
     p_exec = sub.add_parser(
         "exec", help="bring brokers up, run a command, bring down what was started"
     )
@@ -297,6 +302,21 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "reset":
         print(reset(learners=args.learner, all_learners=args.all_learners))
+        return 0
+    if args.command == "leftovers":
+        from labs.stack import leftovers
+
+        found = leftovers.find()
+        for line in found.lines():
+            print(line)
+        if found:
+            print(
+                f"{len(found.lines())} leftovers of the course; remove them with: "
+                "python -m labs.stack reset --all-learners (and down --cluster)",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"no leftovers on {found.redis_url} and {found.kafka_bootstrap_servers}")
         return 0
     # exec
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd

@@ -6,9 +6,11 @@ its timeout; none raises for an unreachable broker.
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -35,14 +37,38 @@ def port_open(host: str, port: int, timeout_s: float = 1.0) -> bool:
         return False
 
 
+#: Where :func:`free_ports` looks: above the course's default ports (16379, 19092-19193)
+#: and below the kernel's ephemeral range.
+PRIVATE_PORTS = (23000, 32768)
+
+
 def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
-    """``n`` distinct TCP ports free on ``host`` now (for private stacks in tests)."""
-    socks = []
+    """``n`` distinct TCP ports free on ``host`` now (for private stacks in tests), below the
+    kernel's ephemeral range: a port from that range that a node frees when it is killed can
+    be taken as the source port of any program's outgoing connection before the node starts
+    again, and the restart then fails with "Address already in use"."""
+    low, high = PRIVATE_PORTS
     try:
-        for _ in range(n):
+        first = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0]
+        high = min(high, int(first))
+    except (OSError, ValueError, IndexError):
+        pass
+    rng = random.SystemRandom()
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(50 * n):
+            if len(socks) == n:
+                break
             s = socket.socket()
+            try:
+                s.bind((host, rng.randrange(low, high)))
+            except OSError:
+                s.close()
+                continue
             socks.append(s)
-            s.bind((host, 0))
+        while len(socks) < n:  # no luck below the range: any free port
+            socks.append(socket.socket())
+            socks[-1].bind((host, 0))
         return [s.getsockname()[1] for s in socks]
     finally:
         for s in socks:

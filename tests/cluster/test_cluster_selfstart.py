@@ -3,6 +3,7 @@ the run fails half-way through its fault schedule (here: while the followers are
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -29,16 +30,24 @@ def test_a_failing_run_stops_the_cluster_it_started(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_CACHE_DIR", str(config.cache_dir()))
     assert all(n.pid() is None for n in cluster.nodes())
     seen: dict[str, int] = {}
-    real_send = durability._Lane.send
+    real_send, real_freeze, frozen = durability._Lane.send, cluster.freeze, threading.Event()
+
+    def freeze(name, *args, **kwargs):
+        pid = real_freeze(name, *args, **kwargs)
+        frozen.set()
+        return pid
 
     def send(self, i, key, t0):
         seen.update({n.name: n.pid() for n in cluster.nodes() if n.pid() is not None})
-        if i == 350:  # 3.5 s in: the followers are frozen, the leader acknowledges alone
+        # The first send once a follower is frozen (3 s in, or later when sends lag behind
+        # on a busy machine): the leader acknowledges alone.
+        if frozen.is_set():
             assert {n.state() for n in cluster.brokers()} == {"running", "frozen"}
             raise RuntimeError("boom")
         return real_send(self, i, key, t0)
 
     monkeypatch.setattr(durability._Lane, "send", send)
+    monkeypatch.setattr(cluster, "freeze", freeze)
     t0 = time.monotonic()
     try:
         with pytest.raises(RuntimeError, match="boom"):

@@ -118,9 +118,39 @@ def test_up_status_roundtrip_up_again_down(stack_env):
     )
     before = _python(stack_env, make)
     assert before == "['course-reset-me', 'mine'] [b'course:stream', b'course:x', b'mine']"
+
+    # leftovers lists every course name by kind -- and nothing else
+    _python(
+        stack_env,
+        "from kafka import KafkaConsumer, TopicPartition; from kafka.structs import "
+        "OffsetAndMetadata; from labs.stack import endpoints; c = KafkaConsumer("
+        "bootstrap_servers=endpoints().kafka_bootstrap_servers, group_id='course-left-group',"
+        "enable_auto_commit=False); tp = TopicPartition('course-reset-me', 0); c.assign([tp]);"
+        "c.commit({tp: OffsetAndMetadata(0, '', -1)}); c.close()",
+    )
+    import redis
+
+    sub = redis.Redis(port=int(stack_env["COURSE_REDIS_PORT"]), socket_timeout=10).pubsub()
+    try:
+        sub.subscribe("course:left-channel", "mine-channel")
+        assert sub.get_message(timeout=5)["type"] == "subscribe"
+        left = stack(stack_env, "leftovers", timeout=60)
+    finally:
+        sub.close()
+    assert left.returncode == 1, left.stdout + left.stderr
+    listed = sorted(x.split(": ", 1)[1] for x in left.stdout.splitlines())
+    assert listed == [
+        "consumer group course-left-group",
+        "key course:stream",
+        "key course:x",
+        "subscribed channel course:left-channel (1 subscribers)",
+        "topic course-reset-me",
+    ], left.stdout
+    assert "reset" in left.stderr
+
     reset = stack(stack_env, "reset")
     assert reset.returncode == 0, reset.stderr
-    assert "deleted 1 topics" in reset.stdout and "2 Redis keys" in reset.stdout
+    assert "deleted 1 topics, 1 consumer groups, 2 Redis keys" in reset.stdout, reset.stdout
     after = _python(
         stack_env,
         "import redis; from kafka.admin import KafkaAdminClient; from labs.stack import endpoints;"
@@ -129,6 +159,9 @@ def test_up_status_roundtrip_up_again_down(stack_env):
         "print(sorted(t for t in a.list_topics() if not t.startswith('__')), sorted(r.keys()))",
     )
     assert after == "['mine'] [b'mine']"
+    clean = stack(stack_env, "leftovers", timeout=60)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert clean.stdout.startswith("no leftovers on redis://127.0.0.1:"), clean.stdout
 
     again = stack(stack_env, "up")  # harmless: same processes, still healthy
     assert again.returncode == 0, again.stderr
