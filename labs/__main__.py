@@ -22,6 +22,7 @@ from kafka.errors import KafkaError
 from labs.clients import START_HINT, BrokerUnavailable, WaitTimeout
 from labs.experiments import EXPERIMENTS
 from labs.params import SEED, add_param, add_params, given, list_params
+from labs.stack.prereqs import StackError
 
 EXIT_BROKERS = 3
 
@@ -75,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed = SEED.check(getattr(args, "seed", SEED.default))
         params = lab.resolve(**given(args, lab.params))
         result = lab.run(seed=seed, **params)
-    except BrokerUnavailable as exc:
+    except (BrokerUnavailable, StackError) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_BROKERS
     except ValueError as exc:

@@ -9,9 +9,7 @@ node is thawed and restarted. A final *drain* reads the whole partition from the
 (``assign`` + ``seek_to_beginning`` up to the end offset), and the checker from the simulator
 says what happened to every acknowledged write: lost, duplicated, reordered, or kept.
 
-Two producer settings are compared: ``acks=1`` without idempotence, where the leader
-acknowledges a write as soon as it has appended it, and ``acks='all'`` with idempotence and
-``min.insync.replicas=2``, where it acknowledges only once every in-sync replica has it.
+Parameters, ranges and the theory: :mod:`labs.experiments.durability`.
 
 The cluster is the course's native one (:mod:`labs.stack.cluster`, ``python -m labs.stack up
 --cluster``); if it does not run, the lab starts it and stops it at the end, also on failure.
@@ -41,6 +39,7 @@ from kafka.errors import (
 )
 
 from labs.clients import WaitTimeout
+from labs.experiments.durability import IDEMPOTENCE, check_call
 from labs.stack import cluster, config
 from labs.stack.config import KAFKA_PREFIX
 from labs.stack.prereqs import StackError
@@ -235,7 +234,7 @@ def run_durability(
     rate_per_s: float = 100.0,
     duration_s: float = 10.0,
     seed: int = 0,
-    enable_idempotence: bool | None = None,
+    enable_idempotence: bool | str | None = "auto",
     min_insync_replicas: int = 2,
 ) -> Result:
     """Run one durability experiment on the real cluster; return the checked Result.
@@ -244,7 +243,8 @@ def run_durability(
     are seconds after the first send. The result's ``settings`` are the ones that decide the
     outcome; its ``params["fault_log"]`` (also in ``metrics``) says what was done when.
     """
-    prod = producer_settings(acks, enable_idempotence)
+    v = check_call(**locals())  # ranges and defaults: labs/experiments/durability.py
+    prod = producer_settings(v["acks"], IDEMPOTENCE[v["enable_idempotence"]])
     return _experiment([prod], schedule, rate_per_s, duration_s, seed, min_insync_replicas)[0]
 
 
@@ -260,6 +260,7 @@ def compare(
     partition has the same replicas in the same order (so the same leader), one producer
     each -- ``acks=1`` without idempotence and ``acks='all'`` with it -- sending the same
     numbered values at the same instants. Returns ``{"acks=1": ..., "acks=all": ...}``."""
+    check_call(**locals())  # ranges and defaults: labs/experiments/durability.py
     prods = [producer_settings(1), producer_settings("all")]
     results = _experiment(prods, schedule, rate_per_s, duration_s, seed, min_insync_replicas)
     return {f"acks={r.settings['acks']}": r for r in results}
@@ -268,8 +269,6 @@ def compare(
 def _experiment(prods, schedule, rate_per_s, duration_s, seed, min_isr) -> list[Result]:
     n = check_run(rate_per_s, duration_s)
     faults = schedule_of(schedule)
-    if not 1 <= min_isr <= cluster.REPLICATION_FACTOR:
-        raise ValueError(f'"min_insync_replicas" must be in 1..3, got {min_isr}.')
     was_running = {node.name for node in cluster.nodes() if node.pid() is not None}
     everything = len(was_running) == len(cluster.nodes())
     topics = [f"{KAFKA_PREFIX}durability-{uuid.uuid4().hex[:8]}" for _ in prods]

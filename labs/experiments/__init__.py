@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from labs.experiments.backpressure import BACKPRESSURE
 from labs.experiments.base import Experiment, Timing
+from labs.experiments.durability import DURABILITY
 from labs.experiments.hot_partitions import HOT_PARTITIONS
 from labs.experiments.hybrid import HYBRID
 from labs.experiments.idempotency import IDEMPOTENCY
@@ -34,6 +35,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         POISON,
         STREAMS,
         HYBRID,
+        DURABILITY,
     )
 }
 

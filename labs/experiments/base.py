@@ -58,6 +58,9 @@ class Experiment:
     theory: str = ""
     scenario: Callable[..., Scenario] | None = None
     twins: Mapping[str, tuple[str, Params]] = field(default_factory=dict)
+    #: Runs on the 3-broker cluster (``labs.stack up --cluster``), not on the course's
+    #: single Redis and Kafka: the workshop and the single-broker lab suites leave it out.
+    needs_cluster: bool = False
 
     @property
     def run(self) -> Callable[..., Result]:

@@ -165,12 +165,23 @@ def key_sequence(n: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, NUM_KEYS, size=n)
 
 
+#: The workload's ranges (msg/s and s), for the lab's declaration and the twin alike.
+RATE_RANGE_PER_S = (1.0, 2000.0)
+DURATION_RANGE_S = (1.0, 120.0)
+
+
 def check_run(rate_per_s: float, duration_s: float) -> int:
     """Validate the workload; return the number of messages."""
-    if not 0 < rate_per_s <= 2000:
-        raise ValueError(f'"rate_per_s" must be in (0, 2000], got {rate_per_s}.')
-    if not 0 < duration_s <= 120:
-        raise ValueError(f'"duration_s" must be in (0, 120], got {duration_s}.')
+    for name, value, (low, high), unit in (
+        ("rate_per_s", rate_per_s, RATE_RANGE_PER_S, "msg/s"),
+        ("duration_s", duration_s, DURATION_RANGE_S, "s"),
+    ):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            raise ValueError(f'"{name}" must be in [{low:g}, {high:g}] {unit}, got {value!r}.')
     return int(round(rate_per_s * duration_s))
 
 

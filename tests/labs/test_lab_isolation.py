@@ -43,7 +43,8 @@ def leftovers(run_ids: set[str]) -> list[str]:
 
 
 def test_every_lab_cleans_up():
-    assert set(CHEAP) == set(registry.LABS)
+    # The durability lab runs on the 3-broker cluster: tests/cluster checks its cleanup.
+    assert set(CHEAP) == {name for name, lab in registry.LABS.items() if not lab.needs_cluster}
     run_ids = set()
     for name, params in CHEAP.items():
         result = registry.run(name, **params)
