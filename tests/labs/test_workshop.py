@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -63,3 +65,26 @@ def test_four_learners_at_once():
     assert sorted(report["passed"]) == sorted(details) and report["failed"] == []
     assert report["leftover_names"] == []
     assert proc.returncode == 0, proc.stderr
+
+
+def test_rate_labs_take_turns_for_one_slot(tmp_path, monkeypatch):
+    # One slot file: while one rate lab holds it, another waits until it is released.
+    (tmp_path / "slot-0").touch()
+    monkeypatch.setenv(workshop.SLOTS_ENV, str(tmp_path))
+    waited = []
+    with workshop._rate_slot("lab:loss") as first:
+        assert first < 1.0
+        th = threading.Thread(target=_take, args=("lab:hybrid", waited))
+        th.start()
+        time.sleep(0.5)
+        assert waited == []  # still waiting for the slot
+    th.join(5)
+    assert len(waited) == 1 and waited[0] >= 0.4
+    # Count labs and twins do not take a slot.
+    with workshop._rate_slot("lab:loss"), workshop._rate_slot("lab:poison") as none:
+        assert none == 0.0
+
+
+def _take(item, waited):
+    with workshop._rate_slot(item) as w:
+        waited.append(w)
