@@ -241,6 +241,7 @@ def run_backpressure(
                 receivers, history.reader("subscriber:slow").ids, n
             ),
             "peak_queue:subscriber:queue": policies["queue"].peak,
+            **{f"disconnects:subscriber:{p}": policies[p].disconnects for p in POLICIES},
             "shed:subscriber:shed": policies["shed"].dropped,
             "superseded:subscriber:degrade": policies["degrade"].dropped,
             "latest_state_correct:subscriber:degrade": float(shown == last_per_key),
@@ -330,10 +331,13 @@ class _PolicySubscriber:
         self.buffer: deque | OrderedDict = OrderedDict() if policy == "degrade" else deque()
         self.peak = 0
         self.dropped = 0
+        self.disconnects = 0  # Redis closed the connection (a thread starved of CPU)
         self.last_message = time.monotonic()
 
     def idle(self) -> bool:
-        return not self.buffer and time.monotonic() - self.last_message > 0.3
+        return not self.buffer and (
+            self.disconnects > 0 or time.monotonic() - self.last_message > 0.3
+        )
 
     def _keep(self, data: bytes, now: float) -> None:
         item = (now, message_id(data))
@@ -364,7 +368,9 @@ class _PolicySubscriber:
             self.buffer.popleft()
 
     def run(self) -> None:
-        client = redis_client()
+        # A client that surfaces a dropped connection: a silent reconnect would lose the
+        # messages in between without counting them against the policy.
+        client = _subscriber_client(f"course-bp-{self.policy}")
         pubsub = subscribe(client, self.channel)
         self.ready.set()
         worker = Worker(1.0 / self.per_msg)
@@ -378,12 +384,18 @@ class _PolicySubscriber:
                 self._pop()
                 worker.complete(finish)
                 self.log.processed(msg_id, finish)
-            msg = pubsub.get_message(timeout=0.01)
-            while msg is not None:
-                if msg["type"] == "message":
-                    self.last_message = time.monotonic()
-                    self._keep(msg["data"], self.clock.now())
-                msg = pubsub.get_message(timeout=0)
+            if self.disconnects:  # dropped: only the local buffer is left to process
+                sleep_until(self.clock.at(now + 0.01))
+                continue
+            try:
+                msg = pubsub.get_message(timeout=0.01)
+                while msg is not None:
+                    if msg["type"] == "message":
+                        self.last_message = time.monotonic()
+                        self._keep(msg["data"], self.clock.now())
+                    msg = pubsub.get_message(timeout=0)
+            except redis.ConnectionError:
+                self.disconnects += 1
         pubsub.close()
         client.close()
 

@@ -2,7 +2,12 @@
 
 ``check(name, result)`` returns the list of failures (empty when the lesson held) for the
 :class:`~sim.analysis.result.Result` of lab ``name``. Each check reads the run's own parameters
-(``result.params``), so it holds for any run whose parameters make the lesson visible;
+(``result.params``) and judges the lesson against what the run actually did -- the recorded
+publish times and the rate they achieved, the down window as the lab recorded it -- not the
+planned schedule: a publisher starved of CPU sends less, and the lesson is about what it sent.
+Where the achieved run cannot show the lesson (the publisher never got above the consumers'
+rate, too few messages went out while a reader was away), the check fails and says so, with
+the achieved and the asked rate. It holds for any run whose parameters make the lesson visible;
 where a lesson needs a particular setting (a Zipf key distribution for a hot partition,
 more than one partition for a rebalance) the check says so and asks no more of other runs.
 The lab tests assert ``check(...) == []``; ``python -m labs workshop`` reports the same
@@ -33,20 +38,38 @@ class _Lesson:
         if not ok:
             self.failures.append(what)
 
+    def achieved_rate(self) -> float:
+        """Messages a second the publisher really sent (count over the last publish time)."""
+        sent = self.r.history.publish_time
+        return float(sent.size / sent[-1]) if sent.size and sent[-1] > 0 else 0.0
+
+    def could_not_keep_up(self, why: str) -> None:
+        """The lesson is invisible in this run: say so, with the achieved and asked rate."""
+        self.failures.append(
+            f"the machine could not keep up: the publisher reached {self.achieved_rate():.0f} "
+            f"of {self.p['rate_per_s']:g} msg/s asked, so {why}"
+        )
+
     def zeros(self, reader: str, *fields: str) -> None:
         row = self.row(reader)
         got = {f: getattr(row, f) for f in fields}
         self.expect(all(v == 0 for v in got.values()), f"{reader}: expected no {got}")
 
 
+#: Fewest messages published while a subscriber was away for its loss to be a lesson rather
+#: than the race at the edges of the outage (the [lost_min, lost_max] band is a few wide).
+MIN_SENT_WHILE_AWAY = 10
+
+
 def _loss(c: _Lesson) -> None:
-    rate, down_for = c.p["rate_per_s"], c.p["down_for_s"]
     sub = c.row("subscriber:0")
     lo, hi = c.m["lost_min:subscriber:0"], c.m["lost_max:subscriber:0"]
-    # Lost at least what was published while nobody was subscribed, at most everything after
-    # the last message read up to the confirmation of the new subscription.
+    # Lost at least what was published while nobody was subscribed (the recorded outage:
+    # PUBLISH started after the close and returned before the new SUBSCRIBE), at most
+    # everything after the last message read up to the confirmation of the new subscription.
+    if lo < MIN_SENT_WHILE_AWAY:
+        c.could_not_keep_up(f"only {lo} events went out while the subscriber was away")
     c.expect(lo <= sub.lost <= hi, f"Pub/Sub lost {sub.lost}, outside [{lo}, {hi}]")
-    c.expect(sub.lost >= 0.5 * rate * down_for, f"Pub/Sub lost only {sub.lost} while down")
     c.expect(sub.unseen == 0, f"Pub/Sub kept {sub.unseen} unseen messages (it keeps nothing)")
     zero = c.m["publish_zero_receivers"]
     c.expect(0 < zero <= sub.lost, f"PUBLISH said 0 receivers {zero} times, lost {sub.lost}")
@@ -54,9 +77,11 @@ def _loss(c: _Lesson) -> None:
     c.expect(grp.acknowledged == sub.acknowledged, "Kafka and Redis saw different sends")
     c.zeros("group:0", "lost", "unseen", "duplicated")
     c.expect(grp.processed == grp.acknowledged, "Kafka did not process every acknowledged event")
-    # The backlog is at least what arrived while away, minus two 50 ms lag samples (+margin).
+    # The backlog is at least what was sent while the consumer was away (its recorded
+    # outage), minus two 50 ms lag samples at the achieved rate (+ 5 margin).
     peak, down = c.m["peak_lag:group:0"], c.m["sent_while_down:group:0"]
-    c.expect(peak >= down - 0.1 * rate - 5, f"peak lag {peak} below {down} sent while away")
+    slack = 0.1 * c.achieved_rate() + 5
+    c.expect(peak >= down - slack, f"peak lag {peak} below {down} sent while away")
     c.expect(c.m["catch_up_s:group:0"] > 0, "the Kafka consumer never caught up")
 
 
@@ -75,6 +100,15 @@ def _replay(c: _Lesson) -> None:
     ts, half = c.row("seek:timestamp"), c.m["second_half_messages"]
     c.expect(ts.acknowledged == ts.processed == half, "seek by timestamp missed its half")
     off = c.row("group:offline")
+    # The offline group read the first batch (ids after the main topic's) before going away;
+    # if retention deleted some of it first, the group never was "up to date, then offline".
+    got = c.r.history.reader("group:offline").ids
+    first_read = int(((got >= n) & (got < n + retained)).sum())
+    c.expect(
+        first_read == retained,
+        f"group:offline read {first_read} of its first {retained} before retention deleted "
+        f"them (joining took longer than retention_ms={c.p['retention_ms']:g} on this machine)",
+    )
     c.expect(off.lost == offline, f"offline past retention lost {off.lost}, not {offline}")
     tail = max(1, retained // 5)
     c.expect(off.processed == retained + tail, f"group:offline read {off.processed}")
@@ -95,12 +129,17 @@ def _hot_partitions(c: _Lesson) -> None:
         # lag grows at the difference while the producer sends (actual rate and duration).
         # 30% for start-up and jitter.
         sent = c.r.history.publish_time
-        rate = sent.size / sent[-1]
+        rate, share = c.achieved_rate(), c.m["hottest_partition_share"]
         service = c.p["service_rate_per_s"]
-        theory = (c.m["hottest_partition_share"] * rate - service) * sent[-1]
+        theory = (share * rate - service) * sent[-1]
         hot = max(range(parts), key=lambda p: c.m[f"messages:partition:{p}"])
         peaks = [c.m[f"peak_lag:partition:{p}"] for p in range(parts)]
-        c.expect(theory > 150, f"the producer managed only {rate:.0f} msg/s")
+        if theory <= 150:
+            c.could_not_keep_up(
+                f"the hottest partition got {share * rate:.0f} msg/s against its worker's "
+                f"{service:g}: a lag of {theory:.0f} (< 150) is too small to show"
+            )
+            return
         c.expect(peaks[hot] >= 0.7 * theory, f"hot partition lag {peaks[hot]} < 0.7 * {theory}")
         c.expect(peaks[hot] == max(peaks), "the hottest partition is not the most lagging")
 
@@ -151,22 +190,39 @@ def _backpressure(c: _Lesson) -> None:
     c.expect(c.m["disconnects:subscriber:slow"] == 1, "the slow subscriber was not dropped once")
     c.expect(c.m["server_dropped_client:subscriber:slow"] == 1.0, "Redis did not drop it")
     c.expect(slow.lost > 0, "the dropped subscriber lost nothing")
+    c.zeros("group:slow", "lost", "unseen", "duplicated")
+    c.expect(c.m["catch_up_s:group:slow"] > 0, "the Kafka consumer never caught up")
+    # The consumer's backlog when publishing ended: the sends actually made minus what it
+    # could process in the time they actually took.
+    sent = c.r.history.publish_time
+    service = c.p["service_rate_per_s"]
+    backlog = sent.size - service * sent[-1]
+    if backlog <= 50:
+        c.could_not_keep_up(
+            f"against the readers' {service:g} msg/s the backlog was only {backlog:.0f} (<= 50)"
+        )
+        return
+    # A policy subscriber reads its socket as fast as messages come; if its thread was
+    # starved so long that Redis dropped it anyway, its policy's counts mean nothing.
+    dropped = [p for p in ("queue", "shed", "degrade") if c.m[f"disconnects:subscriber:{p}"]]
+    if dropped:
+        c.could_not_keep_up(
+            f"Redis dropped {', '.join(f'subscriber:{p}' for p in dropped)}: a thread that "
+            "reads as fast as messages come did not get to read its socket in time"
+        )
+        return
     c.zeros("subscriber:queue", "lost")
     shed, degrade = c.row("subscriber:shed"), c.row("subscriber:degrade")
-    c.expect(shed.lost == c.m["shed:subscriber:shed"] > 0, "shed: lost != shed")
+    shed_n, superseded = c.m["shed:subscriber:shed"], c.m["superseded:subscriber:degrade"]
+    c.expect(shed.lost == shed_n > 0, f"shed: lost {shed.lost} != shed {shed_n}")
     c.expect(
-        degrade.lost == c.m["superseded:subscriber:degrade"] > 0, "degrade: lost != superseded"
+        degrade.lost == superseded > 0, f"degrade: lost {degrade.lost} != superseded {superseded}"
     )
     c.expect(c.m["latest_state_correct:subscriber:degrade"] == 1.0, "degrade: wrong latest state")
-    c.zeros("group:slow", "lost", "unseen", "duplicated")
-    # The consumer's backlog when publishing ended: sent minus what it could process since.
-    sent = c.r.history.publish_time
-    backlog = sent.size - c.p["service_rate_per_s"] * sent[-1]
-    c.expect(backlog > 50, f"backlog only {backlog:.0f}")
     shed_limit = c.p["shed_limit"]
-    c.expect(c.m["shed:subscriber:shed"] >= 0.5 * (backlog - shed_limit), "shed too little")
-    c.expect(c.m["peak_lag:group:slow"] >= 0.7 * backlog, "the Kafka consumer barely lagged")
-    c.expect(c.m["catch_up_s:group:slow"] > 0, "the Kafka consumer never caught up")
+    c.expect(shed_n >= 0.5 * (backlog - shed_limit), f"shed {shed_n} of a {backlog:.0f} backlog")
+    peak = c.m["peak_lag:group:slow"]
+    c.expect(peak >= 0.7 * backlog, f"Kafka peak lag {peak:.0f} < 0.7 * {backlog:.0f}")
 
 
 def _poison(c: _Lesson) -> None:
@@ -211,9 +267,10 @@ def _hybrid(c: _Lesson) -> None:
     c.zeros("group:bridge", "lost", "unseen")
     view = c.row("subscriber:0")
     lo, hi = c.m["lost_min:subscriber:0"], c.m["lost_max:subscriber:0"]
+    # Judged against what the bridge really published while the view was away (lost_min).
+    if lo < MIN_SENT_WHILE_AWAY:
+        c.could_not_keep_up(f"only {lo} events were published while the view was away")
     c.expect(lo <= view.lost <= hi, f"the view lost {view.lost}, outside [{lo}, {hi}]")
-    least = 0.5 * c.p["rate_per_s"] * c.p["down_for_s"]
-    c.expect(view.lost >= least, f"the view lost only {view.lost}")
     c.expect(c.m["wrong_balances:subscriber:0"] > 0, "the live view had no wrong balance")
     rebuild = c.row("replay:rebuild")
     c.expect(rebuild.processed == rebuild.acknowledged, "the rebuild missed events")

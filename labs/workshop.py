@@ -5,14 +5,18 @@
 against the same Redis and Kafka. Each learner runs the nine labs and the four twins one
 after the other -- learner ``i`` starts at the ``i``-th, so the learners are spread over
 the labs -- and checks every lab's lesson with the same checks as the lab tests
-(:mod:`labs.lessons`); a twin counts as held when simulator and real broker agree. At the
+(:mod:`labs.lessons`); a twin counts as held when simulator and real broker agree. The labs
+whose lessons need a publisher faster than its readers (:data:`RATE_LABS`) take turns: at
+most one learner per two cores runs one at a time, as if each learner's clients had their
+own laptop's core (the brokers are shared either way); the wait is reported. At the
 end the command lists the course names of these learners still on the brokers (the labs
 delete theirs, also on failure), then deletes them.
 
 Without ``--json`` progress goes to stderr, one line per finished lab, and a summary to
 stdout; ``--json`` prints one JSON object: ``learners``, ``passed`` and ``failed`` (learner
 names: every lab's lesson held, or not), ``twins_disagreed``, ``leftover_names``,
-``wall_s`` and per-learner ``details``. Every learner is bounded by ``--budget-s``: one
+``rate_slots``, ``wall_s`` and per-learner ``details`` (each outcome with ``seconds`` and
+``waited_s``, the wait for a rate-lab slot). Every learner is bounded by ``--budget-s``: one
 still running then is stopped and counted as failed. Exit status 0 when every learner
 passed and nothing was left over, 1 otherwise, 3 when a broker is unreachable.
 """
@@ -20,14 +24,18 @@ passed and nothing was left over, 1 otherwise, 3 when a broker is unreachable.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 from labs.clients import BrokerUnavailable, require_brokers
 from labs.experiments import EXPERIMENTS
@@ -37,9 +45,17 @@ from labs.stack import config
 #: learner): every declared lab, every declared twin.
 LABS = tuple(EXPERIMENTS)
 TWINS = tuple(dict.fromkeys(t for e in EXPERIMENTS.values() for t in e.twins))
-#: Labs whose lessons are counts (a crash, commits, retries, a PEL), not rates or times:
-#: they must hold however loaded the shared machine is.
-COUNT_LABS = ("idempotency", "poison", "streams")
+#: Labs whose lessons need the publisher to keep up a rate above its readers' (a backlog,
+#: a hot partition's lag, what went out while a reader was away). A learner at a real
+#: workshop runs its clients on its own laptop; here every learner shares this machine's
+#: cores, so at most :func:`rate_slots` learners run one of these at a time (the others
+#: meanwhile run the count labs and the twins). The lessons are judged on what the run
+#: achieved either way (:mod:`labs.lessons`).
+RATE_LABS = ("loss", "backpressure", "hot_partitions", "hybrid")
+#: Environment variable naming the directory of the rate-lab slot lock files.
+SLOTS_ENV = "COURSE_WORKSHOP_SLOTS"
+#: The longest a learner waits for a rate-lab slot before running the lab anyway.
+SLOT_WAIT_MAX_S = 600.0
 ITEMS = tuple(f"lab:{n}" for n in LABS) + tuple(f"twin:{n}" for n in TWINS)
 MAX_LEARNERS = 64
 EXIT_FAILED = 1
@@ -54,6 +70,7 @@ class Outcome:
     held: bool
     failures: tuple[str, ...] = ()
     seconds: float = 0.0
+    waited_s: float = 0.0  # waiting for a rate-lab slot (not in ``seconds``)
 
 
 @dataclass
@@ -96,9 +113,51 @@ def learner_names(count: int, base: str | None = None) -> list[str]:
     return [config.sanitize_learner(f"{stem}-ws{i}") for i in range(1, count + 1)]
 
 
+def rate_slots() -> int:
+    """How many learners run a rate lab at once: one per two cores, at least one."""
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
+@contextlib.contextmanager
+def _rate_slot(item: str):
+    """Hold one of the workshop's rate-lab slots (an exclusive ``flock`` on a slot file in
+    the directory named by ``COURSE_WORKSHOP_SLOTS``) while a rate lab runs; yields the
+    seconds waited. Outside a workshop, or for other items, it holds nothing."""
+    folder = os.environ.get(SLOTS_ENV)
+    if not folder or item.split(":", 1)[1] not in RATE_LABS or not item.startswith("lab:"):
+        yield 0.0
+        return
+    t0 = time.monotonic()
+    files = [open(path, "a") for path in sorted(Path(folder).glob("slot-*"))]  # noqa: SIM115
+    held = None
+    try:
+        while held is None and time.monotonic() - t0 < SLOT_WAIT_MAX_S:
+            for f in files:
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                held = f
+                break
+            else:
+                time.sleep(0.05)
+        yield time.monotonic() - t0
+    finally:
+        if held is not None:
+            fcntl.flock(held, fcntl.LOCK_UN)
+        for f in files:
+            f.close()
+
+
 # -- one learner (the child process) ------------------------------------------------------
 def run_item(item: str) -> Outcome:
     """Run one lab (checking its lesson) or twin (checking agreement); never raises."""
+    with _rate_slot(item) as waited_s:
+        outcome = _run_item(item)
+    return replace(outcome, waited_s=round(waited_s, 2))
+
+
+def _run_item(item: str) -> Outcome:
     from labs import lessons, registry
     from labs.twins.registry import twin
 
@@ -130,8 +189,9 @@ def _learner_main(index: int) -> int:
 
 
 # -- the workshop (the parent) ------------------------------------------------------------
-def _spawn(learner: Learner) -> subprocess.Popen:
+def _spawn(learner: Learner, slots: str) -> subprocess.Popen:
     env = dict(os.environ, COURSE_LEARNER=learner.name, PYTHONUNBUFFERED="1")
+    env[SLOTS_ENV] = slots
     return subprocess.Popen(
         [sys.executable, "-m", "labs.workshop", "--learner-index", str(learner.index)],
         env=env,
@@ -149,7 +209,11 @@ def _read(learner: Learner, proc: subprocess.Popen, progress) -> None:
         except ValueError:
             continue
         outcome = Outcome(
-            data["item"], data["held"], tuple(data["failures"]), data.get("seconds", 0.0)
+            data["item"],
+            data["held"],
+            tuple(data["failures"]),
+            data.get("seconds", 0.0),
+            data.get("waited_s", 0.0),
         )
         learner.outcomes.append(outcome)
         progress(learner, outcome)
@@ -171,8 +235,11 @@ def run_workshop(count: int, *, budget_s: float = 1200.0, progress=None) -> dict
     learners = [Learner(name, i) for i, name in enumerate(learner_names(count))]
     t0 = time.monotonic()
     procs, readers = [], []
+    slots = tempfile.TemporaryDirectory(prefix="course-workshop-")
+    for i in range(rate_slots()):
+        Path(slots.name, f"slot-{i}").touch()
     for learner in learners:
-        proc = _spawn(learner)
+        proc = _spawn(learner, slots.name)
         procs.append(proc)
         for target in (_read, _drain_stderr):
             args = (learner, proc, progress) if target is _read else (learner, proc)
@@ -191,6 +258,7 @@ def run_workshop(count: int, *, budget_s: float = 1200.0, progress=None) -> dict
         learner.seconds = time.monotonic() - t0
     for th in readers:
         th.join(5.0)
+    slots.cleanup()
     names = [learner.name for learner in learners]
     leftover = leftover_names(names)
     if leftover:
@@ -207,6 +275,7 @@ def run_workshop(count: int, *, budget_s: float = 1200.0, progress=None) -> dict
             if any(o.item.startswith("twin:") and not o.held for o in x.outcomes)
         },
         "leftover_names": leftover,
+        "rate_slots": rate_slots(),
         "wall_s": round(time.monotonic() - t0, 1),
         "details": [x.to_dict() for x in learners],
     }

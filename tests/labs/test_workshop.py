@@ -1,13 +1,13 @@
 """Workshop mode: four learners run every lab and twin at once on the same brokers.
 
 Each learner is its own process with its own ``COURSE_LEARNER``; the lessons are checked
-with the lab tests' own checks (:mod:`labs.lessons`). Asserted: every learner finishes all
-nine labs and four twins within its budget, the report is consistent with the outcomes, the
-count lessons (:data:`labs.workshop.COUNT_LABS`: a crash, commits, retries, a PEL -- numbers
-a shared cluster must not change) hold for every learner, and no name of any learner is left
-on the brokers. The rate and timing lessons (a publisher keeping 200 msg/s, a backlog of
-a given size) and the twins are reported, not asserted: on a 2-core machine four learners
-starve each other's publishers, which is what the report is for.
+with the lab tests' own checks (:mod:`labs.lessons`), which judge every run against what it
+actually did (the rate its publisher achieved, the outage it recorded). Asserted: every
+learner finishes all nine labs and four twins within its budget, every lab's lesson held for
+every learner (a failure names the check and, where the machine could not keep up, the
+achieved and asked rate), the report is consistent with the outcomes, and no name of any
+learner is left on the brokers. The twins are reported, not asserted: their agreement
+with the simulator is the twin tests' business.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -55,10 +57,34 @@ def test_four_learners_at_once():
         assert sorted(o["item"] for o in d["outcomes"]) == sorted(workshop.ITEMS), name
         assert d["exit_code"] == 0, (name, d["stderr_tail"])
         held = {o["item"]: o for o in d["outcomes"]}
-        for lab in workshop.COUNT_LABS:
-            assert held[f"lab:{lab}"]["held"], (name, held[f"lab:{lab}"]["failures"])
-        every_lab = all(o["held"] for k, o in held.items() if k.startswith("lab:"))
-        assert (name in report["passed"]) == every_lab
-        assert (name in report["failed"]) == (not every_lab)
+        failed = {
+            k: o["failures"] for k, o in held.items() if k.startswith("lab:") and not o["held"]
+        }
+        assert failed == {}, (name, failed)
+        assert name in report["passed"] and name not in report["failed"], name
+    assert sorted(report["passed"]) == sorted(details) and report["failed"] == []
     assert report["leftover_names"] == []
-    assert proc.returncode == (0 if not report["failed"] else 1), proc.stderr
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_rate_labs_take_turns_for_one_slot(tmp_path, monkeypatch):
+    # One slot file: while one rate lab holds it, another waits until it is released.
+    (tmp_path / "slot-0").touch()
+    monkeypatch.setenv(workshop.SLOTS_ENV, str(tmp_path))
+    waited = []
+    with workshop._rate_slot("lab:loss") as first:
+        assert first < 1.0
+        th = threading.Thread(target=_take, args=("lab:hybrid", waited))
+        th.start()
+        time.sleep(0.5)
+        assert waited == []  # still waiting for the slot
+    th.join(5)
+    assert len(waited) == 1 and waited[0] >= 0.4
+    # Count labs and twins do not take a slot.
+    with workshop._rate_slot("lab:loss"), workshop._rate_slot("lab:poison") as none:
+        assert none == 0.0
+
+
+def _take(item, waited):
+    with workshop._rate_slot(item) as w:
+        waited.append(w)
