@@ -12,8 +12,10 @@ two halves a moment apart. Then several readers read the same log independently:
 - ``seek:timestamp`` -- ``offsets_for_times`` for the first timestamp of the second half, then
   ``seek``: it reads exactly the second half.
 
-Then retention: on a second topic with ``retention.ms = retention_ms``, ``group:offline``
-reads a first batch of ``retained_messages``, commits and goes offline; ``offline_messages``
+Then retention: on a second topic, ``group:offline`` reads a first batch of
+``retained_messages``, commits and goes offline; the topic's ``retention.ms`` is then set
+to ``retention_ms`` (not before: joining a group on a loaded machine can take longer than
+that, and the first batch must not expire unread); ``offline_messages``
 more are written; the consumer stays away longer than the retention period while the broker
 deletes the expired records; when it returns its committed offset is below the log start,
 the consumer resets to the earliest offset still there, and the messages retention deleted
@@ -46,6 +48,8 @@ from sim.models.partitioner import key_bytes
 SOURCE = "kafka"
 #: A broker retention check interval (ms) at most this short lets the lab rely on the broker.
 BROKER_RETENTION_CHECK_MAX_MS = 2000
+#: ``retention.ms`` of the retained topic until the offline group has read its first batch.
+RETENTION_WHILE_READING_MS = 3_600_000
 
 
 def run_replay(
@@ -185,6 +189,17 @@ def _timestamps(sends: Sends, producer) -> np.ndarray:
     return ts
 
 
+def _set_retention(s: Scratch, topic: str, retention_ms: int) -> None:
+    """Set the topic's ``retention.ms`` (an incremental config change: nothing else moves)."""
+    res = ConfigResource(
+        ConfigResourceType.TOPIC, topic, configs={"retention.ms": str(retention_ms)}
+    )
+    answer = s.admin.alter_configs([res])
+    outcome = answer.get("topic", {}).get(topic)
+    if outcome != "OK":
+        raise RuntimeError(f"setting retention.ms={retention_ms} on {topic} failed: {outcome}")
+
+
 def _broker_retention_check_ms(s: Scratch) -> int:
     res = ConfigResource(ConfigResourceType.BROKER, "1")
     configs = s.admin.describe_configs([res], config_filter="all")
@@ -197,10 +212,13 @@ def _retention(s: Scratch, sends, producer, probe, clock, retained, offline, ret
     check_ms = _broker_retention_check_ms(s)
     by_broker = check_ms <= BROKER_RETENTION_CHECK_MAX_MS
     segment_ms = max(100, retention_ms // 4)
+    # Retention starts once the group has read its first batch: on a loaded machine joining
+    # the group can take longer than ``retention_ms``, and the first batch must not expire
+    # before the group was up to date.
     topic = s.topic(
         "retained",
         configs={
-            "retention.ms": retention_ms,
+            "retention.ms": RETENTION_WHILE_READING_MS,
             "segment.ms": segment_ms,
             "file.delete.delay.ms": 0,
         },
@@ -221,6 +239,7 @@ def _retention(s: Scratch, sends, producer, probe, clock, retained, offline, ret
     first = send_batch(retained)
     ends = end_offsets(probe, [tp])
     read_as_group(lambda t: s.consumer(t, group_id=group), topic, log, clock, ends)
+    _set_retention(s, topic, retention_ms)
     went_offline = clock.now()
     offline_ids = send_batch(offline)
     end_of_offline = sends.offset[offline_ids[-1]] + 1
