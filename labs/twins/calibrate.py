@@ -22,6 +22,7 @@ record beyond the bare loop, measured here.
 
 from __future__ import annotations
 
+import math
 import statistics
 import threading
 import time
@@ -58,6 +59,7 @@ MEANING = {
     "service_overhead_ms": "per-record time beyond 1/service_rate_per_s",
     "probe_rate_per_s": "rate a bare pacing loop reached meanwhile (sleep overshoot only)",
     "run_probe_rate_per_s": "rate the same pacing loop reached during the real lab run",
+    "run_rejoin_ms": "the real lab's consumer: end of its outage -> first record processed",
     "duration_s": "wall time the whole measurement took",
 }
 
@@ -77,6 +79,7 @@ class Calibration:
     measured_at: str = ""
     probe_rate_per_s: float = float("nan")
     run_probe_rate_per_s: float = float("nan")
+    run_rejoin_ms: float = float("nan")
 
     def service_ms(self, service_rate_per_s: float) -> float:
         """Mean time per record of a consumer paced at ``service_rate_per_s`` on this machine.
@@ -95,6 +98,17 @@ class Calibration:
     def with_run_probe(self, rate_per_s: float) -> Calibration:
         """This calibration with the pacing probe's rate during the real run."""
         return replace(self, run_probe_rate_per_s=float(rate_per_s))
+
+    def with_run_rejoin(self, rejoin_ms: float) -> Calibration:
+        """This calibration with the rejoin the real lab's consumer showed during its run."""
+        return replace(self, run_rejoin_ms=float(rejoin_ms))
+
+    @property
+    def rejoin_for_run_ms(self) -> float:
+        """The rejoin time the simulator uses: the real run's own when it was measured (a
+        group join varies from one try to the next by more than the tolerances), else the
+        calibration's."""
+        return self.run_rejoin_ms if math.isfinite(self.run_rejoin_ms) else self.rejoin_ms
 
     def as_dict(self) -> dict:
         return asdict(self)

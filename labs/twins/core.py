@@ -97,7 +97,7 @@ class Twin:
             pubsub_latency_ms=cal.pubsub_latency_ms,
             kafka_latency_ms=cal.kafka_latency_ms,
             resubscribe_ms=cal.resubscribe_ms,
-            rejoin_ms=cal.rejoin_ms,
+            rejoin_ms=cal.rejoin_for_run_ms,
             service_ms=cal.service_ms(rate) if rate and self.PACED_CONSUMER else None,
         )
 
@@ -120,6 +120,10 @@ class Twin:
 
     def notes(self) -> tuple[str, ...]:
         return ()
+
+    def measured_in_run(self, cal: Calibration, real: Result) -> Calibration:
+        """The calibration with what the real run itself measured (nothing by default)."""
+        return cal
 
     def calibrate(self) -> Calibration:
         """Measure the timing parameters at this twin's rates."""
@@ -195,6 +199,7 @@ class Twin:
         finally:
             if probe is not None:
                 cal = cal.with_run_probe(probe.stop())
+        cal = self.measured_in_run(cal, real)
         sim = self.simulate(cal, real)
         note = self.send_lateness_note(real, sim)
         if note:

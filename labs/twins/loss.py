@@ -21,6 +21,8 @@ ValueError: "down_from_s" must be in [0.2, 3.5] s (at most window_s - 0.5), got 
 
 from __future__ import annotations
 
+import numpy as np
+
 from labs.experiments.loss import LOSS
 from labs.twins.calibrate import Calibration
 from labs.twins.common import same_keys
@@ -48,6 +50,19 @@ class OutageParams(Twin):
             "peak_lag": backlog,
             "catch_up_s": backlog / (mu - lam),
         }
+
+    def measured_in_run(self, cal: Calibration, real: Result) -> Calibration:
+        """The rejoin the lab's Kafka consumer really took: from the end of its outage to
+        its first record processed, less the one service time the lab sleeps before it
+        records a record (the calibration's rejoin is measured the same way, before that
+        sleep). On a shared machine one group join can take three times another."""
+        end = self.down_from_s + self.down_for_s
+        times = np.asarray(real.history.reader("group:0").times, float)
+        after = times[times >= end]
+        if after.size == 0:
+            return cal
+        rejoin_s = float(after.min()) - end - 1.0 / self.service_rate_per_s
+        return cal.with_run_rejoin(1000.0 * max(rejoin_s, 0.0))
 
     def workload_rows(self, real: Result, sim: Result) -> list[Row]:
         planned = self.workload()
