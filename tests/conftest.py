@@ -1,4 +1,4 @@
-"""Fixtures for the real-broker lab tests.
+"""Fixtures for every real-broker test (labs, twins, resilience).
 
 Tests marked ``brokers`` need the course's Redis and Kafka. If either is unreachable the
 test FAILS (never skips) with the one-line message that says how to start them -- a CI run
