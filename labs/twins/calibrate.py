@@ -30,6 +30,8 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
 from kafka import TopicPartition
+from kafka.errors import KafkaError
+from redis.exceptions import RedisError
 
 from labs.clients import (
     commit_offsets,
@@ -331,8 +333,13 @@ class _Load:
             i = self.count
             self.count += 1
             self.sent_at[i] = time.monotonic()
-            self.redis.publish(self.channel, payload(i))
-            self.producer.send(self.topic, value=payload(i))
+            try:
+                self.redis.publish(self.channel, payload(i))
+                self.producer.send(self.topic, value=payload(i))
+            except (RedisError, KafkaError):
+                # A broker went away: the load stops here, and the calibration (or the broker
+                # watch of labs.naming.scratch) says so in one line, without a thread traceback.
+                return
 
     def _subscribe(self) -> None:
         client = redis_client()
