@@ -1,7 +1,9 @@
 """The durable partitioned log: a Kafka topic and its producer.
 
-The producer maps each key to a partition exactly as Kafka's default partitioner
-(murmur2, via :mod:`sim.models.partitioner`; null keys are spread at random), batches sends per
+The producer maps each key to a partition exactly as the chosen client's partitioner
+(``partitioner``: murmur2 or librdkafka's CRC32, via :mod:`sim.models.partitioner`; null
+keys by ``null_key_partitioning``, uniform sticky by default as in Java; partitions may be
+added at ``repartition_at_s``), batches sends per
 partition for ``linger_ms``, waits out an unavailable leader (failing sends that outlive
 ``delivery_timeout_ms``), and retries requests whose response was lost -- writing a
 duplicate each time unless the producer is idempotent. A partition may cap its append
@@ -26,7 +28,7 @@ from sim.core.history import FAILED, OK, UNKNOWN
 from sim.core.queue import departures
 from sim.core.validation import check_bool, check_choice, check_number
 from sim.core.workload import Messages
-from sim.models.partitioner import partitions_for
+from sim.models.partitioner import assign_partitions, check_partitioning
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,10 @@ class Log:
     ``delivery_timeout_ms`` while a leader is unavailable; with ``acks`` other than "all" a
     leader failure loses the writes of its last ``replication_lag_ms``.
     ``partition_rate_per_s`` caps each partition's append throughput (null = no cap).
+    Partitioning (:mod:`sim.models.partitioner`): ``partitioner`` for keyed records,
+    ``null_key_partitioning`` with ``batch_size`` and ``sticky_partitioning_linger_ms`` for
+    null keys; ``partitions_after`` partitions from ``repartition_at_s`` on (the time the
+    producer's metadata shows them; consumers own them from the start).
     """
 
     partitions: int = 12
@@ -56,6 +62,12 @@ class Log:
     replication_lag_ms: float = 50.0
     partition_rate_per_s: float | None = None
     network_delay_ms: float = 0.5
+    partitioner: str = "murmur2"
+    null_key_partitioning: str = "uniform_sticky"
+    batch_size: int = 16_384
+    sticky_partitioning_linger_ms: float = 10.0
+    partitions_after: int | None = None
+    repartition_at_s: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.acks, (int, np.integer)) and not isinstance(self.acks, bool):
@@ -73,6 +85,7 @@ class Log:
         check_number(self, "replication_lag_ms", 0.0, 1e7)
         check_number(self, "partition_rate_per_s", 0.0, 1e9, optional=True, lo_open=True)
         check_number(self, "network_delay_ms", 0.0, 1e6)
+        check_partitioning(self)
         if self.enable_idempotence and self.acks != "all":
             raise ValueError('Log "enable_idempotence" requires "acks" = "all" (as in Kafka).')
 
@@ -134,13 +147,8 @@ def _linger(t: np.ndarray, linger_s: float) -> np.ndarray:
 
 def produce(log: Log, msgs: Messages, faults: tuple[Fault, ...], rng: np.random.Generator) -> Topic:
     """Send every message of ``msgs`` to the topic; return the topic and the outcomes."""
-    n, P = len(msgs), log.partitions
-    keyed = msgs.keys >= 0
-    part = np.empty(n, np.int32)
-    if keyed.any():
-        part[keyed] = partitions_for(msgs.keys[keyed], P)
-    if (~keyed).any():
-        part[~keyed] = rng.integers(0, P, int((~keyed).sum()))
+    n, P = len(msgs), log.partitions_after or log.partitions
+    part = assign_partitions(log, msgs.keys, msgs.publish_time, msgs.size, rng)
     outcome = np.full(n, OK, np.int8)
     t = msgs.publish_time
     delay = log.network_delay_ms / 1000.0

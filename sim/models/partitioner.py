@@ -1,15 +1,41 @@
-"""Key -> partition, exactly as Kafka's default partitioner does it.
+"""Key -> partition, exactly as the real clients' partitioners do it.
 
-Kafka's Java producer (and kafka-python, whose ``murmur2`` this module reuses) hashes the
-key bytes with murmur2, clears the sign bit and takes the remainder by the partition count.
+A keyed record goes to ``hash(key bytes) mod N``; which hash depends on the client:
+
+- ``murmur2`` -- the Java producer's default (and kafka-python's ``DefaultPartitioner``,
+  whose ``murmur2`` port this module reuses): ``(murmur2(key) & 0x7fffffff) % N``.
+- ``consistent_random`` -- librdkafka's default (confluent-kafka, Go, .NET):
+  ``crc32(key) % N`` on the unsigned CRC-32 (``rd_crc32`` is zlib's ``crc32`` when built
+  with zlib and the same reflected 0xEDB88320 table otherwise, so :func:`zlib.crc32` is
+  it exactly). librdkafka treats an *empty* key like a null key here.
+- ``murmur2_random`` -- librdkafka's Java-compatible choice: ``rd_murmur2`` is the same
+  murmur2 (seed 0x9747b28c), masked and reduced the same way, so it places keys exactly as
+  Java does.
+
+The same key therefore lands on different partitions from a Java or kafka-python producer
+and from a librdkafka producer with its default. Null keys follow the producer's sticky
+rule (:mod:`sim.models.null_key_partition`). When partitions are added while the producer
+runs, records sent from then on are reduced modulo the new count, so a key moves unless
+``h mod N == h mod M`` -- for hashes spread uniformly a share ``1 - gcd(N, M)/M`` of keys
+moves (:func:`remapped_share`).
+
 The simulator and the labs encode a workload key ``k`` (an integer) as the bytes of
-:func:`key_bytes`, so the same key sequence lands on the same partitions in both -- exactly.
+:func:`key_bytes`; the hash is computed once per distinct key (a million messages over ten
+thousand keys cost ten thousand hashes), the rest is numpy.
 """
 
 from __future__ import annotations
 
+import math
+import zlib
+
 import numpy as np
 from kafka.partitioner.default import murmur2
+
+from sim.core.validation import check_choice, check_number
+from sim.models.null_key_partition import NULL_KEY_PARTITIONING, null_key_partitions
+
+PARTITIONERS = ("murmur2", "consistent_random", "murmur2_random")
 
 
 def key_bytes(key: int) -> bytes:
@@ -17,22 +43,94 @@ def key_bytes(key: int) -> bytes:
     return f"key-{int(key)}".encode("ascii")
 
 
-def partition_of(key: bytes, num_partitions: int) -> int:
-    """The partition Kafka's default partitioner picks for ``key``."""
+def key_hash(key: bytes, partitioner: str = "murmur2") -> int:
+    """The non-negative number ``partitioner`` reduces modulo the partition count."""
+    if partitioner not in PARTITIONERS:
+        raise ValueError(f'"partitioner" must be one of {list(PARTITIONERS)}, got {partitioner!r}.')
+    if partitioner == "consistent_random":
+        return zlib.crc32(key)
+    return murmur2(key) & 0x7FFFFFFF
+
+
+def partition_of(key: bytes, num_partitions: int, partitioner: str = "murmur2") -> int:
+    """The partition ``partitioner`` picks for the (non-empty) ``key``."""
     if num_partitions < 1:
         raise ValueError(f'"num_partitions" must be >= 1, got {num_partitions}.')
-    return (murmur2(key) & 0x7FFFFFFF) % num_partitions
+    return key_hash(key, partitioner) % num_partitions
 
 
-def partitions_for(keys: np.ndarray, num_partitions: int) -> np.ndarray:
-    """Partition of every key in ``keys`` (integers, as in a workload).
-
-    The hash is computed once per distinct key, so a million messages over ten thousand
-    keys cost ten thousand hashes.
-    """
+def key_hashes(keys: np.ndarray, partitioner: str = "murmur2") -> np.ndarray:
+    """:func:`key_hash` of every workload key in ``keys`` (one hash per distinct key)."""
     keys = np.asarray(keys, dtype=np.int64)
     uniq, inverse = np.unique(keys, return_inverse=True)
-    parts = np.fromiter(
-        (partition_of(key_bytes(k), num_partitions) for k in uniq), np.int32, uniq.size
+    hashes = np.fromiter((key_hash(key_bytes(k), partitioner) for k in uniq), np.int64, uniq.size)
+    return hashes[inverse].reshape(keys.shape)
+
+
+def partitions_for(keys: np.ndarray, num_partitions, partitioner: str = "murmur2") -> np.ndarray:
+    """Partition of every workload key in ``keys`` (``num_partitions``: one count, or one
+    per key when the count changes during the run)."""
+    if np.any(np.asarray(num_partitions) < 1):
+        raise ValueError(f'"num_partitions" must be >= 1, got {num_partitions}.')
+    return (key_hashes(keys, partitioner) % num_partitions).astype(np.int32)
+
+
+def remapped_share(before: int, after: int) -> float:
+    """Share of uniformly hashed keys whose partition changes when ``before`` partitions
+    become ``after``: ``h mod N == h mod M`` for ``gcd(N, M)`` residues of every ``M``."""
+    if before < 1 or after < 1:
+        raise ValueError(f"partition counts must be >= 1, got {before} and {after}.")
+    return 1.0 - math.gcd(before, after) / after
+
+
+def check_partitioning(log) -> None:
+    """Validate the partitioning fields of a :class:`~sim.models.log.Log`."""
+    check_choice(log, "partitioner", PARTITIONERS)
+    check_choice(log, "null_key_partitioning", NULL_KEY_PARTITIONING)
+    check_number(log, "batch_size", 1, 2**31 - 1, integer=True)
+    check_number(log, "sticky_partitioning_linger_ms", 0.0, 900_000.0)
+    check_number(log, "partitions_after", 1, 10_000, integer=True, optional=True)
+    check_number(log, "repartition_at_s", 0.0, 1e9, optional=True)
+    if (log.partitions_after is None) != (log.repartition_at_s is None):
+        raise ValueError(
+            'Log "partitions_after" and "repartition_at_s" go together: set both or neither.'
+        )
+    if log.partitions_after is not None and log.partitions_after <= log.partitions:
+        raise ValueError(
+            f'Log "partitions_after" must be > "partitions" ({log.partitions}): Kafka only adds '
+            f"partitions, got {log.partitions_after}."
+        )
+
+
+def partition_counts_at(log, times: np.ndarray) -> np.ndarray | int:
+    """The partition count the producer of ``log`` uses at each send time."""
+    if log.partitions_after is None:
+        return log.partitions
+    return np.where(times >= log.repartition_at_s, log.partitions_after, log.partitions)
+
+
+def assign_partitions(log, keys: np.ndarray, times: np.ndarray, sizes: np.ndarray, rng):
+    """Partition of every send of a run: keyed records by ``log.partitioner``, null keys
+    (``-1``) by ``log.null_key_partitioning``; the count may grow at ``repartition_at_s``."""
+    n = int(keys.size)
+    counts = partition_counts_at(log, times)
+    part = np.empty(n, np.int32)
+    keyed = keys >= 0
+    if keyed.all():
+        return partitions_for(keys, counts, log.partitioner) if n else part
+    if keyed.any():
+        c = counts[keyed] if isinstance(counts, np.ndarray) else counts
+        part[keyed] = partitions_for(keys[keyed], c, log.partitioner)
+    nul = ~keyed
+    c = counts[nul] if isinstance(counts, np.ndarray) else np.full(int(nul.sum()), counts)
+    part[nul] = null_key_partitions(
+        log.null_key_partitioning,
+        times[nul],
+        np.broadcast_to(sizes, (n,))[nul],
+        c,
+        rng,
+        batch_size=log.batch_size,
+        linger_ms=log.linger_ms,
+        sticky_linger_ms=log.sticky_partitioning_linger_ms,
     )
-    return parts[inverse].reshape(keys.shape)
+    return part

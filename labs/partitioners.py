@@ -1,0 +1,276 @@
+"""Partitioners: the same keys land on different partitions depending on the client.
+
+One key sequence (``messages`` keys over ``num_keys`` keys, drawn from the seed) is sent by
+three producers, each to its own topic of ``partitions`` partitions:
+
+- kafka-python 3.0.12 with its ``DefaultPartitioner`` (murmur2, as the Java producer);
+- confluent-kafka 2.16.1 (librdkafka 2.16.0) with its default ``consistent_random`` (CRC32);
+- confluent-kafka with ``partitioner=murmur2_random`` (librdkafka's Java-compatible murmur2).
+
+Every delivery report says which partition a message went to; the per-partition counts are
+the topics' end offsets. kafka-python and ``murmur2_random`` place every key on the same
+partition; the default librdkafka producer places most keys elsewhere -- mixing producers in
+two languages on one keyed topic breaks per-key order unless both use murmur2.
+
+:func:`run_java_console_producer` sends the same keys with Kafka's own Java producer (the
+``kafka-console-producer`` tool, ``org.apache.kafka.tools.ConsoleProducer`` of Kafka
+4.1.1, with ``parse.key=true``) and returns the topic's per-partition counts: the Java
+client's own murmur2, not a port of it. The tool's jar (``kafka-tools``) is fetched with
+Maven once, next to the broker's jars in the stack's cache folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from labs.clients import WaitTimeout
+from labs.consume import end_offsets, topic_partitions
+from labs.experiments.partitioners import CLIENTS, PARTITIONERS, workload
+from labs.naming import scratch
+from labs.recording import Sends
+from labs.stack import config
+from labs.stack.config import endpoints
+from labs.workload import draw, payload
+from sim.analysis.result import Result
+from sim.core.history import FAILED, OK
+from sim.models.partitioner import key_bytes
+
+SOURCE = "kafka"
+#: Seconds a producer may take to deliver everything before the lab gives up.
+DELIVERY_TIMEOUT_S = 20.0
+#: Seconds the Java console producer may run (JVM start, metadata, sends, close).
+JAVA_TIMEOUT_S = 60.0
+
+
+def run_partitioners(
+    *,
+    partitions: int = 6,
+    num_keys: int = 1000,
+    messages: int = 3000,
+    key_distribution: str = "uniform",
+    seed: int = 0,
+) -> Result:
+    """Run the partitioners lab; see the module docstring."""
+    PARTITIONERS.check(locals())  # ranges and defaults: labs/experiments/partitioners.py
+    params = dict(
+        partitions=partitions,
+        num_keys=num_keys,
+        messages=messages,
+        key_distribution=key_distribution,
+    )
+    keys = draw(workload(**params), seed).keys
+    metrics: dict[str, float] = {}
+    placed: dict[str, np.ndarray] = {}
+    start = time.monotonic()
+    with scratch("part", redis_needed=False) as s:
+        topics = {c: s.topic(c, partitions=partitions) for c in CLIENTS}
+        sends = _send_kafka_python(s, topics["kafka-python"], keys)
+        placed["kafka-python"] = sends.array("partition")
+        for client, partitioner in CLIENTS.items():
+            if client != "kafka-python":
+                placed[client] = _send_confluent(topics[client], keys, partitioner)
+        probe = s.consumer()
+        for client, topic in topics.items():
+            tps = topic_partitions(topic, partitions)
+            counts = end_offsets(probe, tps)
+            for p, tp in enumerate(tps):
+                metrics[f"messages:{client}:partition:{p}"] = float(counts[tp])
+        probe.close()
+    end = time.monotonic() - start
+    for client, where in placed.items():
+        metrics[f"delivered:{client}"] = float((where >= 0).sum())
+    metrics["keys_moved:kafka-python:confluent-default"] = float(
+        moved_keys(keys, placed["kafka-python"], placed["confluent-default"])
+    )
+    metrics["keys_moved:kafka-python:confluent-murmur2_random"] = float(
+        moved_keys(keys, placed["kafka-python"], placed["confluent-murmur2_random"])
+    )
+    history = sends.history([], end_time=end)
+    return Result.from_history(
+        "partitioners",
+        SOURCE,
+        history,
+        seed=seed,
+        params=params,
+        settings={
+            "run_id": s.run_id,
+            "kafka.partitions": partitions,
+            "kafka-python": "3.0.12, DefaultPartitioner (murmur2)",
+            "confluent-default": "confluent-kafka 2.16.1, partitioner=consistent_random (CRC32)",
+            "confluent-murmur2_random": "confluent-kafka 2.16.1, partitioner=murmur2_random",
+            "keys": f"{key_distribution} over {num_keys} keys",
+        },
+        metrics=metrics,
+    )
+
+
+def moved_keys(keys: np.ndarray, a: np.ndarray, b: np.ndarray) -> int:
+    """Distinct keys that placement ``a`` and placement ``b`` put on different partitions
+    (messages not delivered, partition -1, are left out)."""
+    keys = np.asarray(keys)
+    ok = (np.asarray(a) >= 0) & (np.asarray(b) >= 0)
+    return int(np.unique(keys[ok & (np.asarray(a) != np.asarray(b))]).size)
+
+
+def _send_kafka_python(s, topic: str, keys: np.ndarray) -> Sends:
+    producer = s.producer(acks="all", enable_idempotence=True, linger_ms=5)
+    sends = Sends()
+    t0 = time.monotonic()
+    for i, k in enumerate(keys):
+        future = producer.send(topic, key=key_bytes(k), value=payload(i))
+        sends.add_kafka(int(k), time.monotonic() - t0, future)
+    sends.settle(producer, timeout_s=DELIVERY_TIMEOUT_S)
+    if (sends.array("outcome") != OK).any():
+        bad = int((sends.array("outcome") != OK).sum())
+        raise WaitTimeout(f"kafka-python: {bad} of {len(sends)} sends to {topic} not acknowledged")
+    return sends
+
+
+def _send_confluent(topic: str, keys: np.ndarray, partitioner: str) -> np.ndarray:
+    """Send ``keys`` with confluent-kafka using ``partitioner``; the partition of each
+    message from its delivery report (-1 if it failed)."""
+    from confluent_kafka import KafkaException, Producer
+
+    where = np.full(keys.size, -1, np.int64)
+    outcome = np.full(keys.size, FAILED, np.int8)
+
+    def delivered(err, msg, i):
+        if err is None:
+            where[i], outcome[i] = msg.partition(), OK
+
+    producer = Producer(
+        {
+            "bootstrap.servers": endpoints().kafka_bootstrap_servers,
+            "partitioner": partitioner,
+            "linger.ms": 5,
+            "enable.idempotence": True,
+            "message.timeout.ms": int(DELIVERY_TIMEOUT_S * 1000),
+            "socket.connection.setup.timeout.ms": 5000,
+        }
+    )
+    try:
+        for i, k in enumerate(keys):
+            while True:
+                try:
+                    producer.produce(
+                        topic,
+                        key=key_bytes(k),
+                        value=payload(i),
+                        on_delivery=lambda err, msg, i=i: delivered(err, msg, i),
+                    )
+                    break
+                except BufferError:  # local queue full: serve delivery reports, retry
+                    producer.poll(0.05)
+            producer.poll(0)
+        left = producer.flush(DELIVERY_TIMEOUT_S)
+    except KafkaException as exc:
+        why = f"confluent-kafka ({partitioner}) failed sending to {topic}: {exc}"
+        raise WaitTimeout(why) from exc
+    if left or (outcome != OK).any():
+        raise WaitTimeout(
+            f"confluent-kafka ({partitioner}): {int((outcome != OK).sum())} of {keys.size} sends "
+            f"to {topic} not delivered within {DELIVERY_TIMEOUT_S:g} s; is Kafka at "
+            f"{endpoints().kafka_bootstrap_servers} up? (python -m labs.stack up)"
+        )
+    return where
+
+
+# --------------------------------------------------------------------------- Java check
+
+
+@dataclass(frozen=True)
+class JavaPlacement:
+    """Per-partition counts of a topic written by Kafka's Java console producer."""
+
+    partitions: int
+    keys: np.ndarray
+    counts: np.ndarray
+    seconds: float
+
+
+def console_producer_classpath() -> str:
+    """The broker's jars plus ``kafka-tools`` (which holds ``ConsoleProducer``), fetched
+    with Maven into the stack's cache folder on first use."""
+    from labs.stack.native import kafka_libs
+
+    libs = kafka_libs()
+    tools = java_tools_dir()
+    jar = tools / f"kafka-tools-{config.KAFKA_VERSION}.jar"
+    if not jar.exists():
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise RuntimeError("Maven (mvn) fetches kafka-tools once; run scripts/setup.sh")
+        partial = tools.with_name(tools.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        cmd = [
+            mvn, "-q", "-B", "dependency:copy",
+            f"-Dartifact=org.apache.kafka:kafka-tools:{config.KAFKA_VERSION}",
+            f"-DoutputDirectory={partial}",
+        ]  # fmt: skip
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=300, cwd=config.cache_dir()
+        )
+        if out.returncode != 0 or not (partial / jar.name).exists():
+            tail = (out.stdout + out.stderr)[-2000:]
+            raise RuntimeError(f"Maven could not fetch kafka-tools:\n{tail}")
+        shutil.rmtree(tools, ignore_errors=True)
+        partial.rename(tools)
+    return f"{libs / '*'}:{jar}"
+
+
+def run_java_console_producer(
+    *, partitions: int, num_keys: int = 1000, messages: int = 3000, seed: int = 0
+) -> JavaPlacement:
+    """Send the lab's key sequence with ``kafka-console-producer`` (Java, Kafka 4.1.1) to a
+    fresh topic of ``partitions`` partitions; return its per-partition counts."""
+    PARTITIONERS.check({"partitions": partitions, "num_keys": num_keys, "messages": messages})
+    keys = draw(
+        workload(messages=messages, num_keys=num_keys, key_distribution="uniform"), seed
+    ).keys
+    java = shutil.which("java")
+    if java is None:
+        raise RuntimeError("no java on PATH; run scripts/setup.sh (a Java runtime >= 17)")
+    classpath = console_producer_classpath()
+    lines = "".join(f"{key_bytes(k).decode()}\t{i}\n" for i, k in enumerate(keys))
+    start = time.monotonic()
+    with scratch("partjava", redis_needed=False) as s:
+        topic = s.topic("java", partitions=partitions)
+        cmd = [
+            java, "-XX:-UsePerfData", "-Xms64m", "-Xmx256m", "-cp", classpath,
+            "org.apache.kafka.tools.ConsoleProducer",
+            "--bootstrap-server", endpoints().kafka_bootstrap_servers,
+            "--topic", topic,
+            "--property", "parse.key=true",
+            "--property", "key.separator=\t",
+            "--producer-property", "max.block.ms=10000",
+            "--producer-property", "delivery.timeout.ms=20000",
+            "--producer-property", "request.timeout.ms=10000",
+        ]  # fmt: skip
+        try:
+            out = subprocess.run(
+                cmd, input=lines, capture_output=True, text=True, timeout=JAVA_TIMEOUT_S
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise WaitTimeout(
+                f"the Java console producer did not finish within {JAVA_TIMEOUT_S:g} s; is Kafka "
+                f"at {endpoints().kafka_bootstrap_servers} up? (python -m labs.stack up)"
+            ) from exc
+        if out.returncode != 0:
+            raise RuntimeError(f"the Java console producer failed:\n{out.stderr[-2000:]}")
+        probe = s.consumer()
+        tps = topic_partitions(topic, partitions)
+        offsets = end_offsets(probe, tps)
+        probe.close()
+    counts = np.array([offsets[tp] for tp in tps], np.int64)
+    return JavaPlacement(partitions, keys, counts, time.monotonic() - start)
+
+
+def java_tools_dir() -> Path:
+    """Where the ``kafka-tools`` jar is kept."""
+    return config.cache_dir() / f"kafka-tools-{config.KAFKA_VERSION}"
