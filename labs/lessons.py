@@ -277,6 +277,12 @@ def _hybrid(c: _Lesson) -> None:
     c.expect(c.m["wrong_balances:replay:rebuild"] == 0, "the rebuilt view is wrong")
 
 
+def _partitioners(c: _Lesson) -> None:
+    from labs.partitioners import lesson_failures  # the check lives with its lab
+
+    c.failures += lesson_failures(c.r)
+
+
 LESSONS: dict[str, Callable[[_Lesson], None]] = {
     "loss": _loss,
     "replay": _replay,
@@ -287,6 +293,7 @@ LESSONS: dict[str, Callable[[_Lesson], None]] = {
     "poison": _poison,
     "streams": _streams,
     "hybrid": _hybrid,
+    "partitioners": _partitioners,
 }
 
 

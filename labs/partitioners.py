@@ -39,7 +39,7 @@ from labs.stack.config import endpoints
 from labs.workload import draw, payload
 from sim.analysis.result import Result
 from sim.core.history import FAILED, OK
-from sim.models.partitioner import key_bytes
+from sim.models.partitioner import key_bytes, partitions_for
 
 SOURCE = "kafka"
 #: Seconds a producer may take to deliver everything before the lab gives up.
@@ -108,6 +108,26 @@ def run_partitioners(
         },
         metrics=metrics,
     )
+
+
+def lesson_failures(result: Result) -> list[str]:
+    """What the run failed to show (``[]``: the lesson held): each producer's counts are its
+    hash's prediction, kafka-python and ``murmur2_random`` agree on every key, and the
+    default librdkafka producer places some keys elsewhere (with 2+ partitions and 20+
+    distinct keys; the chance that 20 keys all agree is at most 2^-20)."""
+    failures = []
+    keys, n = result.history.keys, result.params["partitions"]
+    for client, partitioner in CLIENTS.items():
+        got = [result.metrics[f"messages:{client}:partition:{p}"] for p in range(n)]
+        want = np.bincount(partitions_for(keys, n, partitioner), minlength=n)
+        if not np.array_equal(got, want):
+            failures.append(f"{client}: partition counts {got} differ from {partitioner}'s {want}")
+    if result.metrics["keys_moved:kafka-python:confluent-murmur2_random"] != 0:
+        failures.append("kafka-python and confluent-kafka murmur2_random placed keys differently")
+    moved = result.metrics["keys_moved:kafka-python:confluent-default"]
+    if n > 1 and np.unique(keys).size >= 20 and moved == 0:
+        failures.append("kafka-python and confluent-kafka's default placed every key alike")
+    return failures
 
 
 def moved_keys(keys: np.ndarray, a: np.ndarray, b: np.ndarray) -> int:
