@@ -14,10 +14,20 @@ A keyed record goes to ``hash(key bytes) mod N``; which hash depends on the clie
 
 The same key therefore lands on different partitions from a Java or kafka-python producer
 and from a librdkafka producer with its default. Null keys follow the producer's sticky
-rule (:mod:`sim.models.null_key_partition`). When partitions are added while the producer
-runs, records sent from then on are reduced modulo the new count, so a key moves unless
-``h mod N == h mod M`` -- for hashes spread uniformly a share ``1 - gcd(N, M)/M`` of keys
-moves (:func:`remapped_share`).
+rule (:mod:`sim.models.null_key_partition`).
+
+**Adding partitions** (``Log.partitions_after`` from ``Log.repartition_at_s``; a topic
+setting, not a fault: ``kafka-topics --alter`` is a permanent change, not an outage with an
+end). ``repartition_at_s`` is when the *producer* sees the new count -- a real one learns it
+at its next metadata refresh, at most ``metadata.max.age.ms`` (5 min by default) after the
+change. Records sent from then on are reduced modulo the new count, so a key moves unless
+``h mod N == h mod M``: for hashes spread uniformly a share ``1 - gcd(N, M)/M`` of keys
+(:func:`remapped_share`). A moved key's new records sit in another partition than its old
+ones, so a consumer can process them first (the checker's ``reordered``). Consumers are
+simplified: the group owns all ``M`` partitions from the start (the new ones stay empty
+until the change). In Kafka the group notices them at its own metadata refresh and
+rebalances; a member that gets a new partition with ``auto.offset.reset=latest`` after the
+producer wrote to it skips those records -- not modelled.
 
 The simulator and the labs encode a workload key ``k`` (an integer) as the bytes of
 :func:`key_bytes`; the hash is computed once per distinct key (a million messages over ten
@@ -61,10 +71,15 @@ def partition_of(key: bytes, num_partitions: int, partitioner: str = "murmur2") 
 
 def key_hashes(keys: np.ndarray, partitioner: str = "murmur2") -> np.ndarray:
     """:func:`key_hash` of every workload key in ``keys`` (one hash per distinct key)."""
+    hashes, inverse = _distinct_hashes(keys, partitioner)
+    return hashes[inverse].reshape(np.shape(keys))
+
+
+def _distinct_hashes(keys: np.ndarray, partitioner: str) -> tuple[np.ndarray, np.ndarray]:
     keys = np.asarray(keys, dtype=np.int64)
     uniq, inverse = np.unique(keys, return_inverse=True)
     hashes = np.fromiter((key_hash(key_bytes(k), partitioner) for k in uniq), np.int64, uniq.size)
-    return hashes[inverse].reshape(keys.shape)
+    return hashes, inverse.reshape(-1)
 
 
 def partitions_for(keys: np.ndarray, num_partitions, partitioner: str = "murmur2") -> np.ndarray:
@@ -72,7 +87,12 @@ def partitions_for(keys: np.ndarray, num_partitions, partitioner: str = "murmur2
     per key when the count changes during the run)."""
     if np.any(np.asarray(num_partitions) < 1):
         raise ValueError(f'"num_partitions" must be >= 1, got {num_partitions}.')
-    return (key_hashes(keys, partitioner) % num_partitions).astype(np.int32)
+    hashes, inverse = _distinct_hashes(keys, partitioner)
+    if np.ndim(num_partitions) == 0:  # reduce once per distinct key, then spread
+        parts = (hashes % int(num_partitions)).astype(np.int32)[inverse]
+    else:
+        parts = (hashes[inverse] % np.asarray(num_partitions).reshape(-1)).astype(np.int32)
+    return parts.reshape(np.shape(keys))
 
 
 def remapped_share(before: int, after: int) -> float:

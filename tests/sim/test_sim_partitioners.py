@@ -201,3 +201,39 @@ def test_adding_partitions_remaps_keys_from_the_change_on_and_consumers_read_the
 def test_bad_partitioning_settings_are_refused_by_name(fields, message):
     with pytest.raises(ValueError, match=message):
         Log(**fields)
+
+
+@pytest.mark.parametrize("grow", [True, False])
+def test_adding_partitions_breaks_per_key_order_only_when_partitions_are_added(grow):
+    # Six consumers at 300 msg/s each; Zipf keys make the hottest of four partitions take
+    # more than that, so it builds a backlog. From 5 s on a moved key's records go to the
+    # new, idle partitions 4-5 and are processed at once, while its older records still wait
+    # in the backlog: the checker counts them as reordered. Without the change there are none.
+    log = {"partitions": 4}
+    if grow:
+        log |= {"partitions_after": 6, "repartition_at_s": 5}
+    scenario = sim.Scenario.from_dict(
+        {
+            "workload": {
+                "rate_per_s": 1000,
+                "duration_s": 10,
+                "keys": 200,
+                "key_distribution": "zipf",
+                "zipf_s": 1.1,
+            },
+            "topology": {"log": log},
+            "consumers": {
+                "groups": [
+                    {
+                        "consumers": 6,
+                        "service": {"kind": "constant", "mean_ms": 1000 / 300},
+                        "auto_offset_reset": "earliest",
+                    }
+                ]
+            },
+            "drain_s": 30,
+        }
+    )
+    row = sim.run(scenario, seed=3).report["group:0"]
+    assert row.lost == 0 and row.unseen == 0
+    assert (row.reordered > 0) == grow, row
