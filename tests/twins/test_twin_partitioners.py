@@ -1,5 +1,5 @@
-"""The partitioners twin and the Java check against the real Kafka broker. A missing broker
-fails these tests; it never skips them.
+"""The partitioners twin and the Java check against the real Kafka broker (tests marked
+``brokers``: a missing broker fails them, never skips them), and the twin's offline half.
 
 Placement is exact: every per-partition count of kafka-python, confluent-kafka's default
 (CRC32) and confluent-kafka's ``murmur2_random`` equals the simulator's and the hash's, and
@@ -13,15 +13,15 @@ import json
 import numpy as np
 import pytest
 
-from labs.experiments.partitioners import PARTITIONERS, workload
+from labs.experiments.partitioners import CLIENTS, PARTITIONERS, workload
 from labs.partitioners import run_java_console_producer
 from labs.twins.cli import main
 from labs.twins.common import simulate
-from labs.twins.partitioners import PartitionersTwin
+from labs.twins.partitioners import NOT_MEASURED, PartitionersTwin
+from labs.twins.plot import plot
+from labs.twins.result import Row, TwinResult
 from labs.workload import draw
 from sim.analysis.metrics import partition_counts
-
-pytestmark = pytest.mark.brokers
 
 SETS = [
     {"partitions": 3, "num_keys": 50, "messages": 800, "seed": 4},
@@ -30,6 +30,7 @@ SETS = [
 ]
 
 
+@pytest.mark.brokers
 def test_cli_reports_agreement_on_the_defaults_as_json(capsys):
     code = main(["twin", "partitioners", "--json"])
     data = json.loads(capsys.readouterr().out)
@@ -38,6 +39,7 @@ def test_cli_reports_agreement_on_the_defaults_as_json(capsys):
     assert moved["real"] > 0, "kafka-python and confluent-kafka's default should disagree"
 
 
+@pytest.mark.brokers
 @pytest.mark.parametrize("params", SETS, ids=["p3-k50", "p12-zipf", "p7-k300"])
 def test_partitioners_twin_agrees_exactly(params):
     res = PartitionersTwin(**params).run()
@@ -46,6 +48,7 @@ def test_partitioners_twin_agrees_exactly(params):
     assert murmur.real == 0 == murmur.simulator
 
 
+@pytest.mark.brokers
 @pytest.mark.parametrize("partitions", [3, 6, 10])
 def test_java_console_producer_places_keys_as_the_simulator_predicts(partitions):
     java = run_java_console_producer(partitions=partitions, num_keys=500, messages=2000, seed=5)
@@ -57,3 +60,28 @@ def test_java_console_producer_places_keys_as_the_simulator_predicts(partitions)
     run = simulate(scenario, msgs, seed=5, name="java check")
     predicted = partition_counts(run.history, partitions)
     assert np.array_equal(java.counts, predicted), (java.counts, predicted)
+
+
+def test_simulator_half_equals_the_hash_for_every_client_offline():
+    t = PartitionersTwin(partitions=5, num_keys=400, messages=2500, seed=3)
+    sim_run = t.simulate(NOT_MEASURED)
+    for client in CLIENTS:
+        got = [sim_run.metrics[f"messages:{client}:partition:{p}"] for p in range(5)]
+        assert np.array_equal(got, t.theory_counts(client)), client
+    assert sim_run.metrics["keys_moved:kafka-python:confluent-default"] > 0
+    assert sim_run.metrics["keys_moved:kafka-python:confluent-murmur2_random"] == 0
+    rows = tuple(
+        Row(f"messages in partition {p}", c, c, c)
+        for p, c in enumerate(t.theory_counts("kafka-python"))
+    )
+    fig = plot(TwinResult(t.name, t.params(), NOT_MEASURED, sim_run, sim_run, rows))
+    assert fig.axes[0].get_title() == "twin partitioners"
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import labs.twins.partitioners as mod
+
+    failures, tried = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+    assert failures == 0 and tried > 0
