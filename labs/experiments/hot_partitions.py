@@ -19,9 +19,9 @@ from sim.core.scenario import Consumers, Scenario, Topology, Workload
 PARAMS = Params(
     (
         Param("key_distribution", "zipf", "key distribution", choices=("uniform", "zipf")),
-        Param("rate_per_s", 1500.0, "messages published per second", 10, 5000, step=10,
+        Param("rate_per_s", 1500.0, "messages published per second", 10, 20000, step=10,
               unit="msg/s"),
-        Param("window_s", 2.0, "seconds of publishing", 0.2, 5, step=0.1, unit="s"),
+        Param("window_s", 2.0, "seconds of publishing", 0.2, 60, step=0.1, unit="s"),
         Param("partitions", 6, "partitions of the topic", 1, 32),
         Param("num_keys", 1000, "number of distinct keys", 1, 100000),
         Param("zipf_s", 1.3, "Zipf exponent (higher = more skewed)", 0.5, 3, step=0.1),

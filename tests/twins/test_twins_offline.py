@@ -39,7 +39,7 @@ CAL = Calibration(
 @pytest.mark.parametrize(
     ("cls", "params", "name"),
     [
-        (LossTwin, {"rate_per_s": 5000}, "rate_per_s"),
+        (LossTwin, {"rate_per_s": 20000}, "rate_per_s"),
         (LossTwin, {"down_for_s": 3.0}, "down_for_s"),
         (LossTwin, {"service_rate_per_s": 250.0}, "service_rate_per_s"),
         (LossTwin, {"arrivals": "bursty"}, "arrivals"),
