@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 
 from labs.experiments.base import Experiment, Timing
-from labs.params import Param, Params
+from labs.experiments.loss import MAX_MESSAGES
+from labs.params import Bound, Param, Params
 from sim import Group, Log
 from sim.core.distributions import Service
 from sim.core.scenario import Consumers, Scenario, Topology, Workload
@@ -28,7 +29,14 @@ PARAMS = Params(
         Param("service_rate_per_s", 400.0, "per-partition processing rate", 10, 5000, step=10,
               unit="msg/s"),
         Param("salt_buckets", 0, "salt buckets per key (0 = no salting)", 0, 64),
-    )
+    ),
+    (
+        Bound(
+            "window_s",
+            f"at most {MAX_MESSAGES:,} messages (rate_per_s x window_s) in one run",
+            high=lambda v: MAX_MESSAGES / v["rate_per_s"],
+        ),
+    ),
 )  # fmt: skip
 
 #: The twin: no salting (the simulator's keys are integers and carry no salt suffix).

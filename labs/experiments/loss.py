@@ -22,6 +22,15 @@ from sim.core.scenario import Consumers, Fault, Scenario, Topology, Workload
 #: The lab's consumer must outpace the publisher by this factor to catch up in the window.
 HEADROOM = 1.1
 
+#: At most this many messages in one run (``rate_per_s x window_s``): a run keeps every
+#: send's record and Kafka future in memory, about a kilobyte each.
+MAX_MESSAGES = 200_000
+_AT_MOST_MESSAGES = Bound(
+    "window_s",
+    f"at most {MAX_MESSAGES:,} messages (rate_per_s x window_s) in one run",
+    high=lambda v: MAX_MESSAGES / v["rate_per_s"],
+)
+
 PARAMS = Params(
     (
         Param(
@@ -44,6 +53,7 @@ PARAMS = Params(
         Param("arrivals", "constant", "arrival process", choices=("constant", "poisson")),
     ),
     (
+        _AT_MOST_MESSAGES,
         Bound("down_from_s", "the outage starts inside the window", high=lambda v: v["window_s"]),
         Bound(
             "down_for_s",
@@ -59,6 +69,7 @@ PARAMS = Params(
 )
 
 _TWIN_OUTAGE = (
+    _AT_MOST_MESSAGES,
     Bound(
         "down_from_s",
         "at most window_s - 0.5",
