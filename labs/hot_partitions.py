@@ -26,7 +26,7 @@ from collections import deque
 import numpy as np
 from kafka import TopicPartition
 
-from labs.clients import commit_offsets, poll_until_assigned, sleep_until, wait_until
+from labs.clients import commit_offsets, poll_until_assigned, wait_until
 from labs.consume import end_offsets, topic_partitions
 from labs.experiments.hot_partitions import HOT_PARTITIONS, workload
 from labs.naming import scratch
@@ -40,6 +40,7 @@ from labs.recording import (
     join_all,
     lag_series,
 )
+from labs.sending import due_batches
 from labs.workload import draw, lab_rngs, message_id, payload
 from sim.analysis.result import Result
 from sim.core.history import OK
@@ -112,10 +113,10 @@ def run_hot_partitions(
         )
         worker.start()
         try:
-            for i, (t, wk) in enumerate(zip(offsets, wire_keys, strict=True)):
-                sleep_until(clock.at(t))
-                future = producer.send(topic, key=wk, value=payload(i))
-                sends.add_kafka(int(key_seq[i]), clock.now(), future)
+            for start, stop_at, now in due_batches(offsets, clock):  # open-loop schedule
+                for i in range(start, stop_at):
+                    future = producer.send(topic, key=wire_keys[i], value=payload(i))
+                    sends.add_kafka(int(key_seq[i]), now, future)
             sends.settle(producer, timeout_s=10)
             acked = int((sends.array("outcome") == OK).sum())
             probe = s.consumer()

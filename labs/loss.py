@@ -7,6 +7,11 @@ are down: the subscriber's connection is really closed and a new one subscribes 
 Kafka consumer commits what it processed and closes, and a new consumer in the same group
 resumes from the committed offset.
 
+The publisher keeps an open-loop schedule (:mod:`labs.sending`): whatever is due goes out
+at once -- one Redis pipeline of PUBLISHes, then as many Kafka sends -- and each message's
+real send time is recorded. The consumer is paced on a schedule with batch sleeps
+(:mod:`labs.pacing`), so it keeps thousands of records a second as well as a few.
+
 Pub/Sub delivers only to subscribers connected at publish time -- PUBLISH returns how many
 received the message, 0 while the subscriber is away -- so the subscriber loses about
 ``rate_per_s * down_for_s`` events. Kafka keeps them: the group's lag rises to about the
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections import deque
 
 import numpy as np
 
@@ -31,6 +37,7 @@ from labs.clients import (
 )
 from labs.experiments.loss import LOSS, workload
 from labs.naming import Scratch, scratch
+from labs.pacing import Pacer
 from labs.recording import (
     Clock,
     LabThread,
@@ -41,6 +48,7 @@ from labs.recording import (
     join_all,
     lag_series,
 )
+from labs.sending import due_batches, publish_batch
 from labs.workload import draw, message_id, payload
 from sim.analysis.result import Result
 from sim.core.history import OK
@@ -130,18 +138,19 @@ def run_loss(
             published: list[float] = []  # when each PUBLISH returned
             clock.restart()
             go.set()
-            for msg_id, (t, k) in enumerate(zip(offsets, key_seq, strict=True)):
-                sleep_until(clock.at(t))
-                now = clock.now()
-                receivers = s.redis.publish(channel, payload(msg_id))
-                published.append(clock.now())
-                future = producer.send(topic, key=key_bytes(k), value=payload(msg_id))
-                sends.add_kafka(int(k), now, future)
-                sends.receivers[msg_id] = receivers
+            for start, stop_at, now in due_batches(offsets, clock):  # open-loop schedule
+                receivers = publish_batch(s.redis, channel, range(start, stop_at))
+                returned = clock.now()
+                for msg_id in range(start, stop_at):
+                    k = key_seq[msg_id]
+                    future = producer.send(topic, key=key_bytes(k), value=payload(msg_id))
+                    sends.add_kafka(int(k), now, future)
+                    sends.receivers[msg_id] = receivers[msg_id - start]
+                    published.append(returned)
             sends.settle(producer, timeout_s=10)
             acked = int((sends.array("outcome") == OK).sum())
             # Kafka drains the backlog; the subscriber only needs the last message in flight.
-            drain_s = 1.0 + acked / service_rate_per_s
+            drain_s = 5.0 + 2.0 * acked / service_rate_per_s  # returns once they are in
             with contextlib.suppress(TimeoutError):  # what is left shows as "unseen"
                 wait_until(
                     lambda: grp_log.distinct() >= acked or _first_error(threads),
@@ -278,14 +287,15 @@ def outage_bounds(
 def _consumer(
     s: Scratch, topic, group, log, clock, down, service_rate, go, stop, ready, outage
 ) -> None:
-    """Process at ``service_rate``; commit after processing; be away during ``down``."""
-    per_msg = 1.0 / service_rate
+    """Process at ``service_rate`` (a :class:`~labs.pacing.Pacer`'s schedule, batch sleeps);
+    commit after processing; be away during ``down``."""
+    pacer = Pacer(service_rate)
     consumer = s.consumer(topic, group_id=group)
-    pending = poll_until_assigned(consumer)
+    pending = deque(poll_until_assigned(consumer))
     ready.set()
     go.wait(15)
     was_down = False
-    next_free = clock.now()
+    ready_at = clock.now()
     processed: dict = {}
     while not stop.is_set():
         if not was_down and clock.now() >= down[0]:
@@ -294,26 +304,30 @@ def _consumer(
             outage["stopped"] = clock.now()
             sleep_until(clock.at(down[1]))
             consumer = s.consumer(topic, group_id=group)
-            pending = poll_until_assigned(consumer)
-            outage["resumed"] = clock.now()
+            pending = deque(poll_until_assigned(consumer))
+            outage["resumed"] = ready_at = clock.now()
             processed = {}
-            next_free = clock.now()
+            pacer.reset()
             was_down = True
             continue
         if not pending:
             for batch in consumer.poll(timeout_ms=20).values():
                 pending.extend(batch)
+            ready_at = clock.now()
             if processed:
                 commit_offsets(consumer, processed)
                 processed = {}
             continue
-        record = pending.pop(0)
-        next_free = max(next_free, clock.now()) + per_msg
-        sleep_until(clock.at(next_free))
-        log.processed(message_id(record.value), clock.now())
+        record = pending.popleft()
+        due = pacer.due(ready_at)
+        now = clock.now()
+        if pacer.sleep_s(due, now):
+            sleep_until(clock.at(due))
+            now = clock.now()
+        log.processed(message_id(record.value), now)
         processed[_tp(record)] = record.offset + 1
         if not was_down and clock.now() >= down[0]:
-            pending = []  # stopping: records fetched but not processed are read again later
+            pending = deque()  # stopping: records fetched but not processed are read again later
     commit_offsets(consumer, processed)
     consumer.close(autocommit=False)
 

@@ -83,8 +83,10 @@ display(loss)
 # the downtime's share of the events, in the simulator and for real, and Kafka lost none.
 # Kafka's half deserves its own twin: while the consumer is away the log keeps the events,
 # the **lag** peaks near rate x downtime and drains at (service rate - rate), so catching up
-# takes about backlog / (service rate - rate). Measured at a low rate, where the real
-# consumer's pacing overhead is small, with the calibration just measured:
+# takes about backlog / (service rate - rate). Here at a low rate, with the calibration just
+# measured; the twin takes production-like rates too (about 20 s on real brokers:
+# `LagTwin(rate_per_s=2000, service_rate_per_s=4000, window_s=12, down_from_s=3,
+# down_for_s=3).run()`):
 
 # %%
 lag = LagTwin().run(calibration=loss.calibration)

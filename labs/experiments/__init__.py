@@ -6,7 +6,7 @@ labs validate with it, ``python -m labs`` builds its options from it, the twins 
 their parameter sets from it and the notebooks their sliders.
 
 >>> EXPERIMENTS["loss"].params["rate_per_s"].describe()
-'1..2000 msg/s: messages published per second'
+'1..10000 msg/s: messages published per second'
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 
 from labs.experiments.base import Experiment, Timing
-from labs.params import Param, Params
+from labs.experiments.loss import MAX_MESSAGES
+from labs.params import Bound, Param, Params
 from sim import Group, Log
 from sim.core.distributions import Service
 from sim.core.scenario import Consumers, Scenario, Topology, Workload
@@ -19,16 +20,23 @@ from sim.core.scenario import Consumers, Scenario, Topology, Workload
 PARAMS = Params(
     (
         Param("key_distribution", "zipf", "key distribution", choices=("uniform", "zipf")),
-        Param("rate_per_s", 1500.0, "messages published per second", 10, 5000, step=10,
+        Param("rate_per_s", 1500.0, "messages published per second", 10, 20000, step=10,
               unit="msg/s"),
-        Param("window_s", 2.0, "seconds of publishing", 0.2, 5, step=0.1, unit="s"),
+        Param("window_s", 2.0, "seconds of publishing", 0.2, 60, step=0.1, unit="s"),
         Param("partitions", 6, "partitions of the topic", 1, 32),
         Param("num_keys", 1000, "number of distinct keys", 1, 100000),
         Param("zipf_s", 1.3, "Zipf exponent (higher = more skewed)", 0.5, 3, step=0.1),
         Param("service_rate_per_s", 400.0, "per-partition processing rate", 10, 5000, step=10,
               unit="msg/s"),
         Param("salt_buckets", 0, "salt buckets per key (0 = no salting)", 0, 64),
-    )
+    ),
+    (
+        Bound(
+            "window_s",
+            f"at most {MAX_MESSAGES:,} messages (rate_per_s x window_s) in one run",
+            high=lambda v: MAX_MESSAGES / v["rate_per_s"],
+        ),
+    ),
 )  # fmt: skip
 
 #: The twin: no salting (the simulator's keys are integers and carry no salt suffix).

@@ -3,10 +3,11 @@
 A twin's simulator scenario needs a few numbers the theory leaves out: how long a message
 takes from PUBLISH to a Redis subscriber, from ``send()`` to a Kafka consumer's ``poll()``,
 how long a subscriber needs to reconnect and a consumer to rejoin its group, and how fast a
-consumer that is *paced* at ``service_rate_per_s`` really processes on this machine (sleeps
-overshoot, other threads hold the GIL). None of them is typed in: :func:`calibrate` measures
-them in about two seconds, under the same kind of load as the lab (a publisher thread sending
-at ``rate_per_s`` to Redis and Kafka, a subscriber thread reading), and returns a
+consumer that is *paced* at ``service_rate_per_s`` (:mod:`labs.pacing`) really processes on
+this machine (other threads hold the GIL; at thousands of records a second the interpreter,
+not the pacing, is the limit). None of them is typed in: :func:`calibrate` measures them in
+two to four seconds, under the same kind of load as the lab (a publisher thread sending at
+``rate_per_s`` to Redis and Kafka as the lab does, a subscriber thread reading), and returns a
 :class:`Calibration` that the twin feeds into the scenario and records in its result.
 
 Load on a shared machine changes from one second to the next, and a paced consumer's rate
@@ -26,6 +27,7 @@ import math
 import statistics
 import threading
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
@@ -42,13 +44,22 @@ from labs.clients import (
     wait_until,
 )
 from labs.naming import scratch
+from labs.pacing import Pacer
 from labs.params import check_range
+from labs.sending import MAX_BATCH, publish_batch
 from labs.workload import message_id, payload
 
 #: Kafka latency sampling: at least this long, then on until this many samples, at most this long.
 LATENCY_WINDOW_S = 0.5
 LATENCY_MIN_SAMPLES = 20
 LATENCY_MAX_S = 10.0
+
+#: The paced consumer's backlog: this many seconds of work at its nominal rate (at most
+#: ``BACKLOG_MAX`` records). At thousands of records a second the consumer is limited by
+#: the interpreter's time more than by its pacing, and a fraction of a second of it moves
+#: with the machine's load; a second of it is a steadier figure.
+BACKLOG_S = 1.0
+BACKLOG_MAX = 10_000
 
 #: What each measured field means (also the order of the calibration table).
 MEANING = {
@@ -129,16 +140,18 @@ class Calibration:
 def calibrate(
     *, rate_per_s: float = 200.0, service_rate_per_s: float = 400.0, records: int | None = None
 ) -> Calibration:
-    """Measure the twin's timing parameters on the real brokers (about two seconds).
+    """Measure the twin's timing parameters on the real brokers (two to four seconds).
 
     ``rate_per_s`` is the publish rate applied as background load (and at which the Kafka
     latency is measured); ``service_rate_per_s`` the pace of the consumer whose effective
-    rate is measured on a backlog of ``records`` records (default: 0.6 s of work).
+    rate is measured on a backlog of ``records`` records (default: :data:`BACKLOG_S` of work).
     """
     check_range("rate_per_s", rate_per_s, 1, 5000)
     check_range("service_rate_per_s", service_rate_per_s, 10, 20000)
     n_backlog = int(
-        records if records is not None else max(50, min(2000, 0.6 * service_rate_per_s))
+        records
+        if records is not None
+        else max(50, min(BACKLOG_MAX, BACKLOG_S * service_rate_per_s))
     )
     check_range("records", n_backlog, 10, 100000)
     started = time.monotonic()
@@ -212,26 +225,29 @@ def _kafka_timing(
     pending = [r for r in poll_until_assigned(consumer) if message_id(r.value) >= base]
     per_msg = 1.0 / service_rate_per_s
     probe = PacingProbe(service_rate_per_s)
+    pacer = Pacer(service_rate_per_s)  # the lab consumer's schedule (labs.pacing)
+    pending = deque(pending)
     first_at = None
     processed = 0
     t_first = t_last = 0.0
-    next_free = time.monotonic()
-    idle_deadline = time.monotonic() + 5.0
+    ready_at = time.monotonic()
+    idle_deadline = time.monotonic() + 5.0 + 2 * n_backlog * per_msg
     offsets: dict = {}
     while processed < n_backlog and time.monotonic() < idle_deadline:
         if not pending:
             for batch in consumer.poll(timeout_ms=20).values():
                 pending.extend(r for r in batch if message_id(r.value) >= base)
+            ready_at = time.monotonic()
             commit_offsets(consumer, offsets)
             offsets = {}
             continue
-        record = pending.pop(0)
+        record = pending.popleft()
         if first_at is None:
-            first_at = time.monotonic()
-            next_free = first_at
+            first_at = ready_at = time.monotonic()
             probe.start()
-        next_free = max(next_free, time.monotonic()) + per_msg
-        sleep_until(next_free)
+        due = pacer.due(ready_at)
+        if pacer.sleep_s(due, time.monotonic()):
+            sleep_until(due)
         processed += 1
         offsets[tp] = record.offset + 1
         if processed == 1:
@@ -289,7 +305,8 @@ def _message(pubsub):
 
 class _Load:
     """Background load like a lab's: a publisher thread sending ``rate_per_s`` messages a
-    second to a Redis channel and a Kafka topic, and a subscriber thread reading the channel."""
+    second to a Redis channel and a Kafka topic (open-loop, in batches as the lab sends),
+    and a subscriber thread reading the channel."""
 
     def __init__(self, redis, channel, producer, topic, rate_per_s: float) -> None:
         self.redis, self.channel, self.producer, self.topic = redis, channel, producer, topic
@@ -321,21 +338,27 @@ class _Load:
             th.join(5)
 
     def _publish(self) -> None:
+        """Send as the lab does (:mod:`labs.sending`): at each wake-up, every message due
+        by then, as one Redis pipeline and as many Kafka sends."""
         step = 1.0 / self.rate
-        t = time.monotonic()
+        t0, sent = time.monotonic(), 0
         while not self._stop.is_set():
             if not self._go.is_set():
                 self._go.wait(5)
-                t = time.monotonic()
+                t0, sent = time.monotonic(), 0
                 continue
-            t += step
-            sleep_until(t)
-            i = self.count
-            self.count += 1
-            self.sent_at[i] = time.monotonic()
+            sleep_until(t0 + (sent + 1) * step)
+            now = time.monotonic()
+            k = min(MAX_BATCH, max(1, int((now - t0) / step) - sent))
+            ids = range(self.count, self.count + k)
+            for i in ids:
+                self.sent_at[i] = now
+            self.count += k
+            sent += k
             try:
-                self.redis.publish(self.channel, payload(i))
-                self.producer.send(self.topic, value=payload(i))
+                publish_batch(self.redis, self.channel, ids)
+                for i in ids:
+                    self.producer.send(self.topic, value=payload(i))
             except (RedisError, KafkaError):
                 # A broker went away: the load stops here, and the calibration (or the broker
                 # watch of labs.naming.scratch) says so in one line, without a thread traceback.
@@ -351,9 +374,10 @@ class _Load:
 
 
 class PacingProbe:
-    """A bare pacing loop in a thread: the lab consumers' ``next_free = max(next_free, now)
-    + 1/rate; sleep until next_free``, with no work. The rate it reaches shows how late this
-    machine wakes a sleeping thread right now (``stop()`` returns it, records per second)."""
+    """A bare pacing loop in a thread: the lab consumers' :class:`~labs.pacing.Pacer` on an
+    endless backlog, with no work. The rate it reaches shows whether this machine gives a
+    paced thread the time it asks for right now (``stop()`` returns it, records per
+    second)."""
 
     def __init__(self, rate_per_s: float) -> None:
         self.per_msg = 1.0 / rate_per_s
@@ -369,10 +393,12 @@ class PacingProbe:
         return self
 
     def _run(self) -> None:
-        self._t0 = next_free = time.monotonic()
+        pacer = Pacer(self.rate_per_s)
+        self._t0 = ready_at = time.monotonic()
         while not self._stop.is_set():
-            next_free = max(next_free, time.monotonic()) + self.per_msg
-            sleep_until(next_free)
+            due = pacer.due(ready_at)
+            if pacer.sleep_s(due, time.monotonic()):
+                sleep_until(due)
             self._count += 1
             self._t1 = time.monotonic()
 

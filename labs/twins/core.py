@@ -13,7 +13,9 @@ of the same experiment:
   taken from a :class:`~labs.twins.calibrate.Calibration` measured on the real brokers;
 - :meth:`Twin.compare` -- the rows of theory | simulator | real broker with tolerances.
 
-:meth:`Twin.run` does all of it and returns a :class:`~labs.twins.result.TwinResult`.
+:meth:`Twin.run` does all of it and returns a :class:`~labs.twins.result.TwinResult`. A
+rate beyond what the lab's client was measured to send on this machine
+(:mod:`labs.twins.send_limit`) is refused first, with the measured limit.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from labs.params import SEED, Params
 from labs.twins.calibrate import Calibration, PacingProbe, calibrate
 from labs.twins.common import simulate
 from labs.twins.result import Row, TwinResult
+from labs.twins.send_limit import check_rate, send_limit
 from labs.workload import draw
 from sim.analysis.result import Result
 from sim.core.scenario import Scenario
@@ -121,6 +124,15 @@ class Twin:
     def notes(self) -> tuple[str, ...]:
         return ()
 
+    #: What the lab's send loop sends (a kind of :func:`~labs.twins.send_limit.send_limit`,
+    #: e.g. ``"redis+kafka"``), or None: :meth:`run` then first checks ``rate_per_s``
+    #: against the rate the client was measured to reach on this machine.
+    SENDS: ClassVar[str | None] = None
+
+    def check_calibration(self, cal: Calibration) -> None:
+        """Raise :class:`~labs.twins.send_limit.BeyondThisMachine` if the calibration shows
+        the lab cannot run these parameters here (nothing by default)."""
+
     def measured_in_run(self, cal: Calibration, real: Result) -> Calibration:
         """The calibration with what the real run itself measured (nothing by default)."""
         return cal
@@ -180,13 +192,22 @@ class Twin:
         )
 
     def run(self, calibration: Calibration | None = None) -> TwinResult:
-        """Calibrate (unless given), run the real lab and the simulator, compare.
+        """Check the rate against the measured send limit (:attr:`SENDS`), calibrate
+        (unless given), run the real lab and the simulator, compare.
 
         A lab run that a Kafka client error interrupts (e.g. a commit refused during a
         rebalance) is run once more; the result's notes say so.
         """
-        cal = calibration if calibration is not None else self.calibrate()
         notes = list(self.notes())
+        if self.SENDS:
+            limit = send_limit(self.SENDS)
+            check_rate(self.rate_per_s, limit)  # BeyondThisMachine names the measured limit
+            notes.append(
+                f"this machine's lab client can send up to {limit.rate_per_s:.0f} msg/s "
+                f"({limit.what}, {limit.measured_at}); this run asked for {self.rate_per_s:g}."
+            )
+        cal = calibration if calibration is not None else self.calibrate()
+        self.check_calibration(cal)
         probe = PacingProbe(self.service_rate_per_s).start() if self.PACED_CONSUMER else None
         try:
             real = self.run_lab()

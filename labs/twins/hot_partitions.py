@@ -36,6 +36,7 @@ class HotPartitionsTwin(Twin):
     """
 
     EXPERIMENT = HOT_PARTITIONS
+    SENDS = "kafka"  # one send() per message, from one thread
     name = "hot_partitions"
     summary = "Zipf keys through murmur2: per-partition counts identical in theory, sim, real"
 

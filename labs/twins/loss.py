@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from labs.experiments.loss import LOSS
+from labs.experiments.loss import HEADROOM, LOSS
 from labs.twins.calibrate import Calibration
 from labs.twins.common import same_keys
 from labs.twins.core import Twin
 from labs.twins.result import Row
+from labs.twins.send_limit import BeyondThisMachine
 from sim.analysis.result import Result
 
 #: Tolerances of the acceptance criteria.
@@ -39,7 +40,22 @@ class OutageParams(Twin):
     """What the loss and lag twins share: :func:`labs.loss.run_loss` and its scenario."""
 
     EXPERIMENT = LOSS
-    PACED_CONSUMER = True  # the lab's Kafka consumer sleeps 1/service_rate per record
+    PACED_CONSUMER = True  # the lab's Kafka consumer is paced at service_rate_per_s
+    SENDS = "redis+kafka"  # PUBLISH and send() of each message, from one thread
+
+    def check_calibration(self, cal: Calibration) -> None:
+        """The paced consumer must really outpace the publisher here, or it never catches
+        up: its rate as calibrated (under a load of ``rate_per_s``) against ``rate_per_s``."""
+        need = HEADROOM * self.rate_per_s
+        if cal.effective_rate_per_s < need:
+            raise BeyondThisMachine(
+                f'"service_rate_per_s" = {self.service_rate_per_s:g} msg/s: the lab\'s consumer '
+                f"processed only {cal.effective_rate_per_s:.0f} records/s on this machine "
+                f"(measured by the calibration at {cal.measured_at}, while "
+                f"{self.rate_per_s:g} msg/s were sent), less than {HEADROOM:g} x rate_per_s = "
+                f"{need:g}; it would not catch up. Choose rate_per_s <= "
+                f"{int(cal.effective_rate_per_s / HEADROOM)}."
+            )
 
     def theory(self) -> dict[str, float]:
         lam, mu = self.rate_per_s, self.service_rate_per_s

@@ -39,7 +39,7 @@ CAL = Calibration(
 @pytest.mark.parametrize(
     ("cls", "params", "name"),
     [
-        (LossTwin, {"rate_per_s": 5000}, "rate_per_s"),
+        (LossTwin, {"rate_per_s": 20000}, "rate_per_s"),
         (LossTwin, {"down_for_s": 3.0}, "down_for_s"),
         (LossTwin, {"service_rate_per_s": 250.0}, "service_rate_per_s"),
         (LossTwin, {"arrivals": "bursty"}, "arrivals"),
@@ -152,7 +152,7 @@ def test_twin_result_renders_as_text_html_and_json():
 
 @pytest.mark.parametrize(
     "module",
-    ["result", "calibrate", "loss", "lag", "hot_partitions", "idempotency"],
+    ["result", "calibrate", "loss", "lag", "hot_partitions", "idempotency", "send_limit"],
 )
 def test_docstring_examples_run(module):
     import doctest
@@ -234,3 +234,65 @@ def test_python_m_labs_twin_reaches_the_twins(capsys):
 
     assert labs_main(["twin", "list"]) == 0
     assert "idempotency" in capsys.readouterr().out
+
+
+def test_the_pacer_keeps_a_schedule_not_the_wake_ups():
+    """A record is due 1/rate after the previous one (or after it was fetched, if the
+    consumer was idle); a late wake-up does not push the schedule back, and the thread
+    sleeps only when it is more than QUANTUM_S ahead of it."""
+    from labs.pacing import QUANTUM_S, Pacer
+
+    p = Pacer(2000.0)
+    dues = [p.due(ready_at=1.0) for _ in range(4)]
+    assert dues == pytest.approx([1.0005, 1.001, 1.0015, 1.002])
+    assert p.due(ready_at=1.0) == pytest.approx(1.0025)  # woke late at 1.1: still 1.0025
+    assert p.due(ready_at=5.0) == pytest.approx(5.0005)  # idle in between: starts again
+    assert Pacer.sleep_s(due=1.0 + QUANTUM_S / 2, now=1.0) == 0.0
+    assert Pacer.sleep_s(due=1.0 + 2 * QUANTUM_S, now=1.0) == pytest.approx(2 * QUANTUM_S)
+    with pytest.raises(ValueError, match='"service_rate_per_s"'):
+        Pacer(0.0)
+
+
+def test_due_batches_send_whatever_is_due_at_once():
+    from labs.recording import Clock
+    from labs.sending import MAX_BATCH, due_batches
+
+    batches = list(due_batches(np.zeros(2 * MAX_BATCH + 1), Clock()))
+    assert [(a, b) for a, b, _ in batches] == [
+        (0, MAX_BATCH),
+        (MAX_BATCH, 2 * MAX_BATCH),
+        (2 * MAX_BATCH, 2 * MAX_BATCH + 1),
+    ]
+    clock = Clock()
+    plan = np.array([0.0, 0.0, 0.02, 0.04])
+    got = list(due_batches(plan, clock))
+    assert [g[:2] for g in got][0] == (0, 2) and got[-1][1] == 4
+    assert all(now >= plan[a] for a, _, now in got)  # never before the plan
+
+
+def test_a_rate_above_the_measured_limit_names_the_limit():
+    from labs.twins.send_limit import BeyondThisMachine, SendLimit, check_rate
+
+    limit = SendLimit("Kafka send()", 3456.7, 5000, 1.45, "measured at noon")
+    check_rate(3456.0, limit)
+    with pytest.raises(BeyondThisMachine, match=r'"rate_per_s" = 5000 msg/s .* limit 3457 msg/s'):
+        check_rate(5000.0, limit)
+    assert issubclass(BeyondThisMachine, ValueError)  # the CLI's usage error (exit 2)
+
+
+def test_a_consumer_slower_than_the_publisher_is_refused_with_its_measured_rate():
+    from labs.twins.send_limit import BeyondThisMachine
+
+    t = LossTwin(rate_per_s=100.0, service_rate_per_s=200.0)  # CAL: 95 records/s measured
+    with pytest.raises(BeyondThisMachine, match=r'"service_rate_per_s" = 200 .* only 95 records/s'):
+        t.check_calibration(CAL)
+    LossTwin(rate_per_s=50.0, service_rate_per_s=200.0).check_calibration(CAL)  # 95 >= 55
+
+
+@pytest.mark.parametrize("module", ["labs.pacing", "labs.sending"])
+def test_docstring_examples_of_the_lab_helpers_run(module):
+    import doctest
+    import importlib
+
+    failures, tried = doctest.testmod(importlib.import_module(module))
+    assert tried and failures == 0

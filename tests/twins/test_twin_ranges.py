@@ -1,0 +1,69 @@
+"""Twins over the ranges a learner tries: 2,000 msg/s for 30 s (loss, lag), and a rate the
+lab's client cannot send on this machine refused with the measured limit. Real brokers; a
+missing broker fails these tests. The tolerances are the twins' own (unchanged): loss
+fraction +-0.03 real vs simulator and +-0.05 vs theory, Kafka loses nothing; peak lag +-15 %
+and catch-up time +-25 % real vs simulator. The 100,000-message hot-partitions run is in
+``test_twin_ranges_hot.py`` (each file stays near a minute).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from labs.twins import LagTwin, LossTwin
+from labs.twins.cli import main
+from labs.twins.send_limit import BeyondThisMachine, send_limit
+
+pytestmark = pytest.mark.brokers
+
+
+def _explain(result) -> str:
+    return "\n" + result.table() + "\n" + result.calibration.table()
+
+
+def test_loss_twin_agrees_at_2000_per_s_for_30_s():
+    t = LossTwin(
+        rate_per_s=2000.0,
+        window_s=30.0,
+        down_from_s=10.0,
+        down_for_s=9.0,
+        service_rate_per_s=3000.0,
+    )
+    res = t.run()
+    assert res.real.history.messages == 60_000, _explain(res)
+    real = res.real.report["subscriber:0"].loss_fraction
+    sim = res.simulator.report["subscriber:0"].loss_fraction
+    assert abs(real - sim) <= 0.03 and abs(real - 0.3) <= 0.05, _explain(res)
+    assert res.real.report["group:0"].lost == 0 == res.simulator.report["group:0"].lost
+    assert res.agrees, _explain(res)
+
+
+def test_lag_twin_agrees_over_a_30_s_window_at_1000_per_s():
+    res = LagTwin(
+        rate_per_s=1000.0,
+        window_s=30.0,
+        down_from_s=10.0,
+        down_for_s=5.0,
+        service_rate_per_s=2500.0,
+        seed=4,
+    ).run()
+    peak, catch_up = res["peak lag (messages)"], res["catch-up time (s)"]
+    assert abs(peak.real - peak.simulator) <= 0.15 * peak.simulator, _explain(res)
+    assert abs(catch_up.real - catch_up.simulator) <= 0.25 * catch_up.simulator, _explain(res)
+    assert res.agrees, _explain(res)
+
+
+def test_a_rate_beyond_the_measured_send_limit_is_refused_with_the_limit(capsys):
+    limit = send_limit("redis+kafka")
+    rate = 10_000.0  # the top of the declared range
+    assert limit.rate_per_s < rate, f"this machine sends faster than {rate:g} msg/s: {limit}"
+    with pytest.raises(BeyondThisMachine) as exc:
+        LossTwin(rate_per_s=rate, service_rate_per_s=15_000.0).run()
+    text = str(exc.value)
+    assert '"rate_per_s" = 10000 msg/s' in text and "measured limit" in text
+    assert f"Choose rate_per_s <= {int(limit.rate_per_s)}" in text
+    # the command line says the same, as a usage error (exit 2), before any lab runs
+    with pytest.raises(SystemExit) as cli:
+        main(["twin", "loss", "--rate_per_s", "10000", "--service_rate_per_s", "15000"])
+    assert cli.value.code == 2
+    assert f"measured limit {limit.rate_per_s:.0f} msg/s" in capsys.readouterr().err

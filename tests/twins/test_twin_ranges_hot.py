@@ -1,0 +1,45 @@
+"""The hot-partitions twin at 100,000 messages and the lag twin at 2,000 msg/s, against the
+real brokers (a missing broker fails them). Per-partition counts are exact in theory,
+simulator and real topic; the lag twin keeps its tolerances (peak +-15 %, catch-up +-25 %).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labs.twins import HotPartitionsTwin, LagTwin
+
+pytestmark = pytest.mark.brokers
+
+
+def _explain(result) -> str:
+    return "\n" + result.table() + "\n" + result.calibration.table()
+
+
+def test_hot_partitions_twin_counts_are_identical_at_100000_messages():
+    t = HotPartitionsTwin(rate_per_s=2500.0, window_s=40.0, service_rate_per_s=2000.0, seed=1)
+    res = t.run()
+    assert res.real.history.messages == 100_000, _explain(res)
+    real = np.array([res.real.metrics[f"messages:partition:{p}"] for p in range(t.partitions)])
+    sim = np.bincount(res.simulator.history.partition, minlength=t.partitions)
+    assert np.array_equal(real, sim) and np.array_equal(sim, t.theory_counts()), _explain(res)
+    assert np.array_equal(res.real.history.keys, res.simulator.history.keys)
+    assert res.agrees, _explain(res)
+
+
+def test_lag_twin_agrees_at_2000_per_s():
+    res = LagTwin(
+        rate_per_s=2000.0,
+        window_s=12.0,
+        down_from_s=3.0,
+        down_for_s=3.0,
+        service_rate_per_s=4000.0,
+        partitions=2,
+        seed=2,
+    ).run()
+    assert res.real.report["group:0"].lost == 0 == res.simulator.report["group:0"].lost
+    peak, catch_up = res["peak lag (messages)"], res["catch-up time (s)"]
+    assert abs(peak.real - peak.simulator) <= 0.15 * peak.simulator, _explain(res)
+    assert abs(catch_up.real - catch_up.simulator) <= 0.25 * catch_up.simulator, _explain(res)
+    assert res.agrees, _explain(res)
