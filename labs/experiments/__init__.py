@@ -20,6 +20,7 @@ from labs.experiments.idempotency import IDEMPOTENCY
 from labs.experiments.loss import LOSS
 from labs.experiments.ordering import ORDERING
 from labs.experiments.poison import POISON
+from labs.experiments.rebalance import REBALANCE
 from labs.experiments.replay import REPLAY
 from labs.experiments.streams import STREAMS
 
@@ -36,6 +37,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         STREAMS,
         HYBRID,
         DURABILITY,
+        REBALANCE,
     )
 }
 

@@ -86,13 +86,15 @@ class Rebalancing:
         self._prev_owner = cur.copy()
 
     def rebalance_metrics(self) -> dict[str, float]:
-        """``unowned_spans``, ``unowned_partition_s`` (their total) and ``max_unowned_s``
-        (the longest) of this group, under the group's name."""
+        """``unowned_spans``, ``unowned_partition_s`` (their total), ``max_unowned_s`` (the
+        longest) and ``last_reowned_s`` (when the last one ended) of this group."""
+        ends = [b for _, a, b in self.unowned_spans if a < self.end_time]
         spans = [b - a for _, a, b in self.unowned_spans if a < self.end_time]
         return {
             f"unowned_spans:{self.name}": float(len(spans)),
             f"unowned_partition_s:{self.name}": float(sum(spans)),
             f"max_unowned_s:{self.name}": float(max(spans, default=0.0)),
+            f"last_reowned_s:{self.name}": float(max(ends, default=float("nan"))),
         }
 
     def _revoke(self, c: int) -> None:
