@@ -39,7 +39,7 @@ from labs.clients import WaitTimeout, endpoints, subscribe_known
 from labs.experiments.rebalance import REBALANCE
 from labs.naming import Scratch, scratch
 from labs.recording import Clock, ReaderLog, Sends
-from labs.workload import payload
+from labs.workload import message_id, payload
 from sim.analysis.result import Result
 
 SOURCE = "kafka"
@@ -169,7 +169,7 @@ class Member(threading.Thread):
                 msgs = c.consume(num_messages=500, timeout=0.05)
                 done = [m for m in msgs if m.error() is None]
                 for m in done:
-                    self.log.processed(int(m.value().decode().split(":")[0]), self.clock.now())
+                    self.log.processed(message_id(m.value()), self.clock.now())
                 if done:
                     with contextlib.suppress(Exception):
                         c.commit(asynchronous=False)
@@ -195,7 +195,7 @@ class Member(threading.Thread):
             batches = c.poll(timeout_ms=50)
             for records in batches.values():
                 for r in records:
-                    self.log.processed(int(r.value.decode().split(":")[0]), self.clock.now())
+                    self.log.processed(message_id(r.value), self.clock.now())
             if batches:
                 with contextlib.suppress(KafkaError):
                     c.commit()

@@ -23,6 +23,7 @@ from labs.experiments.poison import POISON
 from labs.experiments.rebalance import REBALANCE
 from labs.experiments.replay import REPLAY
 from labs.experiments.streams import STREAMS
+from labs.experiments.zombie import ZOMBIE
 
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
@@ -38,6 +39,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         HYBRID,
         DURABILITY,
         REBALANCE,
+        ZOMBIE,
     )
 }
 
