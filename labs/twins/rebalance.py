@@ -44,6 +44,7 @@ from labs.twins.result import Row
 from sim import Group, Log
 from sim.analysis.result import Result
 from sim.core.scenario import Consumers, Fault, Scenario, Topology, Workload
+from sim.models.rebalance import moved_on
 
 #: The broker's group.consumer.heartbeat.interval.ms (Kafka's default).
 CONSUMER_HEARTBEAT_MS = 5000.0
@@ -88,11 +89,8 @@ class RebalanceTwin(Twin):
         return cal.with_run_rejoin(round_ms)
 
     def moved(self) -> int:
-        """Partitions that stop (theory): all for eager, else the joiner's or leaver's share."""
-        p, m = self.partitions, self.members
-        if self.protocol == "eager":
-            return p
-        return p // (m + 1) if self.event == "join" else p // m
+        """Partitions that stop (theory: :func:`sim.models.rebalance.moved_on`)."""
+        return moved_on(self.protocol, self.event, self.partitions, self.members)
 
     def sim_scenario(self, cal: Calibration, event_s: float, end_s: float) -> Scenario:
         m = self.members

@@ -61,6 +61,16 @@ def sticky(members: list[int], owner: np.ndarray, partitions: int) -> np.ndarray
     return target
 
 
+def moved_on(protocol: str, event: str, partitions: int, members: int) -> int:
+    """Partitions that stop when one member joins ``members`` (``event="join"``) or the last
+    of them leaves (``"leave"``): all for ``eager``; otherwise the joiner's balanced share
+    floor(P/(m+1)), or the leaver's floor(P/m) (the last member's share under range and
+    sticky assignment alike)."""
+    if protocol == "eager":
+        return partitions
+    return partitions // (members + 1) if event == "join" else partitions // members
+
+
 class Rebalancing:
     """The rebalance half of :class:`~sim.models.groups.GroupSim` (see the module
     docstring). Expects the group's ``env``, ``group``, ``owner``, ``pos``, ``committed``,
