@@ -287,7 +287,7 @@ class GroupSim(Rebalancing, Stalls):
         self.outages[c] -= 1
         if self.outages[c] > 0:
             return  # still inside another outage
-        if f.kind == "consumer_stall":
+        if self.stalled[c] is not None:  # the outage began with a stall
             self.incarnation[c] += 1
             self._wake(c)
             return
@@ -302,7 +302,7 @@ class GroupSim(Rebalancing, Stalls):
             return
         if was == "paused" and not kicked:
             return  # the flap was shorter than the session timeout: carry on
-        if was in ("down", "left", "paused", "away"):
+        if was in ("down", "left", "paused", "away", "zombie"):
             self.heartbeat0[c] = now
             self._rebalance()  # (re)join
 

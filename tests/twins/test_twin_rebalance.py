@@ -1,4 +1,4 @@
-"""The rebalance twin against the real broker: the defaults and four other parameter sets,
+"""The rebalance twin against the real broker: the defaults and five other parameter sets,
 covering every protocol (kafka-python eager and cooperative-sticky, confluent-kafka with
 KIP-848's ``group.protocol=consumer``) and both events. A missing broker fails these tests.
 
@@ -19,11 +19,14 @@ SETS = [
     {"protocol": "cooperative", "event": "leave", "partitions": 8, "members": 3, "seed": 2},
     {"protocol": "consumer", "partitions": 6, "members": 2, "seed": 3},
     {"protocol": "eager", "event": "leave", "partitions": 5, "members": 2, "seed": 4},
+    {"protocol": "consumer", "event": "leave", "partitions": 4, "members": 2, "seed": 5},
 ]
 
 
 @pytest.mark.parametrize(
-    "params", SETS, ids=["defaults", "coop-join", "coop-leave", "consumer-join", "eager-leave"]
+    "params",
+    SETS,
+    ids=["defaults", "coop-join", "coop-leave", "consumer-join", "eager-leave", "consumer-leave"],
 )
 def test_rebalance_twin_agrees(params):
     t = RebalanceTwin(**params)
