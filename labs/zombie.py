@@ -37,6 +37,8 @@ from sim.analysis.result import Result
 SOURCE = "kafka"
 #: The second member must reach the end within this long.
 TAKEOVER_TIMEOUT_S = 30.0
+#: The first member must read up to its stall within this long.
+READ_TIMEOUT_S = 30.0
 
 
 def run_zombie(
@@ -109,10 +111,16 @@ def run_zombie(
         rejected, commit_error = 0, ""
         pending = poll_until_assigned(first)
         woke = False
+        deadline = time.monotonic() + READ_TIMEOUT_S
         while not woke:
             records = pending or [r for b in first.poll(timeout_ms=100).values() for r in b]
             pending = []
             if not records:
+                if time.monotonic() > deadline:
+                    raise WaitTimeout(
+                        f"the first member read {done} of the {k} records before its stall "
+                        f"within {READ_TIMEOUT_S:.0f} s; is the broker overloaded?"
+                    )
                 continue
             sizes.append(len(records))
             for r in records:
