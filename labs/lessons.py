@@ -283,6 +283,22 @@ def _partitioners(c: _Lesson) -> None:
     c.failures += lesson_failures(c.r)
 
 
+def _rebalance(c: _Lesson) -> None:
+    from sim.models.rebalance import moved_on
+
+    c.zeros("group:members", "lost")
+    want = moved_on(c.p["protocol"], c.p["event"], c.p["partitions"], c.p["members"])
+    got = c.m["stopped_partitions"]
+    c.expect(got == want, f"{got} partitions stopped, not {want} ({c.p['protocol']})")
+
+
+def _zombie(c: _Lesson) -> None:
+    want = c.p["batch"] - c.p["stall_at"]
+    c.expect(c.m["zombie_duplicates"] == want, f"zombie duplicates {c.m['zombie_duplicates']}")
+    c.expect(c.m["commit_rejected"] == 1, "the zombie's commit was not rejected")
+    c.zeros("group:zombie", "lost")
+
+
 LESSONS: dict[str, Callable[[_Lesson], None]] = {
     "loss": _loss,
     "replay": _replay,
@@ -294,6 +310,8 @@ LESSONS: dict[str, Callable[[_Lesson], None]] = {
     "streams": _streams,
     "hybrid": _hybrid,
     "partitioners": _partitioners,
+    "rebalance": _rebalance,
+    "zombie": _zombie,
 }
 
 

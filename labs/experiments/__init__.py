@@ -21,8 +21,10 @@ from labs.experiments.loss import LOSS
 from labs.experiments.ordering import ORDERING
 from labs.experiments.partitioners import PARTITIONERS
 from labs.experiments.poison import POISON
+from labs.experiments.rebalance import REBALANCE
 from labs.experiments.replay import REPLAY
 from labs.experiments.streams import STREAMS
+from labs.experiments.zombie import ZOMBIE
 
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
@@ -38,6 +40,8 @@ EXPERIMENTS: dict[str, Experiment] = {
         HYBRID,
         DURABILITY,
         PARTITIONERS,
+        REBALANCE,
+        ZOMBIE,
     )
 }
 

@@ -12,10 +12,20 @@ from labs.twins.idempotency import IdempotencyTwin
 from labs.twins.lag import LagTwin
 from labs.twins.loss import LossTwin
 from labs.twins.partitioners import PartitionersTwin
+from labs.twins.rebalance import RebalanceTwin
+from labs.twins.zombie import ZombieTwin
 
 TWINS: dict[str, type[Twin]] = {
     cls.name: cls
-    for cls in (LossTwin, LagTwin, HotPartitionsTwin, IdempotencyTwin, PartitionersTwin)
+    for cls in (
+        LossTwin,
+        LagTwin,
+        HotPartitionsTwin,
+        IdempotencyTwin,
+        PartitionersTwin,
+        RebalanceTwin,
+        ZombieTwin,
+    )
 }
 if set(TWINS) != {n for e in EXPERIMENTS.values() for n in e.twins}:
     raise RuntimeError("every twin class must be declared with its experiment (Experiment.twins)")

@@ -28,6 +28,7 @@ SCENARIO_FAULTS = {
     "subscriber_down": ("subscriber",),
     "consumer_crash": ("group", "stream-group"),
     "consumer_leave": ("group",),
+    "consumer_stall": ("group",),  # past max_poll_interval_ms: a zombie (sim.models.zombie)
     "network_flap": ("subscriber", "group", "stream-group"),
     "slow_consumer": ("subscriber", "group", "stream-group"),
     "leader_unavailable": ("partition", "log"),

@@ -4,8 +4,9 @@ A group's members share the topic's partitions (``range`` or ``roundrobin``
 assignment). Each member is a FIFO server over the records of its partitions, merged in
 append order, polled ``max_poll_records`` at a time. The *control timeline* runs on
 SimPy: the group joining, members crashing (noticed after ``session_timeout_ms``),
-leaving, rejoining, pausing on a network flap or slowing down, and every rebalance
-(which stops the whole group for ``rebalance_ms``). Between two control events the
+leaving, rejoining, pausing on a network flap, stalling (:mod:`sim.models.zombie`) or
+slowing down, and every rebalance (per ``protocol``: :mod:`sim.models.rebalance`).
+Between two control events the
 assignment is fixed, so the message flow of each member is one vectorised Lindley
 recursion (:func:`sim.core.queue.departures`) -- no event per message.
 
@@ -56,6 +57,8 @@ from sim.models.assignors import assign
 from sim.models.dlq import retry_cost
 from sim.models.log import Partition, Topic
 from sim.models.polls import batch_at, last_batch_start
+from sim.models.rebalance import PROTOCOLS, Rebalancing
+from sim.models.zombie import Stalls
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,12 @@ class Group:
     policy: ``auto`` (every ``auto_commit_interval_ms``), ``before`` processing
     (at-most-once), ``after`` processing (at-least-once) or ``idempotent`` (after, with a
     dedupe store: a redelivered message is recognised and skipped). ``max_poll_records``
-    records per poll; a crashed member is detected after ``session_timeout_ms``; every
-    rebalance pauses the group for ``rebalance_ms``. The group joins at ``join_at_s`` and
+    records per poll; a crashed member is detected after ``session_timeout_ms``, a stalled
+    one after ``max_poll_interval_ms``; a rebalance round takes ``rebalance_ms`` (its
+    ``protocol``: ``eager``, ``cooperative`` or ``consumer`` with heartbeats every
+    ``heartbeat_interval_ms``: :mod:`sim.models.rebalance`). A ``static_membership`` member
+    that leaves keeps its partitions (no rebalance) unless it is away longer than
+    ``session_timeout_ms``. The group joins at ``join_at_s`` and
     starts per ``auto_offset_reset``, or at ``seek_offset`` / ``seek_timestamp_s``. A poison
     message is retried ``max_retries`` times with exponential backoff from
     ``retry_backoff_ms``, then sent to the dead-letter topic (``dlq``) or dropped.
@@ -88,6 +95,10 @@ class Group:
     max_retries: int = 3
     retry_backoff_ms: float = 100.0
     dlq: bool = True
+    protocol: str = "eager"
+    heartbeat_interval_ms: float = 5000.0
+    static_membership: bool = False
+    max_poll_interval_ms: float = 300_000.0
 
     _NESTED: ClassVar = {"service": Service}
 
@@ -107,6 +118,10 @@ class Group:
         check_number(self, "max_retries", 0, 1000, integer=True)
         check_number(self, "retry_backoff_ms", 0.0, 1e7)
         check_bool(self, "dlq")
+        check_choice(self, "protocol", PROTOCOLS)
+        check_number(self, "heartbeat_interval_ms", 0.0, 1e9, lo_open=True)
+        check_bool(self, "static_membership")
+        check_number(self, "max_poll_interval_ms", 0.0, 1e9, lo_open=True)
         if self.seek_offset is not None and self.seek_timestamp_s is not None:
             raise ValueError('Group "seek_offset" and "seek_timestamp_s" are exclusive.')
 
@@ -129,7 +144,7 @@ class _InHand:
         self.p, self.off, self.d = int(rec[2][0]), int(rec[3][0]), float(rec[1][0])
 
 
-class GroupSim:
+class GroupSim(Rebalancing, Stalls):
     """One consumer group on the SimPy control timeline (see the module docstring)."""
 
     def __init__(
@@ -177,6 +192,8 @@ class GroupSim:
         self.redelivered = 0
         self.skipped_uncommitted = 0
         self.end_time = end_time
+        self._init_rebalancing(P, C)
+        self._init_stalls(C)
         env.process(self._join())
         for f in faults:
             if f.target_kind == "group" and f.target_index[0] == index:
@@ -200,56 +217,23 @@ class GroupSim:
             self.pos[p] = self.committed[p] = self.init_pos[p] = pos
         self.started = True
         self.t_done = t
+        self.heartbeat0[:] = t
         self._assign()
+        self._owners_changed()
 
     def _finish(self):
         yield self.env.timeout(self.end_time)
         self.advance(self.end_time, stopping=range(self.group.consumers), final=True)
 
     def _members(self) -> list[int]:
-        return [c for c, s in enumerate(self.status) if s in ("up", "paused")]
+        return [c for c, s in enumerate(self.status) if s in ("up", "paused", "away", "stalled")]
 
     def _assign(self) -> None:
         self.owner = assign(self._members(), len(self.parts), self.group.assignment)
 
-    def _revoke(self, c: int) -> None:
-        """Member ``c`` gives its partitions up: it will finish the record in hand, and
-        commits its position including that record; its poll batch is dropped."""
-        h = self.hand[c]
-        if h is not None and not h.revoked:
-            h.revoked = True
-            self.pos[h.p] = max(int(self.pos[h.p]), h.off + 1)
-        mine = self.owner == c
-        self.committed[mine] = self.pos[mine]
-        self.rem[c] = 0
-        self.bpart[c] = False
-
-    def _rebalance(self) -> None:
-        now = self.env.now
-        self.advance(now)
-        if not self.started:
-            return
-        for c, s in enumerate(self.status):
-            if s == "up":
-                self._revoke(c)  # commit on revocation
-        self.owner[:] = -1
-        self.gen += 1
-        self.rebalances += 1
-        self.env.process(self._complete_rebalance(self.gen))
-
-    def _complete_rebalance(self, gen: int):
-        yield self.env.timeout(self.group.rebalance_ms / 1000.0)
-        if gen != self.gen:
-            return
-        self.advance(self.env.now)
-        self.pos[:] = self.committed
-        self._assign()
-        self.rem[:] = 0
-        self.bpart[:] = False
-
     def _detect(self, c: int, incarnation: int):
         yield self.env.timeout(self.group.session_timeout_ms / 1000.0)
-        if self.incarnation[c] != incarnation or self.status[c] not in ("down", "paused"):
+        if self.incarnation[c] != incarnation or self.status[c] not in ("down", "paused", "away"):
             return
         self._restart_from_commit(c)
         self.status[c] = "down"
@@ -266,17 +250,28 @@ class GroupSim:
         self.outages[c] += 1
         if self.outages[c] > 1 or self.status[c] != "up":
             return  # overlapping outages of one consumer: the first one decides
+        static = self.group.static_membership
+        if f.kind == "consumer_stall":
+            self.incarnation[c] += 1
+            self._stall(c)
+            return
         if f.kind == "consumer_leave":
             self.advance(now)
             self._revoke(c)
-            self.status[c] = "left"
-            self._rebalance()
+            self.status[c] = "away" if static else "left"  # a static member keeps its place
+            if static:
+                self.incarnation[c] += 1
+                self.kicked[c] = False
+                self.env.process(self._detect(c, self.incarnation[c]))
+            else:
+                self._rebalance()
             return
         self.advance(now, stopping=(c,))
         self.incarnation[c] += 1
         if f.kind == "consumer_crash":
             self._restart_from_commit(c)  # the in-memory position dies with it
             self.status[c] = "down"
+            self.kicked[c] = False
         else:  # network_flap: cannot fetch or commit; kicked out after the session timeout
             self.status[c] = "paused"
             self.kicked[c] = False
@@ -292,14 +287,23 @@ class GroupSim:
         self.outages[c] -= 1
         if self.outages[c] > 0:
             return  # still inside another outage
+        if self.stalled[c] is not None:  # the outage began with a stall
+            self.incarnation[c] += 1
+            self._wake(c)
+            return
         self.advance(now)
         self.incarnation[c] += 1
         was, kicked = self.status[c], self.kicked[c]
         self.status[c] = "up"
         self.free[c] = max(self.free[c], now)
+        if was in ("away", "down") and not kicked and self.group.static_membership:
+            mine = self.owner == c  # back within the session timeout: no rebalance
+            self.pos[mine] = self.committed[mine]
+            return
         if was == "paused" and not kicked:
             return  # the flap was shorter than the session timeout: carry on
-        if was in ("down", "left", "paused"):
+        if was in ("down", "left", "paused", "away", "zombie"):
+            self.heartbeat0[c] = now
             self._rebalance()  # (re)join
 
     def _restart_from_commit(self, c: int) -> None:

@@ -64,6 +64,8 @@ class KafkaModel(Model):
             out[f"group:{i}"] = (
                 f"{g.consumers} consumers, {g.assignment}, commit={g.commit}, "
                 f"max_poll_records={g.max_poll_records}, auto_offset_reset={g.auto_offset_reset}"
+                + (f", protocol={g.protocol}" if g.protocol != "eager" else "")
+                + (", static membership" if g.static_membership else "")
             )
         return out
 
@@ -122,6 +124,10 @@ class _RunningKafka(Running):
             m[f"rebalances:{gs.name}"] = float(gs.rebalances)
             m[f"redelivered:{gs.name}"] = float(gs.redelivered)
             m[f"skipped:{gs.name}"] = float(gs.skipped_by_retention + gs.skipped_uncommitted)
+            if gs.stalls:  # (only where they can be non-zero: the goldens stay as they were)
+                m[f"zombie_duplicates:{gs.name}"] = float(gs.zombie_duplicates)
+            if gs.rebalances:
+                m.update(gs.rebalance_metrics())
             del ids, times, expected, available
             self._lag(gs, *updates, grid, out)
             del updates

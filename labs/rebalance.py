@@ -1,0 +1,341 @@
+"""Rebalance pause: how long partitions have no owner when a member joins or leaves.
+
+A topic of ``partitions`` partitions receives ``rate_per_s`` messages per second, dealt to
+the partitions in turn. A consumer group of ``members`` members reads it with the rebalance
+``protocol``:
+
+- ``eager`` -- kafka-python, range assignor (the classic protocol: every member revokes
+  everything, then the new assignment arrives);
+- ``cooperative`` -- kafka-python, ``cooperative-sticky`` assignor (KIP-429: only the
+  partitions that move are revoked, in a first round, and assigned in a second);
+- ``consumer`` -- confluent-kafka (librdkafka) with ``group.protocol=consumer`` (KIP-848,
+  Kafka 4's broker-side protocol: the broker computes the assignment, members learn their
+  part at their heartbeats).
+
+Once the group is stable, one member joins (``event="join"``) or the last one leaves
+(``"leave"``: it commits and closes, which tells the coordinator at once). The lab waits
+until the group is balanced again and quiet, then measures, per partition, every span it
+had no owner after the event: from its revocation (the old owner's ``on_partitions_revoked``
+callback, or the leaver's close) to its assignment (the new owner's
+``on_partitions_assigned`` callback). Metrics: ``unowned_spans`` (how many),
+``unowned_partition_s`` (their total), ``max_unowned_s`` (the longest), ``stopped_partitions``
+(distinct partitions that stopped), ``reowned_s`` (event -> the last of them owned again),
+and ``round_ms`` -- the median span of the rebalances that formed the group before the event
+(one member joining at a time): what the simulator's ``rebalance_ms`` is calibrated with.
+
+Every member processes what it polls (recorded with its completion time) and commits
+synchronously after every poll batch and on revocation; the reader is ``group:members``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+
+from labs.clients import WaitTimeout, endpoints, subscribe_known
+from labs.experiments.rebalance import REBALANCE
+from labs.naming import Scratch, scratch
+from labs.recording import Clock, ReaderLog, Sends
+from labs.workload import message_id, payload
+from sim.analysis.result import Result
+
+SOURCE = "kafka"
+#: The client's heartbeat interval for the classic protocol (``eager``, ``cooperative``):
+#: how soon a member notices that a rebalance began.
+CLASSIC_HEARTBEAT_MS = 100
+#: The group is stable when it is balanced and no callback ran for this long.
+QUIET_S = 1.0
+#: ... and it must get there within this long after a join or leave.
+SETTLE_TIMEOUT_S = 40.0
+#: After the last send, the members get this long to read everything.
+DRAIN_TIMEOUT_S = 5.0
+
+
+@dataclass
+class Ownership:
+    """The revoke and assign callbacks of every member, on the run clock (thread-safe)."""
+
+    clock: Clock
+    events: list[tuple[float, int, str, tuple[int, ...]]] = field(default_factory=list)
+    owner: dict[int, int] = field(default_factory=dict)
+    last: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, member: int, what: str, parts) -> None:
+        t = self.clock.now()
+        with self._lock:
+            ps = tuple(sorted(int(p) for p in parts))
+            self.events.append((t, member, what, ps))
+            for p in ps:
+                if what == "assigned":
+                    self.owner[p] = member
+                elif self.owner.get(p) == member:
+                    del self.owner[p]
+            self.last = t
+
+    def balanced(self, partitions: int, members: set[int]) -> bool:
+        with self._lock:
+            if len(self.owner) != partitions or set(self.owner.values()) - members:
+                return False
+            counts = [list(self.owner.values()).count(m) for m in members]
+            return max(counts) - min(counts) <= 1 and self.clock.now() - self.last >= QUIET_S
+
+    def spans(self, after: float) -> list[tuple[int, float, float]]:
+        """``(partition, from, to)`` of every span without an owner that began at or after
+        ``after`` and ended (the callbacks replayed from the start)."""
+        owner: dict[int, int] = {}
+        since: dict[int, float] = {}
+        out = []
+        with self._lock:
+            events = list(self.events)
+        for t, member, what, parts in events:
+            for p in parts:
+                if what == "revoked" and owner.get(p) == member:
+                    del owner[p]
+                    since[p] = t
+                elif what == "assigned":
+                    if p not in owner and p in since and since[p] >= after:
+                        out.append((p, since[p], t))
+                    since.pop(p, None)
+                    owner[p] = member
+        return out
+
+
+class Member(threading.Thread):
+    """One group member polling in its own thread until told to stop (then it commits and
+    closes its consumer)."""
+
+    def __init__(
+        self, index: int, s: Scratch, topic: str, group: str, protocol: str,
+        log: ReaderLog, own: Ownership, clock: Clock,
+    ) -> None:  # fmt: skip
+        super().__init__(name=f"member-{index}", daemon=True)
+        self.index, self.topic, self.group, self.protocol = index, topic, group, protocol
+        self.log, self.own, self.clock = log, own, clock
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+        self.consumer = self._consumer(s)
+
+    def _consumer(self, s: Scratch):
+        if self.protocol == "consumer":
+            from confluent_kafka import Consumer
+
+            c = Consumer(
+                {
+                    "bootstrap.servers": endpoints().kafka_bootstrap_servers,
+                    "group.id": self.group,
+                    "group.protocol": "consumer",
+                    "enable.auto.commit": False,
+                    "auto.offset.reset": "earliest",
+                    "fetch.wait.max.ms": 100,
+                }
+            )
+            return s.track(c)
+        from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
+        from kafka.coordinator.assignors.range import RangePartitionAssignor
+
+        strategy = (
+            CooperativeStickyAssignor if self.protocol == "cooperative" else RangePartitionAssignor
+        )
+        return s.consumer(
+            group_id=self.group,
+            partition_assignment_strategy=[strategy],
+            heartbeat_interval_ms=CLASSIC_HEARTBEAT_MS,
+        )
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the lab
+            self.error = exc
+
+    def _run(self) -> None:
+        c, me, own = self.consumer, self.index, self.own
+        if self.protocol == "consumer":
+
+            def on_assign(consumer, parts):
+                own.record(me, "assigned", [tp.partition for tp in parts])
+
+            def on_revoke(consumer, parts):
+                with contextlib.suppress(Exception):
+                    consumer.commit(asynchronous=False)
+                own.record(me, "revoked", [tp.partition for tp in parts])
+
+            c.subscribe([self.topic], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
+            while not self.stop.is_set():
+                msgs = c.consume(num_messages=500, timeout=0.05)
+                done = [m for m in msgs if m.error() is None]
+                for m in done:
+                    self.log.processed(message_id(m.value()), self.clock.now())
+                if done:
+                    with contextlib.suppress(Exception):
+                        c.commit(asynchronous=False)
+            with contextlib.suppress(Exception):
+                c.commit(asynchronous=False)
+            own.record(me, "revoked", [tp.partition for tp in c.assignment()])
+            c.close()
+            return
+        from kafka import AsyncConsumerRebalanceListener
+        from kafka.errors import KafkaError
+
+        class Listener(AsyncConsumerRebalanceListener):
+            # (runs on kafka-python's IO loop: no blocking call here. Every poll batch is
+            # committed before the next poll, inside which a revocation happens.)
+            async def on_partitions_revoked(self, revoked):
+                own.record(me, "revoked", [tp.partition for tp in revoked])
+
+            async def on_partitions_assigned(self, assigned):
+                own.record(me, "assigned", [tp.partition for tp in assigned])
+
+        subscribe_known(c, [self.topic], listener=Listener())
+        while not self.stop.is_set():
+            batches = c.poll(timeout_ms=50)
+            for records in batches.values():
+                for r in records:
+                    self.log.processed(message_id(r.value), self.clock.now())
+            if batches:
+                with contextlib.suppress(KafkaError):
+                    c.commit()
+        with contextlib.suppress(KafkaError):
+            c.commit()
+        own.record(me, "revoked", [tp.partition for tp in c.assignment()])
+        c.close()
+
+
+def run_rebalance(
+    *,
+    protocol: str = "eager",
+    event: str = "join",
+    partitions: int = 6,
+    members: int = 2,
+    rate_per_s: int = 100,
+    after_s: float = 1.0,
+    seed: int = 0,
+) -> Result:
+    """Run the rebalance lab; see the module docstring."""
+    REBALANCE.check(locals())  # ranges and defaults: labs/experiments/rebalance.py
+    params = dict(
+        protocol=protocol,
+        event=event,
+        partitions=partitions,
+        members=members,
+        rate_per_s=rate_per_s,
+        after_s=after_s,
+    )
+    clock = Clock()
+    own = Ownership(clock)
+    log = ReaderLog("group:members")
+    sends = Sends()
+    threads: list[Member] = []
+    with scratch("rebalance") as s:
+        topic = s.topic("events", partitions=partitions)
+        group = s.group("members")
+        prod = s.producer(acks=1, enable_idempotence=False)
+        stop_sending = threading.Event()
+
+        def send_steadily() -> None:
+            i = 0
+            while not stop_sending.is_set():
+                t = clock.now()
+                sends.add_kafka(
+                    i % partitions, t, prod.send(topic, value=payload(i), partition=i % partitions)
+                )
+                i += 1
+                time.sleep(max(0.0, i / rate_per_s - clock.now()))
+
+        sender = threading.Thread(target=send_steadily, name="sender", daemon=True)
+
+        def start(index: int) -> Member:
+            m = Member(index, s, topic, group, protocol, log, own, clock)
+            threads.append(m)
+            m.start()
+            return m
+
+        def settle(live: set[int], what: str) -> None:
+            deadline = time.monotonic() + SETTLE_TIMEOUT_S
+            while not own.balanced(partitions, live):
+                for m in threads:
+                    if m.error is not None:
+                        raise m.error
+                if time.monotonic() > deadline:
+                    raise WaitTimeout(
+                        f"the group did not settle within {SETTLE_TIMEOUT_S:.0f} s {what} "
+                        f"(owners {own.owner}); is the broker overloaded?"
+                    )
+                time.sleep(0.05)
+
+        try:
+            sender.start()
+            for i in range(members):
+                start(i)
+                settle(set(range(i + 1)), f"after member {i} joined")
+            t_event = clock.now()
+            if event == "join":
+                start(members)
+                live = set(range(members + 1))
+            else:
+                threads[-1].stop.set()
+                threads[-1].join(10.0)
+                live = set(range(members - 1))
+            settle(live, f"after the {event}")
+            time.sleep(after_s)
+            stop_sending.set()
+            sender.join(5.0)
+            prod.flush(timeout=5)
+            drained = time.monotonic() + DRAIN_TIMEOUT_S  # the members read what was sent
+            while log.distinct() < len(sends) and time.monotonic() < drained:
+                time.sleep(0.05)
+        finally:
+            stop_sending.set()
+            sender.join(5.0)
+            for m in threads:
+                m.stop.set()
+            for m in threads:
+                m.join(10.0)
+        sends.settle(prod, timeout_s=5)
+        end = clock.now()
+    for m in threads:
+        if m.error is not None:
+            raise m.error
+    spans = own.spans(t_event)
+    rounds = [b - a for _, a, b in own.spans(0.0) if b <= t_event]  # formation rebalances
+    lengths = [b - a for _, a, b in spans]
+    metrics = {
+        "event_s": t_event,
+        "unowned_spans": len(spans),
+        "unowned_partition_s": float(sum(lengths)),
+        "max_unowned_s": float(max(lengths, default=0.0)),
+        "stopped_partitions": len({p for p, _, _ in spans}),
+        "reowned_s": max((b for _, _, b in spans), default=t_event) - t_event,
+        "round_ms": 1000 * statistics.median(rounds) if rounds else float("nan"),
+        "callbacks": len(own.events),
+    }
+    history = sends.history([log.history()], end_time=end)
+    return Result.from_history(
+        "rebalance",
+        SOURCE,
+        history,
+        seed=seed,
+        params=params,
+        settings={
+            "run_id": s.run_id,
+            "client": "confluent-kafka" if protocol == "consumer" else "kafka-python",
+            "group.protocol": "consumer" if protocol == "consumer" else "classic",
+            "assignor": {"eager": "range", "cooperative": "cooperative-sticky"}.get(
+                protocol, "broker-side (uniform)"
+            ),
+            "heartbeat_interval_ms": (
+                "broker's group.consumer.heartbeat.interval.ms"
+                if protocol == "consumer"
+                else CLASSIC_HEARTBEAT_MS
+            ),
+            "spans": [(p, round(a, 3), round(b, 3)) for p, a, b in spans],
+        },
+        metrics=metrics,
+    )
+
+
+__all__ = ["run_rebalance"]
