@@ -55,6 +55,7 @@ from sim.core.workload import Messages
 from sim.models.assignors import assign
 from sim.models.dlq import retry_cost
 from sim.models.log import Partition, Topic
+from sim.models.offset_expiry import OffsetExpiry
 from sim.models.polls import batch_at, last_batch_start
 
 
@@ -70,7 +71,8 @@ class Group:
     rebalance pauses the group for ``rebalance_ms``. The group joins at ``join_at_s`` and
     starts per ``auto_offset_reset``, or at ``seek_offset`` / ``seek_timestamp_s``. A poison
     message is retried ``max_retries`` times with exponential backoff from
-    ``retry_backoff_ms``, then sent to the dead-letter topic (``dlq``) or dropped.
+    ``retry_backoff_ms``, then sent to the dead-letter topic (``dlq``) or dropped. Committed
+    offsets expire after ``offsets_retention_ms`` empty (:mod:`sim.models.offset_expiry`).
     """
 
     consumers: int = 1
@@ -88,6 +90,7 @@ class Group:
     max_retries: int = 3
     retry_backoff_ms: float = 100.0
     dlq: bool = True
+    offsets_retention_ms: float = 604_800_000.0
 
     _NESTED: ClassVar = {"service": Service}
 
@@ -100,6 +103,7 @@ class Group:
         check_number(self, "max_poll_records", 1, 1_000_000, integer=True)
         check_number(self, "session_timeout_ms", 0.0, 1e9)
         check_number(self, "rebalance_ms", 0.0, 1e9)
+        check_number(self, "offsets_retention_ms", 0.0, 1e15)
         check_number(self, "join_at_s", 0.0, 1e8)
         check_choice(self, "auto_offset_reset", ("earliest", "latest"))
         check_number(self, "seek_offset", 0, 2**62, integer=True, optional=True)
@@ -176,6 +180,7 @@ class GroupSim:
         self.skipped_by_retention = 0
         self.redelivered = 0
         self.skipped_uncommitted = 0
+        self.expiry = OffsetExpiry(group, self.parts)  # offsets.retention.minutes
         self.end_time = end_time
         env.process(self._join())
         for f in faults:
@@ -232,6 +237,9 @@ class GroupSim:
         for c, s in enumerate(self.status):
             if s == "up":
                 self._revoke(c)  # commit on revocation
+        skipped, reread = self.expiry.on_rebalance(now, bool(self._members()), self.committed)
+        self.skipped_by_retention += skipped
+        self.redelivered += reread
         self.owner[:] = -1
         self.gen += 1
         self.rebalances += 1
