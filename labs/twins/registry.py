@@ -11,9 +11,10 @@ from labs.twins.hot_partitions import HotPartitionsTwin
 from labs.twins.idempotency import IdempotencyTwin
 from labs.twins.lag import LagTwin
 from labs.twins.loss import LossTwin
+from labs.twins.retention import RetentionTwin
 
 TWINS: dict[str, type[Twin]] = {
-    cls.name: cls for cls in (LossTwin, LagTwin, HotPartitionsTwin, IdempotencyTwin)
+    cls.name: cls for cls in (LossTwin, LagTwin, HotPartitionsTwin, IdempotencyTwin, RetentionTwin)
 }
 if set(TWINS) != {n for e in EXPERIMENTS.values() for n in e.twins}:
     raise RuntimeError("every twin class must be declared with its experiment (Experiment.twins)")

@@ -1,0 +1,173 @@
+"""Retention on a real broker: when the log start offset moves, and what a late reader finds.
+
+A one-partition topic with ``segment.ms`` = ``segment_ms`` and ``retention.ms`` =
+``retention_ms`` receives ``rate_per_s`` records per second for ``duration_s`` seconds. A
+probe (no group) polls the partition's beginning offset (the log start offset) every
+:data:`POLL_S` seconds from the first send until ``observe_s`` seconds after it, recording
+each jump; a new group with ``auto_offset_reset='earliest'`` joins ``join_after_s`` seconds
+after the first send and reads to the end: how many records it finds, and the log start
+offset its first fetch saw. The broker deletes expired segments on its own retention check
+(``log.retention.check.interval.ms``, a broker setting: the course's stack sets 1000 ms;
+there is no per-topic override), and the lab reports the interval it read from the broker.
+
+The result's series ``log_start_offset`` holds the polled values; its metrics the record
+timestamps' origin and the late group's count.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+from kafka import TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType
+
+from labs.clients import poll_until_assigned
+from labs.consume import drain, end_offsets
+from labs.naming import Scratch, scratch
+from labs.recording import Clock, ReaderLog, Sends
+from labs.workload import payload
+from sim.analysis.result import Result, Series
+from sim.core.history import OK
+
+SOURCE = "kafka"
+#: How often the probe reads the log start offset (s).
+POLL_S = 0.05
+
+
+def broker_retention_check_ms(s: Scratch) -> int:
+    """The broker's ``log.retention.check.interval.ms``."""
+    res = ConfigResource(ConfigResourceType.BROKER, "1")
+    configs = s.admin.describe_configs([res], config_filter="all")
+    broker = next(iter(configs["broker"].values()))
+    return int(broker["log.retention.check.interval.ms"]["value"])
+
+
+def run_retention(
+    *,
+    rate_per_s: float = 50.0,
+    duration_s: float = 6.0,
+    segment_ms: int = 1000,
+    retention_ms: int = 2000,
+    join_after_s: float = 5.0,
+    observe_s: float = 9.0,
+    seed: int = 0,
+) -> Result:
+    """Run the retention lab; see the module docstring. (Ranges are the twin's,
+    :data:`labs.experiments.retention.TWIN`.)"""
+    params = dict(
+        rate_per_s=rate_per_s,
+        duration_s=duration_s,
+        segment_ms=segment_ms,
+        retention_ms=retention_ms,
+        join_after_s=join_after_s,
+        observe_s=observe_s,
+    )
+    n = int(round(rate_per_s * duration_s))
+    with scratch("retention", redis_needed=False) as s:
+        check_ms = broker_retention_check_ms(s)
+        topic = s.topic(
+            "retained",
+            configs={
+                "retention.ms": retention_ms,
+                "segment.ms": segment_ms,
+                "file.delete.delay.ms": 0,
+            },
+        )
+        tp = TopicPartition(topic, 0)
+        producer = s.producer(acks="all", enable_idempotence=True, linger_ms=0)
+        probe = s.consumer()
+        clock, sends, log = Clock(), Sends(), ReaderLog("group:late")
+        late: dict = {}
+        reader = threading.Thread(
+            target=_late_reader, args=(s, topic, tp, log, clock, join_after_s, late), daemon=True
+        )
+        reader.start()
+        polls: list[tuple[float, int]] = []
+        i = 0
+        while True:
+            now = clock.now()
+            if i < n and now >= i / rate_per_s:
+                sends.add_kafka(-1, now, producer.send(topic, value=payload(i)))
+                i += 1
+                continue
+            if now >= observe_s and i >= n:
+                break
+            polls.append((now, probe.beginning_offsets([tp], timeout_ms=5000)[tp]))
+            nxt = i / rate_per_s if i < n else observe_s
+            time.sleep(max(0.0, min(POLL_S, nxt - clock.now())))
+        futures = dict(sends._futures)
+        sends.settle(producer, timeout_s=10)
+        stamps = _timestamps(futures, len(sends))
+        reader.join(timeout=30)
+        if reader.is_alive() or "error" in late or "found" not in late:
+            raise RuntimeError(f"the late reader of {topic} did not finish: {late.get('error')}")
+        probe.close()
+        end = clock.now()
+    outcome = sends.array("outcome")
+    times = np.array([t for t, _ in polls])
+    values = np.array([v for _, v in polls], float)
+    available = np.zeros(len(sends), bool)
+    available[late["log_start"] : late["end"]] = True
+    history = sends.history([log.history(available=available)], end_time=end)
+    return Result.from_history(
+        "retention",
+        SOURCE,
+        history,
+        seed=seed,
+        params=params,
+        settings={
+            "run_id": s.run_id,
+            "segment.ms": segment_ms,
+            "retention.ms": retention_ms,
+            "log.retention.check.interval.ms (broker)": check_ms,
+        },
+        series={
+            "log_start_offset": Series("log_start_offset", times, values, "offset"),
+            # each record's CreateTime, in run time (s)
+            "create_time": Series(
+                "create_time", np.arange(len(stamps)), clock.from_wall(stamps / 1000.0), "s"
+            ),
+        },
+        metrics={
+            "acked": int((outcome == OK).sum()),
+            "retention_check_interval_ms": check_ms,
+            "late_join_s": late["join_s"],
+            "late_first_fetch_s": late["fetch_s"],
+            "late_end_offset": late["end"],
+            "late_log_start_offset": late["log_start"],
+            "late_found": late["found"],
+        },
+    )
+
+
+def _late_reader(s, topic, tp, log, clock, join_after_s, out: dict) -> None:
+    """At ``join_after_s`` a new group (earliest) joins and reads to the end offset of that
+    instant; ``out`` gets the join and first-fetch times, the offsets and the count."""
+    try:
+        time.sleep(max(0.0, join_after_s - clock.now()))
+        consumer = s.consumer(topic, group_id=s.group("late"), auto_offset_reset="earliest")
+        try:
+            out["join_s"] = clock.now()
+            ends = end_offsets(consumer, [tp])
+            first = poll_until_assigned(consumer)
+            out["fetch_s"] = clock.now()
+            seen = drain(consumer, log, clock, ends, records=first, commit=False)
+        finally:
+            consumer.close(autocommit=False)
+        offsets = sorted({r.offset for r in seen if r.offset < ends[tp]})
+        out["end"] = int(ends[tp])
+        out["log_start"] = int(offsets[0]) if offsets else int(ends[tp])
+        out["found"] = len(offsets)
+    except Exception as exc:  # reported by the main thread
+        out["error"] = repr(exc)
+
+
+def _timestamps(futures: dict, n: int) -> np.ndarray:
+    """Each record's CreateTime (ms since the epoch), -1 if its send failed."""
+    ts = np.full(n, -1, np.int64)
+    for k, f in futures.items():
+        if f.succeeded():
+            ts[k] = f.value.timestamp
+    return ts
