@@ -277,6 +277,15 @@ def _hybrid(c: _Lesson) -> None:
     c.expect(c.m["wrong_balances:replay:rebuild"] == 0, "the rebuilt view is wrong")
 
 
+def _retention(c: _Lesson) -> None:
+    # Whole segments expire, never before retention.ms; a late group finds what is left.
+    c.expect(c.m["log_start_jumps"] >= 1, "the log start offset never moved")
+    kept, r = c.m["shortest_kept_s"], c.p["retention_ms"] / 1000
+    c.expect(kept >= r, f"a record was deleted {kept:.3f} s after it was written (< {r:g} s)")
+    found, left = c.m["late_found"], c.m["late_end_offset"] - c.m["late_log_start_offset"]
+    c.expect(found == left, f"the late group found {found} records, not the {left} left")
+
+
 LESSONS: dict[str, Callable[[_Lesson], None]] = {
     "loss": _loss,
     "replay": _replay,
@@ -287,6 +296,7 @@ LESSONS: dict[str, Callable[[_Lesson], None]] = {
     "poison": _poison,
     "streams": _streams,
     "hybrid": _hybrid,
+    "retention": _retention,
 }
 
 

@@ -25,6 +25,7 @@ from kafka.admin import ConfigResource, ConfigResourceType
 
 from labs.clients import poll_until_assigned
 from labs.consume import drain, end_offsets
+from labs.experiments.retention import RETENTION
 from labs.naming import Scratch, scratch
 from labs.recording import Clock, ReaderLog, Sends
 from labs.workload import payload
@@ -54,8 +55,8 @@ def run_retention(
     observe_s: float = 9.0,
     seed: int = 0,
 ) -> Result:
-    """Run the retention lab; see the module docstring. (Ranges are the twin's,
-    :data:`labs.experiments.retention.TWIN`.)"""
+    """Run the retention lab; see the module docstring."""
+    RETENTION.check(locals())  # ranges and defaults: labs/experiments/retention.py
     params = dict(
         rate_per_s=rate_per_s,
         duration_s=duration_s,
@@ -107,7 +108,11 @@ def run_retention(
         end = clock.now()
     outcome = sends.array("outcome")
     times = np.array([t for t, _ in polls])
-    values = np.array([v for _, v in polls], float)
+    values = np.array([v for _, v in polls], np.int64)
+    jumps = np.flatnonzero(np.diff(values)) + 1
+    created = clock.from_wall(stamps / 1000.0)
+    # How long the newest record each jump deleted had been kept, when the probe saw it.
+    kept = times[jumps] - created[values[jumps] - 1]
     available = np.zeros(len(sends), bool)
     available[late["log_start"] : late["end"]] = True
     history = sends.history([log.history(available=available)], end_time=end)
@@ -126,9 +131,7 @@ def run_retention(
         series={
             "log_start_offset": Series("log_start_offset", times, values, "offset"),
             # each record's CreateTime, in run time (s)
-            "create_time": Series(
-                "create_time", np.arange(len(stamps)), clock.from_wall(stamps / 1000.0), "s"
-            ),
+            "create_time": Series("create_time", np.arange(len(stamps)), created, "s"),
         },
         metrics={
             "acked": int((outcome == OK).sum()),
@@ -138,6 +141,8 @@ def run_retention(
             "late_end_offset": late["end"],
             "late_log_start_offset": late["log_start"],
             "late_found": late["found"],
+            "log_start_jumps": int(jumps.size),
+            "shortest_kept_s": float(kept.min()) if kept.size else float("nan"),
         },
     )
 

@@ -21,6 +21,7 @@ from labs.experiments.loss import LOSS
 from labs.experiments.ordering import ORDERING
 from labs.experiments.poison import POISON
 from labs.experiments.replay import REPLAY
+from labs.experiments.retention import RETENTION
 from labs.experiments.streams import STREAMS
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -36,6 +37,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         STREAMS,
         HYBRID,
         DURABILITY,
+        RETENTION,
     )
 }
 

@@ -9,7 +9,6 @@ seek to offset ``o`` on ``P`` partitions skips ``o`` records of each.
 from __future__ import annotations
 
 from labs.experiments.base import Experiment, Timing
-from labs.experiments.retention import TWIN as RETENTION_TWIN
 from labs.params import Bound, Param, Params
 from sim import Group, Log
 from sim.core.scenario import Consumers, Scenario, Topology, Workload
@@ -68,5 +67,4 @@ REPLAY = Experiment(
     lesson="03_replay",
     theory="each group reads the whole log; a seek skips what lies before it",
     scenario=scenario,
-    twins={"retention": ("labs.twins.retention:RetentionTwin", RETENTION_TWIN)},
 )

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from labs.experiments.replay import REPLAY
-from labs.retention import POLL_S, run_retention
+from labs.experiments.retention import RETENTION
+from labs.retention import POLL_S
 from labs.twins.calibrate import Calibration
 from labs.twins.common import simulate
 from labs.twins.core import Twin
@@ -49,13 +49,10 @@ class RetentionTwin(Twin):
     """Whole segments expire: the log start offset jumps segment by segment, never before
     ``retention.ms``; a late group finds what the undeleted segments hold."""
 
-    EXPERIMENT = REPLAY
+    EXPERIMENT = RETENTION
     name = "retention"
     summary = "segment retention: when the log start offset moves; what a late group finds"
     SEND_TIMES_FROM_LAB = False
-
-    def run_lab(self) -> Result:
-        return run_retention(**self.params())
 
     def log(self, real: Result) -> Log:
         # Kafka rolls when a timestamp is more than segment.ms (integer ms) after the

@@ -24,6 +24,9 @@ CHEAP = {
     "poison": dict(messages=20),
     "streams": dict(messages=20, crash_after=5, batch=4),
     "hybrid": dict(rate_per_s=100.0, window_s=1.0, down_from_s=0.3, down_for_s=0.3),
+    "retention": dict(
+        duration_s=0.5, segment_ms=100, retention_ms=100, join_after_s=0.5, observe_s=1.0
+    ),
 }
 
 
