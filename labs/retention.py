@@ -10,8 +10,11 @@ offset its first fetch saw. The broker deletes expired segments on its own reten
 (``log.retention.check.interval.ms``, a broker setting: the course's stack sets 1000 ms;
 there is no per-topic override), and the lab reports the interval it read from the broker.
 
-The result's series ``log_start_offset`` holds the polled values; its metrics the record
-timestamps' origin and the late group's count.
+The result's series: ``log_start_offset`` (the polled values), ``create_time`` (each
+record's CreateTime in run time) and ``batch`` (the producer batch that carried it: the
+broker rolls a segment per batch, on the batch's largest timestamp); its metrics: the late
+group's join and first-fetch times, offsets and count, the jumps seen and the shortest
+time a deleted record had been kept.
 """
 
 from __future__ import annotations
@@ -81,34 +84,38 @@ def run_retention(
         probe = s.consumer()
         clock, sends, log = Clock(), Sends(), ReaderLog("group:late")
         late: dict = {}
-        reader = threading.Thread(
-            target=_late_reader, args=(s, topic, tp, log, clock, join_after_s, late), daemon=True
-        )
-        reader.start()
-        polls: list[tuple[float, int]] = []
-        i = 0
-        while True:
-            now = clock.now()
-            if i < n and now >= i / rate_per_s:
-                sends.add_kafka(-1, now, producer.send(topic, value=payload(i)))
-                i += 1
-                continue
-            if now >= observe_s and i >= n:
-                break
-            polls.append((now, probe.beginning_offsets([tp], timeout_ms=5000)[tp]))
-            nxt = i / rate_per_s if i < n else observe_s
-            time.sleep(max(0.0, min(POLL_S, nxt - clock.now())))
+        polls: list[tuple] = []  # (asked at, answered at, log start offset)
+        stop = threading.Event()
+        threads = [
+            threading.Thread(
+                target=_late_reader,
+                args=(s, topic, tp, log, clock, join_after_s, late),
+                daemon=True,
+            ),
+            threading.Thread(target=_watch, args=(probe, tp, clock, stop, polls), daemon=True),
+        ]
+        for thread in threads:
+            thread.start()
+        for i in range(n):  # paced sends; the watch and the late reader run beside them
+            time.sleep(max(0.0, i / rate_per_s - clock.now()))
+            sends.add_kafka(-1, clock.now(), producer.send(topic, value=payload(i)))
         futures = dict(sends._futures)
         sends.settle(producer, timeout_s=10)
-        stamps = _timestamps(futures, len(sends))
-        reader.join(timeout=30)
-        if reader.is_alive() or "error" in late or "found" not in late:
+        stamps, batches = _timestamps(futures, len(sends))
+        time.sleep(max(0.0, observe_s - clock.now()))
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        if any(t.is_alive() for t in threads) or "error" in late or "found" not in late:
             raise RuntimeError(f"the late reader of {topic} did not finish: {late.get('error')}")
+        if polls and polls[-1][0] == "error":
+            raise RuntimeError(f"the log start offset probe of {topic} failed: {polls[-1]}")
         probe.close()
         end = clock.now()
     outcome = sends.array("outcome")
-    times = np.array([t for t, _ in polls])
-    values = np.array([v for _, v in polls], np.int64)
+    asked = np.array([p[0] for p in polls], float)
+    times = np.array([p[1] for p in polls], float)
+    values = np.array([p[2] for p in polls], np.int64)
     jumps = np.flatnonzero(np.diff(values)) + 1
     created = clock.from_wall(stamps / 1000.0)
     # How long the newest record each jump deleted had been kept, when the probe saw it.
@@ -130,14 +137,19 @@ def run_retention(
         },
         series={
             "log_start_offset": Series("log_start_offset", times, values, "offset"),
+            # when each of those answers was asked for: a jump seen in answer k happened
+            # after answer k-1 was asked for
+            "log_start_asked": Series("log_start_asked", times, asked, "s"),
             # each record's CreateTime, in run time (s)
             "create_time": Series("create_time", np.arange(len(stamps)), created, "s"),
+            "batch": Series("batch", np.arange(len(stamps)), batches, "batch"),
         },
         metrics={
             "acked": int((outcome == OK).sum()),
             "retention_check_interval_ms": check_ms,
             "late_join_s": late["join_s"],
             "late_first_fetch_s": late["fetch_s"],
+            "late_done_s": late["done_s"],
             "late_end_offset": late["end"],
             "late_log_start_offset": late["log_start"],
             "late_found": late["found"],
@@ -147,9 +159,22 @@ def run_retention(
     )
 
 
+def _watch(probe, tp, clock, stop: threading.Event, polls: list) -> None:
+    """Read the log start offset every :data:`POLL_S` until ``stop``; each value is stamped
+    with the times it was asked for and answered."""
+    try:
+        while not stop.is_set():
+            asked = clock.now()
+            offset = probe.beginning_offsets([tp], timeout_ms=5000)[tp]
+            polls.append((asked, clock.now(), int(offset)))
+            stop.wait(POLL_S)
+    except Exception as exc:  # reported by the main thread
+        polls.append(("error", repr(exc)))
+
+
 def _late_reader(s, topic, tp, log, clock, join_after_s, out: dict) -> None:
     """At ``join_after_s`` a new group (earliest) joins and reads to the end offset of that
-    instant; ``out`` gets the join and first-fetch times, the offsets and the count."""
+    instant; ``out`` gets the join, first-fetch and done times, the offsets and the count."""
     try:
         time.sleep(max(0.0, join_after_s - clock.now()))
         consumer = s.consumer(topic, group_id=s.group("late"), auto_offset_reset="earliest")
@@ -159,6 +184,7 @@ def _late_reader(s, topic, tp, log, clock, join_after_s, out: dict) -> None:
             first = poll_until_assigned(consumer)
             out["fetch_s"] = clock.now()
             seen = drain(consumer, log, clock, ends, records=first, commit=False)
+            out["done_s"] = clock.now()
         finally:
             consumer.close(autocommit=False)
         offsets = sorted({r.offset for r in seen if r.offset < ends[tp]})
@@ -169,10 +195,15 @@ def _late_reader(s, topic, tp, log, clock, join_after_s, out: dict) -> None:
         out["error"] = repr(exc)
 
 
-def _timestamps(futures: dict, n: int) -> np.ndarray:
-    """Each record's CreateTime (ms since the epoch), -1 if its send failed."""
+def _timestamps(futures: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each record's CreateTime (ms since the epoch; -1 if its send failed) and the index
+    of the producer batch that carried it (records of one batch share kafka-python's
+    produce future): the broker rolls segments per batch."""
     ts = np.full(n, -1, np.int64)
+    batch = np.full(n, -1, np.int64)
+    seen: dict[int, int] = {}
     for k, f in futures.items():
         if f.succeeded():
             ts[k] = f.value.timestamp
-    return ts
+        batch[k] = seen.setdefault(id(getattr(f, "_produce_future", f)), len(seen))
+    return ts, batch
