@@ -12,9 +12,11 @@ append that would take it past ``segment_bytes`` or whose timestamp is more than
 - by size, the oldest whole segments while what is left is still at least
   ``retention_bytes``.
 
-So a record lives at least ``retention_ms`` (more, by up to a segment's span plus a check
-interval), and the log start offset jumps a segment at a time. The checks run at
-``k * retention_check_interval_ms`` from the start of the run.
+Sizes are the records' own bytes (the broker also counts batch and record headers, some
+tens of bytes). Unless size deletes it first, a record lives at least ``retention_ms``
+(more, by up to a segment's span plus a check interval), and the log start offset jumps a
+segment at a time. The checks run at ``k * retention_check_interval_ms`` from the start of
+the run.
 
 :func:`deletion_times` gives each record's deletion time, non-decreasing with the offset
 (a segment goes when it or an older one qualifies, so the per-segment times are a running
@@ -29,16 +31,12 @@ import numpy as np
 
 
 def first_check_after(t: np.ndarray | float, check_s: float) -> np.ndarray:
-    """The first retention check strictly after ``t`` (checks at ``k * check_s``)."""
-    if check_s <= 0:
-        return np.nextafter(t, np.inf)
+    """The first retention check strictly after ``t`` (checks at ``k * check_s``, > 0)."""
     return (np.floor(np.asarray(t, float) / check_s) + 1.0) * check_s
 
 
 def first_check_at_or_after(t: np.ndarray | float, check_s: float) -> np.ndarray:
     """The first retention check at or after ``t``."""
-    if check_s <= 0:
-        return np.asarray(t, float)
     return np.ceil(np.asarray(t, float) / check_s) * check_s
 
 
