@@ -299,6 +299,15 @@ def _zombie(c: _Lesson) -> None:
     c.zeros("group:zombie", "lost")
 
 
+def _retention(c: _Lesson) -> None:
+    # Whole segments expire, never before retention.ms; a late group finds what is left.
+    c.expect(c.m["log_start_jumps"] >= 1, "the log start offset never moved")
+    kept, r = c.m["shortest_kept_s"], c.p["retention_ms"] / 1000
+    c.expect(kept >= r, f"a record was deleted {kept:.3f} s after it was written (< {r:g} s)")
+    found, end = c.m["late_found"], c.m["late_end_offset"]
+    c.expect(0 < found < end, f"the late group found {found} of the {end} records written")
+
+
 LESSONS: dict[str, Callable[[_Lesson], None]] = {
     "loss": _loss,
     "replay": _replay,
@@ -312,6 +321,7 @@ LESSONS: dict[str, Callable[[_Lesson], None]] = {
     "partitioners": _partitioners,
     "rebalance": _rebalance,
     "zombie": _zombie,
+    "retention": _retention,
 }
 
 

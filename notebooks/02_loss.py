@@ -133,14 +133,21 @@ for down_s in (6, 15, 30):
 # Kafka keeps events for `retention.ms` (seven days by default), not forever. A consumer
 # that comes back after its committed offset was deleted resumes at the oldest event still
 # there; everything before it is gone. Here retention is one minute and the consumer is
-# away for three:
+# away for three (the broker deletes whole one-second segments, checked every second):
 
 # %%
 # NBVAL_CHECK_OUTPUT
 past_retention = {
     "name": "offline past retention",
     "workload": {"rate_per_s": 100, "duration_s": 300},
-    "topology": {"log": {"partitions": 3, "retention_ms": 60_000}},
+    "topology": {
+        "log": {
+            "partitions": 3,
+            "retention_ms": 60_000,
+            "segment_ms": 1000,
+            "retention_check_interval_ms": 1000,
+        }
+    },
     "consumers": {"groups": [{"auto_offset_reset": "earliest"}]},
     "faults": [["consumer_crash", "group:0:0", 60, 180]],
 }

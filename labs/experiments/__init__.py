@@ -23,6 +23,7 @@ from labs.experiments.partitioners import PARTITIONERS
 from labs.experiments.poison import POISON
 from labs.experiments.rebalance import REBALANCE
 from labs.experiments.replay import REPLAY
+from labs.experiments.retention import RETENTION
 from labs.experiments.streams import STREAMS
 from labs.experiments.zombie import ZOMBIE
 
@@ -42,6 +43,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         PARTITIONERS,
         REBALANCE,
         ZOMBIE,
+        RETENTION,
     )
 }
 

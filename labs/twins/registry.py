@@ -13,6 +13,7 @@ from labs.twins.lag import LagTwin
 from labs.twins.loss import LossTwin
 from labs.twins.partitioners import PartitionersTwin
 from labs.twins.rebalance import RebalanceTwin
+from labs.twins.retention import RetentionTwin
 from labs.twins.zombie import ZombieTwin
 
 TWINS: dict[str, type[Twin]] = {
@@ -24,6 +25,7 @@ TWINS: dict[str, type[Twin]] = {
         IdempotencyTwin,
         PartitionersTwin,
         RebalanceTwin,
+        RetentionTwin,
         ZombieTwin,
     )
 }

@@ -33,6 +33,7 @@ SCENARIO_FAULTS = {
     "slow_consumer": ("subscriber", "group", "stream-group"),
     "leader_unavailable": ("partition", "log"),
     "broker_down": ("pubsub", "log", "stream"),
+    "producer_restart": ("log",),
 }
 #: The faults of a replicated cluster (the durability lab), and their target kinds.
 CLUSTER_FAULTS = {
@@ -63,7 +64,8 @@ class Fault:
     and ``consumer_leave`` (``group:g:c`` or ``stream-group:g:c``; the consumer restarts at
     the end), ``network_flap`` (a subscriber or a consumer loses the network),
     ``slow_consumer`` (service times multiplied by ``factor``), ``leader_unavailable``
-    (``partition:p`` or ``log``) and ``broker_down`` (``pubsub``, ``log`` or ``stream``).
+    (``partition:p`` or ``log``), ``broker_down`` (``pubsub``, ``log`` or ``stream``) and
+    ``producer_restart`` (``log``: :mod:`sim.models.restarts`).
 
     Cluster kinds (:mod:`sim.course.durability`): ``kill-leader`` (SIGKILL the broker
     leading ``partition:p``; it restarts after ``duration_s``), ``freeze-followers``

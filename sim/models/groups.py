@@ -56,6 +56,7 @@ from sim.core.workload import Messages
 from sim.models.assignors import assign
 from sim.models.dlq import retry_cost
 from sim.models.log import Partition, Topic
+from sim.models.offset_expiry import OffsetExpiry
 from sim.models.polls import batch_at, last_batch_start
 from sim.models.rebalance import PROTOCOLS, Rebalancing
 from sim.models.zombie import Stalls
@@ -77,7 +78,8 @@ class Group:
     ``session_timeout_ms``. The group joins at ``join_at_s`` and
     starts per ``auto_offset_reset``, or at ``seek_offset`` / ``seek_timestamp_s``. A poison
     message is retried ``max_retries`` times with exponential backoff from
-    ``retry_backoff_ms``, then sent to the dead-letter topic (``dlq``) or dropped.
+    ``retry_backoff_ms``, then sent to the dead-letter topic (``dlq``) or dropped. Committed
+    offsets expire after ``offsets_retention_ms`` empty (:mod:`sim.models.offset_expiry`).
     """
 
     consumers: int = 1
@@ -99,6 +101,7 @@ class Group:
     heartbeat_interval_ms: float = 5000.0
     static_membership: bool = False
     max_poll_interval_ms: float = 300_000.0
+    offsets_retention_ms: float = 604_800_000.0
 
     _NESTED: ClassVar = {"service": Service}
 
@@ -111,6 +114,7 @@ class Group:
         check_number(self, "max_poll_records", 1, 1_000_000, integer=True)
         check_number(self, "session_timeout_ms", 0.0, 1e9)
         check_number(self, "rebalance_ms", 0.0, 1e9)
+        check_number(self, "offsets_retention_ms", 0.0, 1e15)
         check_number(self, "join_at_s", 0.0, 1e8)
         check_choice(self, "auto_offset_reset", ("earliest", "latest"))
         check_number(self, "seek_offset", 0, 2**62, integer=True, optional=True)
@@ -191,6 +195,7 @@ class GroupSim(Rebalancing, Stalls):
         self.skipped_by_retention = 0
         self.redelivered = 0
         self.skipped_uncommitted = 0
+        self.expiry = OffsetExpiry(group, self.parts)  # offsets.retention.minutes
         self.end_time = end_time
         self._init_rebalancing(P, C)
         self._init_stalls(C)

@@ -11,9 +11,9 @@ throughput (a FIFO server). With ``acks`` other than ``all`` a leader failure tr
 the writes of its last ``replication_lag_ms``: acknowledged, never readable.
 
 Each :class:`Partition` is then a set of arrays in offset order: message ids, append
-times and deletion times. Retention deletes by time and by size; both give deletion
-times that never decrease with the offset, so "the log start offset at time t" and "the
-end offset at time t" are binary searches.
+times and deletion times. Retention deletes whole segments by time and by size
+(:mod:`sim.models.segments`): deletion times never decrease with the offset, so "the log
+start offset at time t" and "the end offset at time t" are binary searches.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from sim.core.queue import departures
 from sim.core.validation import check_bool, check_choice, check_number
 from sim.core.workload import Messages
 from sim.models.partitioner import assign_partitions, check_partitioning
+from sim.models.restarts import resend
+from sim.models.segments import deletion_times
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,9 @@ class Log:
     """A Kafka topic and its producer.
 
     ``partitions`` partitions; retention by time (``retention_ms``) and per-partition size
-    (``retention_bytes``; null = unlimited). Producer: ``linger_ms`` batching, ``acks``
+    (``retention_bytes``; null = unlimited), deleting whole segments (rolled at
+    ``segment_bytes`` or ``segment_ms``) every ``retention_check_interval_ms``
+    (:mod:`sim.models.segments`). Producer: ``linger_ms`` batching, ``acks``
     ("0", "1", "all"), ``retries`` with ``retry_backoff_ms``, ``enable_idempotence``; a
     share ``request_error_rate`` of produce requests lose their response after the write
     (the classic cause of duplicates without idempotence); sends expire after
@@ -52,6 +56,9 @@ class Log:
     partitions: int = 12
     retention_ms: float | None = 604_800_000.0
     retention_bytes: int | None = None
+    segment_bytes: int = 1_073_741_824
+    segment_ms: float = 604_800_000.0
+    retention_check_interval_ms: float = 300_000.0
     linger_ms: float = 0.0
     acks: str = "all"
     retries: int = 5
@@ -75,6 +82,9 @@ class Log:
         check_number(self, "partitions", 1, 10_000, integer=True)
         check_number(self, "retention_ms", 0.0, 1e15, optional=True, lo_open=True)
         check_number(self, "retention_bytes", 1, 2**50, integer=True, optional=True)
+        check_number(self, "segment_bytes", 1, 2**50, integer=True)
+        check_number(self, "segment_ms", 0.0, 1e15, lo_open=True)
+        check_number(self, "retention_check_interval_ms", 0.0, 1e12, lo_open=True)
         check_number(self, "linger_ms", 0.0, 1e6)
         check_choice(self, "acks", ("0", "1", "all"))
         check_number(self, "retries", 0, 1_000_000, integer=True)
@@ -195,6 +205,8 @@ def produce(log: Log, msgs: Messages, faults: tuple[Fault, ...], rng: np.random.
             expired += int(dead.sum())
             keep = ~dead
             ids, send = ids[keep], resume[keep]
+        ids, send, restarted = resend(ids, t[ids], send, faults, delay, log.acks)
+        dup += restarted
         arrive = send + delay
         if log.partition_rate_per_s is not None:
             order = np.argsort(arrive, kind="stable")
@@ -218,15 +230,10 @@ def produce(log: Log, msgs: Messages, faults: tuple[Fault, ...], rng: np.random.
             truncated += int(lost.sum())
             ids, arrive = ids[~lost], arrive[~lost]
         size = _take(msgs.size, ids)
-        delete = np.broadcast_to(np.inf, ids.size)  # kept forever: no per-record array
-        if log.retention_ms is not None:
-            delete = arrive + log.retention_ms / 1000.0
-        if log.retention_bytes is not None and ids.size:
-            cs = np.cumsum(size)
-            j = np.searchsorted(cs, cs + log.retention_bytes, side="right")
-            by_size = np.where(j < ids.size, arrive[np.minimum(j, ids.size - 1)], np.inf)
-            delete = np.minimum(delete, by_size)
-        delete = np.maximum.accumulate(delete) if delete.size else delete
+        delete = deletion_times(
+            arrive, size, log.retention_ms, log.retention_bytes, log.segment_ms,
+            log.segment_bytes, log.retention_check_interval_ms,
+        )  # fmt: skip
         parts.append(Partition(p, ids, arrive, delete, size))
     return Topic(tuple(parts), part, outcome, dup, truncated, expired)
 

@@ -160,6 +160,11 @@ class Rebalancing:
             for c, s in enumerate(self.status):
                 if s == "up":
                     self._revoke(c)  # commit on revocation
+        # An empty group's committed offsets expire (offsets.retention.minutes).
+        skipped, reread = self.expiry.on_rebalance(now, bool(self._members()), self.committed)
+        self.skipped_by_retention += skipped
+        self.redelivered += reread
+        if proto == "eager":
             self.owner[:] = -1
             self._owners_changed()
             self.env.process(self._complete_eager(self.gen))

@@ -28,6 +28,9 @@ CHEAP = {
     "zombie": dict(
         messages=20, batch=5, batches_before=1, stall_at=2, max_poll_interval_ms=500, stall_s=2.5
     ),
+    "retention": dict(
+        duration_s=0.5, segment_ms=100, retention_ms=100, join_after_s=0.5, observe_s=1.0
+    ),
 }
 
 

@@ -116,12 +116,19 @@ def test_late_groups_replay_or_start_at_the_end_and_seek():
 def test_retention_by_size_deletes_oldest_first():
     r = _log_run(
         groups=[{}, {"join_at_s": 9.9, "auto_offset_reset": "earliest"}],
-        log={"retention_bytes": 100 * 1024, "partitions": 1},
+        log={
+            "retention_bytes": 100 * 1024,
+            "segment_bytes": 10 * 1024,  # 10 records a segment, checked every 100 ms
+            "retention_check_interval_ms": 100,
+            "partitions": 1,
+        },
         workload={"size_bytes": 1024},
     )
     row = r.report["group:1"]
     assert row.lost > 0 and r.report["group:0"].lost == 0
-    assert row.processed <= 100 + 200  # what the log still held when it joined, plus new
+    # What the log still held when it joined (100 records, plus at most a segment and a
+    # check interval's worth: 10 + 20), plus what came after.
+    assert row.processed <= 100 + 30 + 200
 
 
 def test_linger_and_partition_throughput_cap_delay_appends():
@@ -355,7 +362,14 @@ def test_consumer_slower_than_retention_keeps_resetting_and_loses_the_rest():
     r = sim.run(
         {
             "workload": {"rate_per_s": 500, "duration_s": 10},
-            "topology": {"log": {"partitions": 2, "retention_ms": 500}},
+            "topology": {
+                "log": {
+                    "partitions": 2,
+                    "retention_ms": 500,
+                    "segment_ms": 50,  # segments short against retention: close to per record
+                    "retention_check_interval_ms": 50,
+                }
+            },
             "consumers": {"groups": [{"service": {"mean_ms": 5}, "auto_offset_reset": "earliest"}]},
             "drain_s": 2,
         }

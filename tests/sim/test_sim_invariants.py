@@ -162,7 +162,12 @@ def test_lost_processed_once_duplicated_unseen_partition_the_sent_messages(
     fl = [[k, f"group:0:{i % gs[0]['consumers']}", s, d] for i, (k, s, d) in enumerate(faults)]
     fl += [["subscriber_down", "subscriber:0", s, d] for s, d in sub_down if subs]
     sc = _scenario(w, gs, subs, [], partitions, fl).with_changes(
-        **{"topology.log.retention_ms": retention_ms, "drain_s": 2}
+        **{
+            "topology.log.retention_ms": retention_ms,
+            "topology.log.segment_ms": 100,  # segments short enough to expire within the run
+            "topology.log.retention_check_interval_ms": 100,
+            "drain_s": 2,
+        }
     )
     r = sim.run(sc, seed=seed)
     h = r.history

@@ -143,13 +143,24 @@ def test_commit_after_processing_crash_gives_predicted_duplicates(crash_at):
 
 
 def test_offline_past_retention_loses_exactly_the_deleted_messages():
-    # Retention 10 s; the only consumer crashes at 20 s and returns at 50 s. On its first
-    # fetch its committed offset is below the log start offset: everything published in
-    # [20, 40] has been deleted (append + 10 s <= 50 s) and is lost, nothing else.
+    # Retention 10 s, segments of 1 s checked every second; the only consumer crashes at
+    # 20 s and returns at 50 s. On its first fetch its committed offset is below the log
+    # start offset: every segment whose newest record is older than 40 s has been deleted
+    # (the check at 50 s sees it more than 10 s old). Segments roll at the first record more
+    # than 1 s after the segment's first. What was published from 20 s to the first record
+    # of the segment holding the first record at or after 40 s is lost, nothing else.
     scenario = sim.Scenario.from_dict(
         {
             "workload": {"rate_per_s": 100, "duration_s": 60},
-            "topology": {"log": {"partitions": 1, "network_delay_ms": 0, "retention_ms": 10_000}},
+            "topology": {
+                "log": {
+                    "partitions": 1,
+                    "network_delay_ms": 0,
+                    "retention_ms": 10_000,
+                    "segment_ms": 1000,
+                    "retention_check_interval_ms": 1000,
+                }
+            },
             "consumers": {
                 "groups": [
                     {
@@ -165,8 +176,14 @@ def test_offline_past_retention_loses_exactly_the_deleted_messages():
     )
     for seed in SEEDS:
         r = sim.run(scenario, seed=seed)
-        t = r.history.publish_time
-        deleted = int(((t >= 20) & (t <= 40)).sum())
+        t = np.sort(r.history.publish_time)
+        first = [0]  # the first record of each segment
+        for i in range(t.size):
+            if t[i] - t[first[-1]] > 1.0:
+                first.append(i)
+        at_40 = int(np.searchsorted(t, 40.0))
+        kept = first[int(np.searchsorted(first, at_40, side="right")) - 1]
+        deleted = int(((t >= 20) & (np.arange(t.size) < kept)).sum())
         row = r.report["group:0"]
         assert row.lost == deleted > 0
         assert row.processed == row.acknowledged - deleted
