@@ -233,6 +233,8 @@ num.io.threads=2
 log.cleaner.dedupe.buffer.size=16777216
 # Labs show retention at work within seconds.
 log.retention.check.interval.ms=1000
+# Kafka 3.8+ (KAFKA-16552, an internal setting): the first check 1 s after start-up, not 30 s.
+log.initial.task.delay.ms=1000
 log.segment.delete.delay.ms=0
 """
 

@@ -8,10 +8,11 @@ CreateTime (the broker rolls and expires segments per batch), with the same
 ``segment.ms``, ``retention.ms`` and the broker's ``log.retention.check.interval.ms`` (a
 broker setting, no per-topic override: the prediction uses the broker's value).
 
-The broker's retention checks run every interval from a phase set at its start-up (its
-first check is 30 s after it: a broker started less than that before the run shows no
-deletion yet); the twin measures that phase from the jumps the probe saw (each happened
-between two of its answers; the phase common to the most of those windows) and runs the
+The broker's retention checks run every interval from a phase set at its start-up (the
+stack sets ``log.initial.task.delay.ms=1000``, an internal setting of Kafka 3.8+, so the
+first check comes 1 s after start-up instead of Kafka's 30 s); the twin measures that
+phase from the jumps the probe saw (each happened between two of its answers; the phase
+common to the most of those windows) and runs the
 simulator's checks on it -- a broker state measured in the run, as other twins take the
 rejoin time the run showed.
 
