@@ -48,6 +48,21 @@ DELIVERY_TIMEOUT_S = 20.0
 JAVA_TIMEOUT_S = 60.0
 
 
+def _version(package: str) -> str:
+    """The installed version of ``package`` (what this run really used)."""
+    from importlib.metadata import version
+
+    return version(package)
+
+
+def _ck() -> str:
+    """confluent-kafka's version and the librdkafka it carries."""
+    import confluent_kafka
+
+    librdkafka = confluent_kafka.libversion()[0]
+    return f"confluent-kafka {_version('confluent-kafka')} (librdkafka {librdkafka})"
+
+
 def run_partitioners(
     *,
     partitions: int = 6,
@@ -101,9 +116,9 @@ def run_partitioners(
         settings={
             "run_id": s.run_id,
             "kafka.partitions": partitions,
-            "kafka-python": "3.0.12, DefaultPartitioner (murmur2)",
-            "confluent-default": "confluent-kafka 2.16.1, partitioner=consistent_random (CRC32)",
-            "confluent-murmur2_random": "confluent-kafka 2.16.1, partitioner=murmur2_random",
+            "kafka-python": f"{_version('kafka-python')}, DefaultPartitioner (murmur2)",
+            "confluent-default": f"{_ck()}, partitioner=consistent_random (CRC32)",
+            "confluent-murmur2_random": f"{_ck()}, partitioner=murmur2_random",
             "keys": f"{key_distribution} over {num_keys} keys",
         },
         metrics=metrics,

@@ -24,6 +24,7 @@ CHEAP = {
     "poison": dict(messages=20),
     "streams": dict(messages=20, crash_after=5, batch=4),
     "hybrid": dict(rate_per_s=100.0, window_s=1.0, down_from_s=0.3, down_for_s=0.3),
+    "partitioners": dict(partitions=2, num_keys=10, messages=20),
     "rebalance": dict(partitions=2, members=1, rate_per_s=20, after_s=0.0),
     "zombie": dict(
         messages=20, batch=5, batches_before=1, stall_at=2, max_poll_interval_ms=500, stall_s=2.5
