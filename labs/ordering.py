@@ -15,6 +15,10 @@ partitions.
   are read again by their new owner: duplicates, and each one a key seeing an *older*
   event again after a newer one (``key_regressions``). With ``commit_on_revoke`` A commits
   in its rebalance listener before giving the partitions up, and the duplicates disappear.
+  B's join must land while A is still busy, however slowly a loaded machine lets B start
+  (a workshop of learners on two cores): A processes at most :data:`HOLD_AT` of the messages
+  before B has its partitions. If it gets there first it pauses its partitions and keeps
+  polling -- so it still takes part in the rebalance -- until B's assignment arrives.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import numpy as np
 from kafka import AsyncConsumerRebalanceListener, OffsetAndMetadata, TopicPartition
 
 from labs.clients import (
+    WaitTimeout,
     commit_offsets,
     poll_until_assigned,
     sleep_until,
@@ -41,6 +46,10 @@ from sim.core.history import OK
 from sim.models.partitioner import key_bytes
 
 SOURCE = "kafka"
+#: The share of the messages A may process before B has joined (see the module docstring).
+HOLD_AT = 0.75
+#: How long A holds at most for B's assignment (then the lab fails with a clear error).
+HOLD_TIMEOUT_S = 30.0
 
 
 def run_ordering(
@@ -137,6 +146,7 @@ def run_ordering(
             "uncommitted_at_revoke:group:rebalance": rebalance["uncommitted_moved"],
             "processed_by_a:group:rebalance": rebalance["by_a"],
             "processed_by_b:group:rebalance": rebalance["by_b"],
+            "a_held_for_b_s:group:rebalance": rebalance["held_s"],
         },
     )
 
@@ -220,6 +230,24 @@ class _Member:
             self.committed.update(self.processed)
             self.processed = {}
 
+    def hold_for_joiner(self, stop: threading.Event) -> None:
+        """A only: at ``hold_at`` messages, pause and poll until B has its partitions."""
+        shared = self.shared
+        if self.name != "A" or self.count < shared["hold_at"] or shared["moved"] is not None:
+            return
+        c = self.consumer
+        c.pause(*c.assignment())
+        deadline = self.clock.now() + HOLD_TIMEOUT_S
+        while shared["moved"] is None and not stop.is_set():
+            if self.clock.now() > deadline:
+                raise WaitTimeout(
+                    f"consumer B did not get its partitions within {HOLD_TIMEOUT_S:.0f} s of "
+                    "A pausing for it; is the broker overloaded? (python -m labs.stack status)"
+                )
+            c.poll(timeout_ms=20)  # paused: returns nothing, but takes part in the rebalance
+        shared["held_s"] = self.clock.now() - (deadline - HOLD_TIMEOUT_S)
+        c.resume(*c.assignment())
+
     def run(self, stop: threading.Event) -> None:
         self.consumer = self.s.consumer(
             group_id=self.group, max_poll_records=20, heartbeat_interval_ms=200
@@ -239,6 +267,7 @@ class _Member:
                 if since_commit >= self.commit_every:
                     self.commit()
                     since_commit = 0
+            self.hold_for_joiner(stop)
             records = [r for b in self.consumer.poll(timeout_ms=20).values() for r in b]
         self.commit()
         self.consumer.close(autocommit=False)
@@ -253,6 +282,8 @@ def _rebalance(s, topic, clock, acked, rate, rebalance_at_s, commit_every, commi
         "pending_revoked": {},
         "moved": None,
         "stopping": False,
+        "hold_at": int(HOLD_AT * acked),
+        "held_s": 0.0,
     }
     a = _Member("A", s, topic, group, log, clock, rate, commit_every, commit_on_revoke, shared)
     b = _Member("B", s, topic, group, log, clock, rate, commit_every, commit_on_revoke, shared)
@@ -282,4 +313,5 @@ def _rebalance(s, topic, clock, acked, rate, rebalance_at_s, commit_every, commi
         "uncommitted_moved": uncommitted,
         "by_a": a.count,
         "by_b": b.count,
+        "held_s": shared["held_s"],
     }

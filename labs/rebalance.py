@@ -20,8 +20,10 @@ callback, or the leaver's close) to its assignment (the new owner's
 ``on_partitions_assigned`` callback). Metrics: ``unowned_spans`` (how many),
 ``unowned_partition_s`` (their total), ``max_unowned_s`` (the longest), ``stopped_partitions``
 (distinct partitions that stopped), ``reowned_s`` (event -> the last of them owned again),
-and ``round_ms`` -- the median span of the rebalances that formed the group before the event
-(one member joining at a time): what the simulator's ``rebalance_ms`` is calibrated with.
+``round_ms`` -- the median span of the rebalances that formed the group before the event
+(one member joining at a time): what the simulator's ``rebalance_ms`` is calibrated with --
+and ``stalled_s``: how long this process could not run between the event and the last
+partition owned again (:mod:`labs.stalls`; 0 on a quiet machine).
 
 Every member processes what it polls (recorded with its completion time) and commits
 synchronously after every poll batch and on revocation; the reader is ``group:members``.
@@ -39,6 +41,7 @@ from labs.clients import WaitTimeout, endpoints, subscribe_known
 from labs.experiments.rebalance import REBALANCE
 from labs.naming import Scratch, scratch
 from labs.recording import Clock, ReaderLog, Sends
+from labs.stalls import StallMeter
 from labs.workload import message_id, payload
 from sim.analysis.result import Result
 
@@ -230,7 +233,7 @@ def run_rebalance(
     log = ReaderLog("group:members")
     sends = Sends()
     threads: list[Member] = []
-    with scratch("rebalance") as s:
+    with scratch("rebalance") as s, StallMeter(clock) as meter:
         topic = s.topic("events", partitions=partitions)
         group = s.group("members")
         prod = s.producer(acks=1, enable_idempotence=False)
@@ -303,14 +306,16 @@ def run_rebalance(
     spans = own.spans(t_event)
     rounds = [b - a for _, a, b in own.spans(0.0) if b <= t_event]  # formation rebalances
     lengths = [b - a for _, a, b in spans]
+    reowned_s = max((b for _, _, b in spans), default=t_event) - t_event
     metrics = {
         "event_s": t_event,
         "unowned_spans": len(spans),
         "unowned_partition_s": float(sum(lengths)),
         "max_unowned_s": float(max(lengths, default=0.0)),
         "stopped_partitions": len({p for p, _, _ in spans}),
-        "reowned_s": max((b for _, _, b in spans), default=t_event) - t_event,
+        "reowned_s": reowned_s,
         "round_ms": 1000 * statistics.median(rounds) if rounds else float("nan"),
+        "stalled_s": meter.stalled_between(t_event, t_event + reowned_s),
         "callbacks": len(own.events),
     }
     history = sends.history([log.history()], end_time=end)

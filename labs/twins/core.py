@@ -124,6 +124,10 @@ class Twin:
     def notes(self) -> tuple[str, ...]:
         return ()
 
+    def run_notes(self, real: Result) -> tuple[str, ...]:
+        """Notes that depend on what the real run measured (e.g. how long it was stalled)."""
+        return ()
+
     #: What the lab's send loop sends (a kind of :func:`~labs.twins.send_limit.send_limit`,
     #: e.g. ``"redis+kafka"``), or None: :meth:`run` then first checks ``rate_per_s``
     #: against the rate the client was measured to reach on this machine.
@@ -221,6 +225,7 @@ class Twin:
             if probe is not None:
                 cal = cal.with_run_probe(probe.stop())
         cal = self.measured_in_run(cal, real)
+        notes.extend(self.run_notes(real))
         sim = self.simulate(cal, real)
         note = self.send_lateness_note(real, sim)
         if note:

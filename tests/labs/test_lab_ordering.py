@@ -26,3 +26,14 @@ def test_commit_on_revoke_avoids_duplicates():
 def test_one_partition_keeps_global_order():
     result = run_ordering(partitions=1, messages=200, rebalance_at_s=0.2)
     assert check("ordering", result) == []  # one partition: global order holds
+
+
+def test_a_late_joiner_still_gets_work():
+    # B joins at 1.9 s; at 300 msg/s A would have read all 600 by 2 s, and B's join takes
+    # longer than the 0.1 s left. A holds at three quarters (labs.ordering.HOLD_AT), polling
+    # but paused, until B has its partitions: the rebalance lands while A is busy, as the
+    # lesson needs, however slowly a loaded machine lets B join.
+    result = run_ordering(rebalance_at_s=1.9, seed=2)
+    assert result.metrics["a_held_for_b_s:group:rebalance"] > 0
+    assert result.metrics["processed_by_a:group:rebalance"] < 600
+    assert check("ordering", result) == []
