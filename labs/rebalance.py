@@ -21,9 +21,10 @@ callback, or the leaver's close) to its assignment (the new owner's
 ``unowned_partition_s`` (their total), ``max_unowned_s`` (the longest), ``stopped_partitions``
 (distinct partitions that stopped), ``reowned_s`` (event -> the last of them owned again),
 ``round_ms`` -- the median span of the rebalances that formed the group before the event
-(one member joining at a time): what the simulator's ``rebalance_ms`` is calibrated with --
-and ``stalled_s``: how long this process could not run between the event and the last
-partition owned again (:mod:`labs.stalls`; 0 on a quiet machine).
+(one member joining at a time, each less the time the process was stalled in it): what the
+simulator's ``rebalance_ms`` is calibrated with -- and ``stalled_s``: how long this process
+could not run between the event and the last partition owned again (:mod:`labs.stalls`; 0 on
+a quiet machine).
 
 Every member processes what it polls (recorded with its completion time) and commits
 synchronously after every poll batch and on revocation; the reader is ``group:members``.
@@ -304,7 +305,11 @@ def run_rebalance(
         if m.error is not None:
             raise m.error
     spans = own.spans(t_event)
-    rounds = [b - a for _, a, b in own.spans(0.0) if b <= t_event]  # formation rebalances
+    # The formation rebalances, less what the process was stalled meanwhile: the round of a
+    # machine that gives the lab its CPU (the twin widens its tolerance by the event's stalls).
+    rounds = [
+        max(0.0, b - a - meter.stalled_between(a, b)) for _, a, b in own.spans(0.0) if b <= t_event
+    ]
     lengths = [b - a for _, a, b in spans]
     reowned_s = max((b for _, _, b in spans), default=t_event) - t_event
     metrics = {
