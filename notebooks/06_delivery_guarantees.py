@@ -202,7 +202,7 @@ restart = {
     "faults": [["producer_restart", "log", 3.0005, 0.2]],
 }
 res = sim.run(restart, seed=1)
-print("idempotent producer restarted once, written twice:", res.metrics["producer_duplicates"])
+print(f"idempotent producer restarted once, written twice: {res.metrics['producer_duplicates']:g}")
 p, c = KafkaProducer.DEFAULT_CONFIG, KafkaConsumer.DEFAULT_CONFIG
 print(f"kafka-python {kafka.__version__}: enable_idempotence={p['enable_idempotence']},", end=" ")
 print(f"acks={p['acks']}, max_in_flight={p['max_in_flight_requests_per_connection']},", end=" ")
