@@ -164,14 +164,14 @@ print(kept.report)
 print("theory: rate x (downtime - retention) =", 100 * (180 - 60))
 
 # %% [markdown]
-# The same outage with `latest` (the default), and with `earliest` but 30 s segments
-# (records wait in a segment until its newest one expires, so fewer are deleted):
+# The same outage with `latest` (the default), and with `earliest` but 50 s segments (a
+# record goes only with its segment's newest one, so fewer are deleted by the return):
 
 # %%
 variants = {
     "earliest, 1 s segments (above)": {},
     "latest, 1 s segments": {"consumers.groups.0.auto_offset_reset": "latest"},
-    "earliest, 30 s segments": {"topology.log.segment_ms": 30_000},
+    "earliest, 50 s segments": {"topology.log.segment_ms": 50_000},
 }
 for label, changes in variants.items():
     res = sim.run(sim.load(past_retention).with_changes(**changes), seed=1)
