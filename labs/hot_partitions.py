@@ -2,10 +2,12 @@
 
 A producer sends ``rate_per_s`` messages a second for ``window_s`` seconds into a topic with
 ``partitions`` partitions, keyed by integer keys drawn from a Zipf (exponent ``zipf_s``) or a
-uniform distribution over ``num_keys`` keys. Kafka's default partitioner (murmur2 of the key
-bytes) picks the partition, so under Zipf the partition holding the hottest key gets a large
-share of the traffic. The per-partition counts are read back from Kafka (end offsets) and
-compared with what murmur2 predicts for the key sequence -- exactly.
+uniform distribution over ``num_keys`` keys. The producer's default partitioner -- the Java
+client's and kafka-python's (which the lab uses): murmur2 of the key bytes; librdkafka
+clients default to CRC32 instead (``sim.models.partitioner``) -- picks the partition, so
+under Zipf the partition holding the hottest key gets a large share of the traffic. The
+per-partition counts are read back from Kafka (end offsets) and compared with what murmur2
+predicts for the key sequence -- exactly.
 
 A consumer group processes the topic with one worker per partition, each at a fixed
 ``service_rate_per_s`` (a partition is consumed by one thread at a time). A partition whose

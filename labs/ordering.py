@@ -11,7 +11,9 @@ partitions.
 - ``group:rebalance`` -- consumer A processes at ``service_rate_per_s`` and commits every
   ``commit_every`` messages; at ``rebalance_at_s`` consumer B joins the group and the
   partitions are split between them. Per-key order of first deliveries still holds (a
-  partition has one owner at a time), but partitions A had processed past its last commit
+  partition has one assigned owner per generation, and A stops at the revocation; a member
+  that stalls past ``max.poll.interval.ms`` keeps processing its fetched batch as a zombie:
+  ``sim.models.zombie``), but partitions A had processed past its last commit
   are read again by their new owner: duplicates, and each one a key seeing an *older*
   event again after a newer one (``key_regressions``). With ``commit_on_revoke`` A commits
   in its rebalance listener before giving the partitions up, and the duplicates disappear.

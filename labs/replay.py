@@ -18,13 +18,18 @@ to ``retention_ms`` (not before: joining a group on a loaded machine can take lo
 that, and the first batch must not expire unread); ``offline_messages``
 more are written; the consumer stays away longer than the retention period while the broker
 deletes the expired records; when it returns its committed offset is below the log start,
-the consumer resets to the earliest offset still there, and the messages retention deleted
-are *lost* -- even on Kafka. It then reads new events live.
+the consumer (``auto_offset_reset='earliest'``; with ``latest`` it would skip to the end)
+resets to the earliest offset still there, and the messages retention deleted are *lost* --
+even on Kafka. It then reads new events live.
 
-Retention is enforced by the broker's cleaner, which runs every
-``log.retention.check.interval.ms`` (5 min by default; the course's stack sets 1 s). When the
-broker checks too rarely for a lab, the lab deletes the expired segment's records itself with
-``delete_records`` -- the same effect the cleaner would have -- and says so in the settings.
+Time-based retention is enforced by the broker's log manager (its retention task runs every
+``log.retention.check.interval.ms``, 5 min by default; the course's stack sets 1 s), not by
+the log cleaner, which compacts. It deletes whole segments whose newest record is older
+than ``retention.ms``, so the topic gets ``segment.ms`` = a quarter of the retention (the
+default, 7 days, would keep every record in one open segment). When the broker checks too
+rarely for a lab, the lab deletes the expired segment's records itself with
+``delete_records`` -- the same effect the retention task would have -- and says so in the
+settings.
 """
 
 from __future__ import annotations
@@ -247,7 +252,7 @@ def _retention(s: Scratch, sends, producer, probe, clock, retained, offline, ret
     # rolls first) holds only expired records, and retention deletes them all.
     time.sleep(retention_ms / 1000 + 0.2)
     if by_broker:
-        enforced_by = f"broker (log.retention.check.interval.ms={check_ms})"
+        enforced_by = f"broker retention task (log.retention.check.interval.ms={check_ms})"
         wait_until(
             lambda: probe.beginning_offsets([tp], timeout_ms=5000)[tp] >= end_of_offline,
             timeout_s=10,

@@ -26,6 +26,9 @@
 # Every lesson runs the same experiment three ways: in theory, in the simulator (`sim`), and
 # on these real brokers (`labs`). This notebook checks that the brokers are there.
 # If a cell fails, run `make course` (or `python -m labs.stack up`) in a terminal.
+#
+# Terms: [glossary](glossary.md) · the versions and defaults the course runs with:
+# [cheat sheet](defaults.md)
 
 # %%
 from labs.stack import roundtrip, status

@@ -24,6 +24,10 @@
 # for ten minutes?** A deploy that hangs, a node that reboots, a network partition. This
 # lesson runs exactly that, first in the simulator (ten real minutes of traffic, simulated
 # in a second), then on the real brokers.
+#
+# Terms: [glossary](glossary.md) ([Pub/Sub channel](glossary.md#pubsub-channel),
+# [offset](glossary.md#offset), [consumer group](glossary.md#consumer-group),
+# [lag](glossary.md#lag)) · defaults: [cheat sheet](defaults.md)
 
 # %%
 # %matplotlib inline

@@ -23,6 +23,8 @@
 # This lesson answers both: the simulator with your downtime and rate, the same experiment
 # on the real brokers, then the theory that predicts both -- and the one case where Kafka
 # does lose data.
+#
+# Terms: [glossary](glossary.md) · defaults: [cheat sheet](defaults.md)
 
 # %%
 # %matplotlib inline
@@ -130,10 +132,16 @@ for down_s in (6, 15, 30):
 # too -- in production, a deploy of a Pub/Sub consumer is an outage.
 #
 # ## When Kafka loses data: past retention
-# Kafka keeps events for `retention.ms` (seven days by default), not forever. A consumer
-# that comes back after its committed offset was deleted resumes at the oldest event still
-# there; everything before it is gone. Here retention is one minute and the consumer is
-# away for three (the broker deletes whole one-second segments, checked every second):
+# Kafka keeps events for [`retention.ms`](glossary.md#retention) (seven days by default:
+# [cheat sheet](defaults.md#kafka-broker)), not forever, and deletes whole
+# [segments](glossary.md#segment): a segment goes once its *newest* event is older than
+# `retention.ms`, at the next retention check -- so an event lives *at least*
+# `retention.ms`. A consumer that comes back after its committed offset was deleted finds
+# it out of range and starts over per `auto_offset_reset`: with `earliest` at the oldest
+# event still there (everything before it is gone), with `latest` -- the default -- at the
+# end, skipping the retained rest too. Here retention is one minute, segments roll every
+# second (`segment_ms`), retention is checked every second, and the consumer (`earliest`)
+# is away for three minutes:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -156,8 +164,45 @@ print(kept.report)
 print("theory: rate x (downtime - retention) =", 100 * (180 - 60))
 
 # %% [markdown]
+# The same outage with `latest` (the default), and with `earliest` but 50 s segments (a
+# record goes only with its segment's newest one, so fewer are deleted by the return):
+
+# %%
+variants = {
+    "earliest, 1 s segments (above)": {},
+    "latest, 1 s segments": {"consumers.groups.0.auto_offset_reset": "latest"},
+    "earliest, 50 s segments": {"topology.log.segment_ms": 50_000},
+}
+for label, changes in variants.items():
+    res = sim.run(sim.load(past_retention).with_changes(**changes), seed=1)
+    print(f"{label:31} lost {res.report['group:0'].lost:6d}")
+
+# %% [markdown]
+# Committed offsets expire too: once a group has had no member for
+# [`offsets.retention.minutes`](glossary.md#offsets-retention) (7 days by default), its
+# offsets are deleted and a returning consumer starts per `auto_offset_reset` although the
+# log still holds everything. Here the simulated group's offsets expire after one minute
+# empty; the consumer leaves at 60 s and returns at 180 s, long before the 7-day retention:
+
+# %%
+expiring = {
+    "workload": {"rate_per_s": 100, "duration_s": 300},
+    "topology": {"log": {"partitions": 3}},
+    "consumers": {"groups": [{"offsets_retention_ms": 60_000}]},
+    "faults": [["consumer_leave", "group:0:0", 60, 120]],
+}
+for reset in ("latest", "earliest"):
+    res = sim.run(
+        sim.load(expiring).with_changes(**{"consumers.groups.0.auto_offset_reset": reset}), seed=1
+    )
+    row = res.report["group:0"]
+    print(f"offsets expired, {reset:8}: lost {row.lost:5d}, processed twice {row.duplicated:5d}")
+
+# %% [markdown]
 # So Kafka's guarantee is "nothing is lost **while the consumer is away for less than the
-# retention period**". Lesson 3 shows the same deletion on the real broker.
+# retention period**" -- and for a group left empty longer than its offsets' retention,
+# `latest` skips what it missed (`earliest` reads the whole log again). Lesson 3 shows the
+# same deletion on the real broker.
 #
 # ## Exercise
 # A cache-invalidation subscriber receives 500 events/s (Poisson) and is redeployed once

@@ -23,6 +23,8 @@
 # beginning, at the end, at an offset or at a timestamp, and several groups read the same
 # events without disturbing each other. The limit is **retention**: what the broker has
 # deleted cannot be replayed.
+#
+# Terms: [glossary](glossary.md) · defaults: [cheat sheet](defaults.md)
 
 # %%
 # %matplotlib inline
@@ -131,11 +133,21 @@ print(
 print("offline past retention lost events:", rows["group:offline"].lost > 0)
 
 # %% [markdown]
-# `lab.settings["retention enforced by"]` says who deleted the old segment: the broker's
-# cleaner runs every `log.retention.check.interval.ms` (5 minutes by default), so when it
-# checks too rarely for a short lab, the lab deletes the expired records itself with
-# `delete_records` -- the same effect, sooner.
-#
+# `lab.settings["retention enforced by"]` says who deleted the old segment. Time-based
+# deletion is the broker's *log manager* retention task, which runs every
+# `log.retention.check.interval.ms` (5 minutes by default; the course's stack sets 1 s),
+# not the *log cleaner* -- that one compacts ([glossary](glossary.md#compaction)). The task
+# deletes a [segment](glossary.md#segment) only once its newest record is older than
+# `retention.ms`, and the active segment rolls only after `segment.ms` (7 days by default),
+# so the lab sets `segment.ms` to a quarter of its retention: otherwise one open segment
+# would hold every record for a week ([cheat sheet](defaults.md#kafka-broker)). When the
+# broker checks too rarely for a short lab, the lab deletes the expired records itself with
+# `delete_records` -- the same effect, sooner:
+
+# %%
+print({k: v for k, v in lab.settings.items() if k.startswith(("retained topic", "retention"))})
+
+# %% [markdown]
 # ## Exercise
 # Back to the simulated bootstrap (cell "bootstraps from history"): the recommendations
 # service joins at minute 60, retention is 45 minutes, orders arrive at 50/s. **How many

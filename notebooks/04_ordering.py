@@ -21,9 +21,15 @@
 #
 # Kafka's answer is precise. A **partition** is an ordered log, read in order. Across
 # partitions there is no order at all. The producer picks the partition from the **key**
-# (murmur2 of the key bytes, modulo the number of partitions), so all events with the same
-# key -- say `accountId` -- land in one partition and stay in order. That is the whole
-# promise: **per-key order with a stable key**, no global order.
+# -- a hash of the key bytes modulo the number of partitions: murmur2 in the Java client
+# and kafka-python (the course's client), CRC32 by default in librdkafka clients
+# (confluent-kafka, Go, .NET), so the same key can land on different partitions from
+# different clients -- and all events with the same key -- say `accountId` -- land in one
+# partition and stay in order. That is the whole promise: **per-key order with a stable
+# key**, no global order.
+#
+# Terms: [glossary](glossary.md) ([partitioner](glossary.md#partitioner),
+# [rebalance](glossary.md#rebalance)) · defaults: [cheat sheet](defaults.md#kafka-clients)
 
 # %%
 # %matplotlib inline
@@ -64,6 +70,18 @@ accounts = {
 r = sim.run(accounts, seed=0)
 
 # %% [markdown]
+# The two default hashes, on the course's first five keys and 4 partitions
+# (`sim.models.partitioner` computes both exactly as the clients do):
+
+# %%
+from sim.models.partitioner import key_bytes, key_hash
+
+for k in range(5):
+    b = key_bytes(k)
+    print(f"{b!r:9} murmur2 -> partition {key_hash(b, 'murmur2') % 4}", end="   ")
+    print(f"CRC32 (librdkafka) -> partition {key_hash(b, 'consistent_random') % 4}")
+
+# %% [markdown]
 # The checker's `reordered` column counts events processed after a *later* event of the
 # **same key**. `global_inversions` (the function the real lab uses) counts events processed
 # after any later-published event, whatever its key:
@@ -76,15 +94,58 @@ for g in ("group:0", "group:1"):
 
 # %% [markdown]
 # Per-key order held in both groups -- through the rebalance too, because a partition has
-# one owner at a time -- while in `group:1`, where two consumers share the partitions, the
-# global order is broken (cell "keys, partitions and order"). The simulator hands one
-# consumer its partitions' records in publish order, so `group:0` shows no inversions; a
+# one assigned owner per *generation* (each rebalance starts a new one) and the simulated
+# member stops at the revocation -- while in `group:1`, where two consumers share the
+# partitions, the global order is broken (cell "keys, partitions and order"). The
+# simulator hands one consumer its partitions' records in publish order, so `group:0`
+# shows no inversions; a
 # real client fetches partition by partition and breaks the global order even with one
 # consumer, as the lab below shows. The timeline of `group:1` by partition shows the
 # structure: each partition is its own ordered stream, paused while the group rebalances,
 # then split between two consumers that progress at their own pace. Change the
 # partitions, the number of consumers, or drop the key (`none`: the producer spreads
 # null-key events over partitions, and nothing orders them any more).
+#
+# How the producer spreads null keys is not one record here, one there: since Kafka 2.4 the
+# Java producer is *sticky* (KIP-480: one partition per batch; *uniform sticky* since 3.3,
+# KIP-794: switch after `batch.size` bytes), librdkafka switches every
+# `sticky.partitioning.linger.ms` (10 ms), and kafka-python 3.0.12's default picks a random
+# partition per record. The simulator's model of each (`sim.models.null_key_partition`),
+# 2000 records of 100 bytes at 5000/s over 4 partitions:
+
+# %%
+import numpy as np
+
+from sim.models.null_key_partition import null_key_partitions
+
+times, sizes = np.arange(2000) / 5000, np.full(2000, 100)
+for rule in ("uniform_sticky", "sticky_linger", "random"):
+    p = null_key_partitions(rule, times, sizes, 4, np.random.default_rng(0))
+    runs = 1 + int((np.diff(p) != 0).sum())
+    print(f"{rule:15} {runs:5d} runs of consecutive records in one partition")
+
+# %% [markdown]
+# A partition's single owner is per generation only. A member that stops polling for
+# longer than `max.poll.interval.ms` (a long GC pause, a slow call) is removed and its
+# partitions move -- but when it wakes up it still finishes the batch it had fetched: a
+# **zombie**, processing records the new owner processes too (its late commit is then
+# rejected). And the rebalance above is *eager* (every partition stops); Kafka also has
+# the *cooperative* protocol (only moved partitions stop) and, since 4.0, the broker-side
+# *consumer* protocol (KIP-848) -- see the [glossary](glossary.md#rebalance). Simulated on
+# the scenario above, with consumer 0 of `group:1` stalled for 0.6 s against a 0.3 s
+# `max_poll_interval_ms`:
+
+# %%
+stall = ["consumer_stall", "group:1:0", 0.8, 0.6]
+stalled = sim.load({**accounts, "faults": [*accounts["faults"], stall]})
+stalled = stalled.with_changes(**{"consumers.groups.1.max_poll_interval_ms": 300})
+for protocol in ("eager", "cooperative"):
+    res = sim.run(stalled.with_changes(**{"consumers.groups.1.protocol": protocol}), seed=0)
+    m = res.metrics
+    print(
+        f"{protocol:11} zombie duplicates {m['zombie_duplicates:group:1']:3.0f}, "
+        f"partition-seconds without an owner {m['unowned_partition_s:group:1']:5.2f}"
+    )
 
 
 # %%

@@ -26,6 +26,9 @@
 # Key popularity is modelled with a **Zipf** law: the key of rank *k* has weight
 # *k*<sup>-s</sup>. At *s* = 0 all keys are equally popular; the larger *s*, the hotter the
 # top key.
+#
+# Terms: [glossary](glossary.md) ([partitioner](glossary.md#partitioner),
+# [lag](glossary.md#lag)) · defaults: [cheat sheet](defaults.md#kafka-clients)
 
 # %%
 # %matplotlib inline
@@ -124,7 +127,12 @@ print("nothing lost, only delayed:", lab.report["group:0"].lost == 0)
 
 # %% [markdown]
 # ## Mitigations and what they cost
-# **More partitions** spread the *other* keys thinner but cannot split one key. **A better
+# **More partitions** spread the *other* keys thinner but cannot split one key -- and added
+# to a live topic they **remap keys**: a key's partition is hash mod N, so going from N to
+# M partitions moves a share 1 - gcd(N, M)/M of the keys (12 -> 24: half), and a moved
+# key's new events can be processed before its old ones still waiting in the old partition
+# (the producer switches at its next metadata refresh, `metadata.max.age.ms`: 5 min by
+# default). Size partitions up front, or migrate to a new topic. **A better
 # key** (finer-grained, e.g. `orderId` instead of `merchantId`) removes the skew at the
 # source but changes which events are ordered together. Simulated, same traffic:
 
@@ -137,6 +145,26 @@ for label, changes in {
 }.items():
     m = sim.run(hot.with_changes(**changes), seed=1).metrics
     print(f"{label:28} skew {m['partition_skew']:5.2f}   peak lag {m['peak_lag:group:0']:7.0f}")
+
+# %% [markdown]
+# Going from 12 to 24 partitions one minute into the same traffic, simulated (the group
+# owns all 24 from the start):
+
+# %%
+from sim.models.partitioner import remapped_share
+
+grown = sim.run(
+    hot.with_changes(
+        **{
+            "topology.log.partitions_after": 24,
+            "topology.log.repartition_at_s": 60,
+            "consumers.groups.0.consumers": 24,
+        }
+    ),
+    seed=1,
+)
+print(f"keys that move, theory: {remapped_share(12, 24):.0%}")
+print("events processed after a later event of their key:", grown.report["group:0"].reordered)
 
 # %% [markdown]
 # **Salting** appends a random suffix (`key#0 .. key#3`) so one hot key spreads over several

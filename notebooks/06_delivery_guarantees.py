@@ -24,9 +24,18 @@
 #   **at most once** (loss);
 # - commit **after** processing: a crash repeats what was processed but not yet committed --
 #   **at least once** (duplicates);
-# - **auto-commit** every few seconds: at least once, with up to an interval's worth of repeats;
+# - **auto-commit** every few seconds: at least once, with up to an interval's worth of
+#   repeats -- *if* every record a `poll` returned is processed before the next `poll` (the
+#   commit covers what was returned; hand records to another thread and it can commit
+#   unprocessed ones: loss);
 # - commit after, and make processing **idempotent** (dedupe by event id): the repeats are
 #   recognised and skipped -- *effectively once*.
+#
+# Terms: [glossary](glossary.md) ([idempotent producer](glossary.md#idempotent-producer),
+# [read_committed](glossary.md#read-committed)) · defaults:
+# [cheat sheet](defaults.md#kafka-clients) (source for auto-commit: the Java
+# `KafkaConsumer` reference, "Automatic Offset Committing",
+# https://kafka.apache.org/41/javadoc/org/apache/kafka/clients/consumer/KafkaConsumer.html)
 
 # %%
 # %matplotlib inline
@@ -153,9 +162,13 @@ print(
 # Duplicates can start before any consumer. A producer sends a batch, the broker writes it,
 # and the acknowledgement is lost on the way back; the producer retries and the batch is
 # written twice. With `enable_idempotence=True` (which requires `acks="all"`) the broker
-# recognises the retry by producer id and sequence number and drops it. A healthy local
-# broker never loses an acknowledgement, so here only the simulator can show it: 1% of
-# produce responses lost, with and without idempotence.
+# gives the producer an id, each batch carries a **per-partition sequence number**, and the
+# partition leader drops a retried batch it already has and refuses one that skips ahead.
+# That also keeps the order on retry with up to **5 requests in flight** per connection
+# (without it, a retried batch can land behind a later one). It is **on by default**:
+# Java client since 3.0, and in kafka-python 3.0.12, the version the course pins (off in
+# librdkafka). A healthy local broker never loses an acknowledgement, so here only the
+# simulator can show it: 1% of produce responses lost, with and without idempotence.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -173,12 +186,39 @@ for idempotent in (True, False):
     print("duplicated at the consumer:", res.report["group:0"].duplicated)
 
 # %% [markdown]
+# The sequence numbers belong to one producer **session**: a producer that restarts gets a
+# new id, and whatever the application re-sends through it -- including writes the broker
+# had stored but never acknowledged -- is a new record. Simulated (`producer_restart`, with
+# idempotence on), and the pinned client's defaults:
+
+# %%
+import kafka
+from kafka import KafkaConsumer, KafkaProducer
+
+restart = {
+    "workload": {"rate_per_s": 1000, "duration_s": 6, "arrivals": "constant"},
+    "topology": {"log": {"partitions": 1, "network_delay_ms": 5}},
+    "consumers": {"groups": [{"service": {"mean_ms": 0.1}}]},
+    "faults": [["producer_restart", "log", 3.0005, 0.2]],
+}
+res = sim.run(restart, seed=1)
+print(f"idempotent producer restarted once, written twice: {res.metrics['producer_duplicates']:g}")
+p, c = KafkaProducer.DEFAULT_CONFIG, KafkaConsumer.DEFAULT_CONFIG
+print(f"kafka-python {kafka.__version__}: enable_idempotence={p['enable_idempotence']},", end=" ")
+print(f"acks={p['acks']}, max_in_flight={p['max_in_flight_requests_per_connection']},", end=" ")
+print(f"isolation_level={c['isolation_level']!r}")
+
+# %% [markdown]
 # ## Why "exactly once" is an end-to-end property
 # Kafka's exactly-once (idempotent producer plus transactions) covers what stays inside
-# Kafka: read from a topic, write to a topic, commit the offset -- atomically. A consumer's
-# side effects outside Kafka -- a database row, an e-mail, a call to a payment provider --
-# are not in that transaction. For those you get at-least-once delivery, and *exactly-once
-# effect* only if the effect itself is idempotent:
+# Kafka: read from a topic, write to a topic, commit the offset -- atomically, for readers
+# that set `isolation_level="read_committed"`. The default, `read_uncommitted` (Java and
+# kafka-python, as printed above; librdkafka defaults to `read_committed`), also returns
+# the records of open and aborted transactions
+# ([`isolation.level`](https://kafka.apache.org/documentation/#consumerconfigs_isolation.level)).
+# A consumer's side effects outside Kafka -- a database row, an e-mail, a call to a payment
+# provider -- are not in that transaction. For those you get at-least-once delivery, and
+# *exactly-once effect* only if the effect itself is idempotent:
 #
 # - a dedupe store keyed by event id, as the lab's `SET NX` (give it a TTL longer than any
 #   redelivery can take);

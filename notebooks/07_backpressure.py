@@ -26,6 +26,9 @@
 #   **lag**, and drains once the burst is over.
 #
 # Same slowness, two outcomes: lost messages, or late ones.
+#
+# Terms: [glossary](glossary.md) ([output buffer limit](glossary.md#output-buffer-limit),
+# [lag](glossary.md#lag)) · defaults: [cheat sheet](defaults.md#redis-server)
 
 # %%
 # %matplotlib inline
@@ -49,7 +52,8 @@ from sim.course.widgets import explore
 def backpressure(rate_per_s=200.0, service_rate_per_s=100.0, buffer_limit_bytes=262144, seed=0):
     """The experiment's scenario (`labs/experiments/backpressure.py`) with the learner's
     rates and buffer limit; both readers process `service_rate_per_s` (0 bytes = no limit,
-    the *queue* policy -- the simulator only: the lab always sets a limit)."""
+    `0 0 0`: the backlog grows in the server's memory -- the simulator only: the lab always
+    sets a limit)."""
     settings = {
         "rate_per_s": rate_per_s,
         "window_s": 2.0,
@@ -70,9 +74,12 @@ def backpressure(rate_per_s=200.0, service_rate_per_s=100.0, buffer_limit_bytes=
 
 # %% [markdown]
 # Move the sliders: the timeline marks every message the subscriber lost (red, at its
-# publish time). Set the buffer limit to *off* -- that is the **queue** policy: nothing is
-# dropped, but the backlog (and the latency) moves into memory. Set the consumer's rate above
-# the publish rate and the problem disappears for both.
+# publish time). Set the buffer limit to *off* (`client-output-buffer-limit pubsub 0 0 0`):
+# nothing is dropped, but the backlog (and the latency) moves into the **Redis server's**
+# memory -- for every slow subscriber at once, with no bound but `maxmemory` or the
+# machine ([Redis docs: output buffer limits](https://redis.io/docs/latest/develop/reference/clients/#output-buffer-limits)).
+# That is not the lab's *queue* policy below, which buffers in the subscriber's own process.
+# Set the consumer's rate above the publish rate and the problem disappears for both.
 
 # %%
 KB = 1024
@@ -100,6 +107,13 @@ twin = backpressure()
 print(twin.report.table())
 print("buffer disconnects:", int(twin.metrics["buffer_disconnects:subscriber:0"]))
 print("peak Kafka lag:", int(twin.metrics["peak_lag:group:0"]), "messages")
+
+# %% [markdown]
+# With the limit off, the server holds the whole backlog for this one subscriber:
+
+# %%
+off = backpressure(buffer_limit_bytes=0)
+print(f"largest output buffer: {off.metrics['max_buffer_bytes:subscriber:0'] / 1024:.0f} KB")
 
 # %% [markdown]
 # The subscriber is disconnected again and again (each reconnect finds the buffer refilling)
@@ -176,9 +190,24 @@ print("Kafka lost nothing:", r["group:slow"].lost == 0)
 # %% [markdown]
 # ## Side by side
 # The simulator's subscriber loses more than the real one: a real client also has kernel
-# socket buffers (hundreds of KB) that absorb part of the backlog before the server's output
-# buffer starts to grow; the simulator models the server's buffer only. The direction is
-# the same: the Pub/Sub subscriber loses, the Kafka group lags and loses nothing.
+# socket buffers (the server's send buffer, the client's receive buffer; their sizes on this
+# machine are printed below -- Linux grows them up to the `max`) that absorb part of the
+# backlog before the server's output buffer starts to grow; the simulator models the
+# server's buffer only. The direction is the same: the Pub/Sub subscriber loses, the Kafka
+# group lags and loses nothing.
+
+# %%
+import socket
+from pathlib import Path
+
+with socket.socket() as sock:
+    rcv = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    snd = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+print(f"a new TCP socket: receive buffer {rcv / 1024:.0f} KB, send buffer {snd / 1024:.0f} KB")
+for name in ("tcp_rmem", "tcp_wmem"):
+    limits = Path("/proc/sys/net/ipv4", name)
+    if limits.exists():  # Linux: min, default, max (bytes)
+        print(f"{name} max: {int(limits.read_text().split()[2]) / 1024:.0f} KB")
 
 # %%
 side_by_side(

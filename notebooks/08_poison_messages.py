@@ -19,11 +19,19 @@
 # Some event has a field the consumer cannot parse. Processing it fails -- every time. A
 # Kafka consumer reads a partition **in order**, so it cannot skip ahead: while it retries
 # the bad event, everything behind it on that partition waits. Retry forever and the
-# partition is stuck for good; give up silently and the event is lost.
+# partition is stuck for good; give up silently and the event is lost. And retries that
+# block inside the poll loop must stay well under `max.poll.interval.ms` (5 minutes by
+# default): a consumer that does not call `poll` for that long is removed from its group,
+# its partitions move, and the poison record comes back -- to the next owner, from the last
+# committed offset, with everything after it processed again
+# ([Kafka docs: `max.poll.interval.ms`](https://kafka.apache.org/documentation/#consumerconfigs_max.poll.interval.ms)).
 #
 # The usual answer has three parts: **retries with backoff** (for failures that go away),
 # a **dead-letter topic** (DLQ) for events that still fail, and **reprocessing** from the
 # DLQ once the code is fixed.
+#
+# Terms: [glossary](glossary.md) ([rebalance](glossary.md#rebalance)) · defaults:
+# [cheat sheet](defaults.md#kafka-clients)
 
 # %%
 # %matplotlib inline

@@ -28,6 +28,10 @@
 #
 # At-least-once, like Kafka with commit-after-processing -- but with no partitions, so no
 # per-key order and no partition stuck behind a dead consumer.
+#
+# Terms: [glossary](glossary.md) ([PEL](glossary.md#pel), [XACK](glossary.md#xack),
+# [XAUTOCLAIM](glossary.md#xautoclaim), [MAXLEN](glossary.md#maxlen)) · defaults:
+# [cheat sheet](defaults.md#redis-server)
 
 # %%
 # %matplotlib inline
@@ -143,8 +147,13 @@ print("Kafka duplicates (processed since the last commit):", r["group:0"].duplic
 
 # %% [markdown]
 # One duplicate on Streams -- the entry processed but not acknowledged -- against everything
-# since the last commit on Kafka: per-entry acknowledgement costs a round trip per entry
-# and buys a smaller redelivery after a crash.
+# since the last commit on Kafka. Round trips are not the price: `XACK key group id [id
+# ...]` takes many ids and pipelines like any command
+# ([Redis docs: XACK](https://redis.io/docs/latest/commands/xack/)), and a Kafka consumer
+# may commit after every record too. The difference is the *shape* of the acknowledgement:
+# Kafka commits one contiguous position per partition (everything below it is done), so one
+# slow or failing record holds back the commit of every record after it; a stream's PEL
+# holds individually acknowledged ids, each done or pending on its own.
 #
 # ## Side by side
 # The simulator's twin (`STREAMS.build_scenario`, declared with the lab in

@@ -26,6 +26,9 @@
 #
 # A subscriber that was away misses notifications -- and rebuilds its view from the topic.
 # **Losing a notification never loses the fact.**
+#
+# Terms: [glossary](glossary.md) ([consumer group](glossary.md#consumer-group),
+# [Pub/Sub channel](glossary.md#pubsub-channel)) · defaults: [cheat sheet](defaults.md)
 
 # %%
 # %matplotlib inline

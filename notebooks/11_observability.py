@@ -28,6 +28,9 @@
 #
 # Also worth a dashboard, from the earlier lessons: retries and DLQ volume per group,
 # subscriber disconnects, `PUBLISH` calls that reached 0 receivers, throughput, message size.
+#
+# Terms: [glossary](glossary.md) ([lag](glossary.md#lag), [rebalance](glossary.md#rebalance))
+# · defaults: [cheat sheet](defaults.md)
 
 # %%
 # %matplotlib inline

@@ -23,14 +23,24 @@
 #
 # | question | the answer pushes towards |
 # |---|---|
-# | is losing one a business error (**critical**)? | a durable store: Streams or Kafka |
+# | is losing one a business error (**critical**)? | Kafka, or Streams on a Redis with AOF |
 # | must new consumers read the **history** (replay)? | Kafka (offsets, `seek`, new groups) |
 # | must one key's events stay **in order** (many consumers)? | Kafka (key → partition) |
 # | how many **live readers**, how fast (p95)? | Pub/Sub; for a critical event: hybrid |
 # | how much **loss** is acceptable at this rate and outage? | the simulator's loss numbers |
 #
 # `sim.course.decision.recommend` encodes this: it runs the simulator with *your* rate and outage on
-# all three tools, and returns a tool, the reasons and the numbers.
+# all three tools, and returns a tool, the reasons and the numbers. A stream survives a
+# *consumer's* outage, but it lives in Redis's memory: only with AOF persistence does it
+# survive a Redis restart, and Redis replication is asynchronous. The course's own Redis
+# runs with `--save "" --appendonly no`, so `recommend` counts Streams as a store for a
+# critical event only when told the Redis has AOF (`redis_persistence="aof_everysec"` or
+# `"aof_always"`; default `"none"`). Sources:
+# [Redis persistence](https://redis.io/docs/latest/operate/oss_and_stack/management/persistence/),
+# [Redis replication](https://redis.io/docs/latest/operate/oss_and_stack/management/replication/).
+#
+# Terms: [glossary](glossary.md) ([stream](glossary.md#stream)) · defaults:
+# [cheat sheet](defaults.md#redis-server)
 
 # %%
 # %matplotlib inline
@@ -97,6 +107,20 @@ for ec in EVENTS:
 # loss is a tiny share of a day's ticks). The durable tools lose nothing and pay in backlog:
 # `rate × outage` events, drained at (service rate − rate) -- the catch-up column.
 #
+# The same EmailRequested on the course's Redis (no persistence) and on one with AOF, and
+# the three thresholds behind the verdicts (their derivation is in the docstring of
+# `sim.course.decision.Thresholds`; pass your own as `recommend(..., thresholds=...)`):
+
+# %%
+from sim.course.decision import Thresholds
+
+for persistence in ("none", "aof_everysec"):
+    rec = recommend(EVENTS[1], seed=0, redis_persistence=persistence)
+    print(f"Redis persistence {persistence!r}: {rec.tool}")
+print(Thresholds())
+
+# %% [markdown]
+#
 # ## The real brokers
 # The loss lab checks the core of the table on real Redis and Kafka: a PaymentCaptured-like
 # stream at 200 events/s, with the consumers away for 1.5 s (a short outage keeps the lab
@@ -141,7 +165,14 @@ for item, done in CHECKLIST:
 # %% [markdown]
 # **Schema versioning, checked in CI.** Producers and consumers deploy separately, so every
 # schema change must be readable by the other side. A CI job compares the new schema with the
-# last released one and fails the build on an incompatible change:
+# last released one and fails the build on an incompatible change. "Compatible" has three
+# meanings, named as a schema registry names them: **BACKWARD** (consumers on the new
+# schema read data written with the old one -- the registry's default: removing a field is
+# fine, a new field needs a default), **FORWARD** (consumers still on the old schema read
+# new data: adding a field is fine, removing one needs its default in the old schema) and
+# **FULL** (both). A type may change only along Avro's promotions, e.g. int -> long, float
+# or double ([Avro: schema resolution](https://avro.apache.org/docs/1.11.1/specification/#schema-resolution),
+# [Confluent: compatibility types](https://docs.confluent.io/platform/current/schema-registry/fundamentals/schema-evolution.html#compatibility-types)):
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -149,8 +180,10 @@ v1 = {"payment_id": {"type": "string", "required": True}, "amount": {"type": "in
 v2_ok = {**v1, "currency": {"type": "string"}}  # adds an optional field
 v2_bad = {"payment_id": {"type": "string", "required": True}, "amount": {"type": "float"},
           "merchant": {"type": "string", "required": True}}  # fmt: skip
-print("v1 -> v2_ok: ", schema_problems(v1, v2_ok) or "compatible")
-print("v1 -> v2_bad:", schema_problems(v1, v2_bad))
+v2_drop = {"amount": {"type": "long"}}  # removes payment_id (no default), int -> long
+for mode in ("BACKWARD", "FORWARD", "FULL"):
+    for name, new in (("v2_ok", v2_ok), ("v2_bad", v2_bad), ("v2_drop", v2_drop)):
+        print(f"{mode:8} v1 -> {name:7}:", schema_problems(v1, new, mode) or "compatible")
 
 # %% [markdown]
 # ## Exercise
@@ -175,7 +208,8 @@ print(recommend(order_shipped))
 # ## Summary
 # - Classify every event type: critical or transient, replay, ordering, fan-out, latency;
 #   then let the simulated loss, backlog and catch-up for *your* rate and outage decide.
-# - Transient fan-out → Pub/Sub; durable without history → Streams; history, order or scale
-#   → Kafka; durable facts with many live readers → the hybrid.
+# - Transient fan-out → Pub/Sub; no loss, no history, Redis persisted (AOF) → Streams;
+#   history, order, scale or no Redis persistence → Kafka; durable facts with many live
+#   readers → the hybrid.
 # - Ship with the checklist: SLOs, alerts, DLQ, idempotency, and schemas checked in CI.
 #   Next: [13 · Durability](13_durability.ipynb) -- what "acknowledged" means when a broker fails.

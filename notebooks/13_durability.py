@@ -31,6 +31,11 @@
 # (acknowledged, failed, or unknown after a timeout), faults hit the brokers on a schedule,
 # a final read of the whole partition shows what survived, and the course's checker
 # counts acknowledged writes that were **lost**.
+#
+# Terms: [glossary](glossary.md) ([acks](glossary.md#acks), [ISR](glossary.md#isr),
+# [ELR](glossary.md#elr), [high watermark](glossary.md#high-watermark),
+# [min.insync.replicas](glossary.md#min-insync-replicas)) · defaults:
+# [cheat sheet](defaults.md#kafka-broker)
 
 # %%
 # %matplotlib inline
@@ -43,8 +48,15 @@ from sim.course.durability import simulate_durability
 # ## The fault schedule is data
 # The followers of the partition stall (SIGSTOP, like a long garbage-collection pause) for
 # 1.5 s. The leader goes on acknowledging `acks=1` writes alone. One second into the stall
-# the leader is killed (SIGKILL, like a power cut). Then every broker comes back, and a
-# *drain* reads the partition from the beginning.
+# the leader is killed (SIGKILL: the process dies at once). Then every broker comes back,
+# and a *drain* reads the partition from the beginning.
+#
+# A SIGKILL is not a power cut: what the process wrote survives in the machine's page
+# cache. Kafka acknowledges a write before any fsync (by default it never forces one:
+# `log.flush.interval.messages` and `.ms` are unset) and relies on the replicas instead,
+# so a power loss that takes every replica at once can lose `acks=all` writes too
+# ([Kafka docs: application vs. OS flush management](https://kafka.apache.org/documentation/#appvsosflush)).
+# This lab kills processes; it shows what replication protects, not what disks do.
 #
 # A frozen follower stays in the ISR until the leader drops it (`replica.lag.time.max.ms`,
 # 10 s on this cluster) or the controller fences it for missed heartbeats

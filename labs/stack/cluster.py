@@ -8,7 +8,8 @@ controller quorum to elect new partition leaders.
 Every node is a plain ``java -cp <jars> kafka.Kafka server.properties`` process started from
 the same cached Maven jars as the single-node stack (:func:`labs.stack.native.kafka_libs`),
 with a folder of its own under ``<stack dir>/cluster/<node>`` (properties, data, log, pid
-file). The lab acts on nodes one at a time: :func:`kill` (SIGKILL, like a power cut),
+file). The lab acts on nodes one at a time: :func:`kill` (SIGKILL: the process dies, its
+writes stay in the page cache -- a crash, not a power cut),
 :func:`freeze` / :func:`thaw` (SIGSTOP / SIGCONT, like a long GC pause or a stalled disk)
 and :func:`start` (restart after a kill). Signals only ever go to a pid from this cluster's
 pid files whose working folder is that node's folder.
@@ -429,7 +430,8 @@ def _signal(name: str, sig: signal.Signals) -> int:
 
 
 def kill(name: str) -> int:
-    """SIGKILL a node: no clean shutdown, as in a power cut. Returns the pid."""
+    """SIGKILL a node: no clean shutdown, as in a crash (the page cache survives, unlike a
+    power cut). Returns the pid."""
     n = node(name)
     pid = _signal(n.name, signal.SIGKILL)
     _wait_gone(n, pid)

@@ -10,6 +10,7 @@ from sim.course.decision import (
     SLO,
     AlertRule,
     EventClass,
+    Thresholds,
     check_slo,
     fires_at,
     recommend,
@@ -36,9 +37,55 @@ def test_transient_high_fan_out_class_gets_pubsub():
     assert rec.numbers["pubsub"].lost > 0, "the simulator still shows what is lost"
 
 
-def test_critical_without_replay_or_order_gets_streams():
+def test_critical_without_replay_or_order_gets_streams_only_on_a_persisted_redis():
     ec = EventClass("email requested", critical=True, rate_per_s=50, downtime_s=20)
-    assert recommend(ec).tool == "streams", "no loss, no history, no order: a stream suffices"
+    for aof in ("aof_everysec", "aof_always"):
+        rec = recommend(ec, redis_persistence=aof)
+        assert rec.tool == "streams", f"no loss, no history, no order, AOF: a stream; {rec}"
+    # The default is the course's own Redis (--save "" --appendonly no): a restart empties
+    # it, so a critical event goes to the log. (Before issue 14 the default was "streams".)
+    for persistence in ("none", "rdb"):
+        rec = recommend(ec, redis_persistence=persistence)
+        assert rec.tool == "kafka", f"a Redis without AOF is no store for critical events; {rec}"
+        assert any("appendonly no" in r for r in rec.reasons), rec.reasons
+    assert recommend(ec).tool == "kafka"
+
+
+def test_a_non_critical_stream_needs_no_persistence_but_says_what_a_restart_costs():
+    ec = EventClass("presence", rate_per_s=200, downtime_s=30, outages_per_day=24,
+                    max_loss_fraction=1e-6)  # fmt: skip
+    rec = recommend(ec)
+    assert rec.tool == "streams", rec
+    assert any("restart loses it" in r for r in rec.reasons), rec.reasons
+
+
+def test_bad_persistence_and_thresholds_are_refused_by_name():
+    ec = EventClass("e", rate_per_s=10, downtime_s=1)
+    with pytest.raises(ValueError, match="redis_persistence"):
+        recommend(ec, redis_persistence="aof")
+    with pytest.raises(TypeError, match="thresholds"):
+        recommend(ec, thresholds={"hybrid_fan_out": 3})
+    with pytest.raises(ValueError, match="hybrid_fan_out"):
+        Thresholds(hybrid_fan_out=0)
+    with pytest.raises(ValueError, match="streams_max_rate_per_s"):
+        Thresholds(streams_max_rate_per_s=-1)
+
+
+def test_thresholds_are_parameters_with_their_derivation():
+    th = Thresholds()
+    # 100,000 commands/s on one Redis thread / 2 commands per stream event (XADD + XACK).
+    assert th.streams_max_rate_per_s == 100_000 / 2
+    assert th.live_latency_ms == 100.0 and th.hybrid_fan_out == 10
+    for number in ("100,000", "0.1 s", "Nielsen", "redis-benchmark"):
+        assert number in Thresholds.__doc__
+    live = EventClass("balance changed", critical=True, fan_out=200, latency_p95_ms=50,
+                      rate_per_s=200, downtime_s=10)  # fmt: skip
+    assert recommend(live).tool == "hybrid"
+    assert recommend(live, thresholds=Thresholds(hybrid_fan_out=500)).tool == "kafka"
+    slow = EventClass("email", critical=True, rate_per_s=50, downtime_s=5)
+    rec = recommend(slow, redis_persistence="aof_always",
+                    thresholds=Thresholds(streams_max_rate_per_s=10))  # fmt: skip
+    assert rec.tool == "kafka" and any("one Redis thread" in r for r in rec.reasons)
 
 
 def test_per_key_order_or_high_rate_needs_kafka():
@@ -131,14 +178,59 @@ def test_schema_problems_and_checklist():
     ok = {**v1, "currency": {"type": "string"}}
     bad = {"id": {"type": "int", "required": True}, "note": {"type": "string", "required": True}}
     assert schema_problems(v1, ok) == []
-    assert len(schema_problems(v1, bad)) == 3
+    # BACKWARD (the default): id string -> int is no promotion, note has no default; the
+    # removed amount is fine (the new reader ignores it).
+    assert len(schema_problems(v1, bad)) == 2
+    assert len(schema_problems(v1, bad, "FULL")) == 3  # + FORWARD: int -> string
     assert any("schema" in item for item, _ in CHECKLIST)
+
+
+V1 = {"id": {"type": "string", "required": True}, "amount": {"type": "int"},
+      "note": {"type": "string"}}  # fmt: skip
+
+
+def _without(schema, name):
+    return {k: v for k, v in schema.items() if k != name}
+
+
+@pytest.mark.parametrize(
+    ("change", "backward", "forward"),
+    [
+        # removing a field: the new reader ignores it; an old reader needs its default
+        (_without(V1, "note"), True, True),
+        (_without(V1, "id"), True, False),
+        # adding a field: the new reader needs a default; an old reader ignores it
+        ({**V1, "currency": {"type": "string"}}, True, True),
+        ({**V1, "currency": {"type": "string", "required": True}}, False, True),
+        # Avro promotions: int -> long/float/double, long -> float/double, float -> double,
+        # string <-> bytes; never the other way (except string/bytes)
+        ({**V1, "amount": {"type": "long"}}, True, False),
+        ({**V1, "amount": {"type": "float"}}, True, False),
+        ({**V1, "amount": {"type": "double"}}, True, False),
+        ({**V1, "amount": {"type": "string"}}, False, False),
+        ({**V1, "id": {"type": "bytes", "required": True}}, True, True),
+    ],
+)
+def test_schema_compatibility_follows_avro_resolution(change, backward, forward):
+    assert (schema_problems(V1, change, "BACKWARD") == []) is backward
+    assert (schema_problems(V1, change, "FORWARD") == []) is forward
+    assert (schema_problems(V1, change, "FULL") == []) is (backward and forward)
+    assert schema_problems(V1, change, "NONE") == []
+
+
+def test_schema_narrowing_and_bad_mode():
+    wide = {**V1, "amount": {"type": "double"}}
+    assert schema_problems(wide, V1, "BACKWARD"), "double -> int loses information"
+    assert schema_problems(wide, V1, "FORWARD") == [], "old readers of double read int"
+    with pytest.raises(ValueError, match="mode"):
+        schema_problems(V1, V1, "TRANSITIVE")
 
 
 def test_figures_have_titles_labels_and_legends():
     from sim.course.decision import alerts_figure, recommendation_figure
 
-    rec = recommend(EventClass("e", critical=True, rate_per_s=100, downtime_s=5))
+    ec = EventClass("e", critical=True, rate_per_s=100, downtime_s=5)
+    rec = recommend(ec, redis_persistence="aof_always")  # a stream: its figure names it
     fig = recommendation_figure(rec)
     assert fig._suptitle is not None and "streams" in fig._suptitle.get_text()
     for ax in fig.axes:

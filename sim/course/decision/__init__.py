@@ -6,7 +6,8 @@
 - :mod:`~sim.course.decision.alerts` -- :class:`AlertRule` and :func:`fires_at` on lag,
   its rate and its acceleration;
 - :mod:`~sim.course.decision.checklist` -- the production-readiness :data:`CHECKLIST`;
-- :mod:`~sim.course.decision.schema` -- :func:`schema_problems`, a schema-compatibility check;
+- :mod:`~sim.course.decision.schema` -- :func:`schema_problems`, BACKWARD / FORWARD / FULL
+  schema compatibility (Avro's resolution rules);
 - :mod:`~sim.course.decision.figures` -- :func:`recommendation_figure`, :func:`alerts_figure`.
 """
 
@@ -14,18 +15,22 @@ from sim.course.decision.alerts import SIGNALS, AlertRule, fires_at, signals
 from sim.course.decision.checklist import CHECKLIST
 from sim.course.decision.figures import alerts_figure, recommendation_figure
 from sim.course.decision.recommend import (
+    REDIS_PERSISTENCE,
     TOOLS,
     EventClass,
     Recommendation,
+    Thresholds,
     ToolNumbers,
     recommend,
     scenario_for,
 )
-from sim.course.decision.schema import schema_problems
+from sim.course.decision.schema import MODES, schema_problems
 from sim.course.decision.slo import SLO, SLOCheck, check_slo, peak_lag, slo_table
 
 __all__ = [
     "CHECKLIST",
+    "MODES",
+    "REDIS_PERSISTENCE",
     "SIGNALS",
     "SLO",
     "TOOLS",
@@ -33,6 +38,7 @@ __all__ = [
     "EventClass",
     "Recommendation",
     "SLOCheck",
+    "Thresholds",
     "ToolNumbers",
     "alerts_figure",
     "check_slo",

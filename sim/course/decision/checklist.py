@@ -12,6 +12,6 @@ CHECKLIST: tuple[tuple[str, str], ...] = (
     ("poison messages", "bounded retries with backoff, a dead-letter topic, a replay tool"),
     ("SLOs", "p95 latency, acceptable loss and max lag per event class, alerted on"),
     ("observability", "lag and lag acceleration, DLQ volume, disconnects on a dashboard"),
-    ("schema versioning", "schemas in the repo; CI rejects incompatible changes"),
+    ("schema versioning", "schemas in the repo; BACKWARD/FORWARD/FULL chosen; CI rejects breaks"),
     ("failure drills", "consumer outage, broker failover and rebuild rehearsed"),
 )

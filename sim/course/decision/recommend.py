@@ -9,10 +9,25 @@ Redis Streams group, each away for ``downtime_s`` -- and maps the outcome to a t
 
 - ``pubsub``: transient events whose simulated loss stays within ``max_loss_fraction``;
 - ``streams``: no loss, no replay of old history, no per-key order, a rate one Redis node
-  handles (``STREAMS_MAX_RATE_PER_S``);
-- ``kafka``: no loss plus replay, per-key order or a high rate;
+  handles (:attr:`Thresholds.streams_max_rate_per_s`) -- and, for a critical event, a Redis
+  that persists the stream (``redis_persistence`` ``aof_everysec`` or ``aof_always``);
+- ``kafka``: no loss plus replay, per-key order, a high rate, or a critical event on a Redis
+  without AOF;
 - ``hybrid``: Kafka for the facts plus a bridge to Pub/Sub when a durable event also has
-  many live readers (``fan_out >= HYBRID_FAN_OUT``) wanting low latency.
+  many live readers (``fan_out >= hybrid_fan_out``) wanting low latency
+  (``latency_p95_ms <= live_latency_ms``).
+
+**Redis persistence.** A stream survives a *consumer* outage (the simulator's question), but
+it lives in the Redis server's memory: with ``--save "" --appendonly no`` -- how the course's
+own Redis runs (``labs/stack/native.py``) -- a Redis restart loses it; RDB snapshots lose
+what came after the last snapshot; AOF with ``appendfsync everysec`` (Redis's AOF default)
+loses up to about a second of writes on a power loss, ``always`` fsyncs every write. Redis
+replication is asynchronous (``WAIT`` only bounds it), so a failover can lose acknowledged
+writes too. Redis docs, "Redis persistence":
+https://redis.io/docs/latest/operate/oss_and_stack/management/persistence/ and "Redis
+replication": https://redis.io/docs/latest/operate/oss_and_stack/management/replication/.
+So :func:`recommend` counts Streams as a store for a critical event only with AOF
+(``redis_persistence``, default ``"none"``: the course's Redis).
 
 The :class:`Recommendation` carries the tool, the reasons in words, and per tool the
 simulated loss, peak lag and catch-up time.
@@ -38,12 +53,6 @@ from sim.core.engine import run
 
 TOOLS = ("pubsub", "streams", "kafka", "hybrid")
 ORDERINGS = ("none", "per_key")
-#: Above this rate one Redis node (and one stream) is no longer the comfortable choice.
-STREAMS_MAX_RATE_PER_S = 50_000.0
-#: From this many independent live readers on, a durable event also gets a Pub/Sub fan-out.
-HYBRID_FAN_OUT = 10
-#: Latency (p95, ms) below which "live" readers want a push channel rather than polling.
-LIVE_LATENCY_MS = 100.0
 #: The simulator runs at most about this many messages; beyond, rates are scaled down.
 MAX_SIMULATED_MESSAGES = 100_000
 
@@ -52,13 +61,53 @@ MAX_SIMULATED_MESSAGES = 100_000
 
 def _number(obj: Any, name: str, lo: float, hi: float, *, integer: bool = False) -> None:
     v = getattr(obj, name)
+    cls = type(obj).__name__
     if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
-        raise TypeError(f'EventClass "{name}" must be a number, got {type(v).__name__}.')
+        raise TypeError(f'{cls} "{name}" must be a number, got {type(v).__name__}.')
     if math.isnan(float(v)) or not lo <= float(v) <= hi:
-        raise ValueError(f'EventClass "{name}" must be in [{lo:g}, {hi:g}], got {v!r}.')
+        raise ValueError(f'{cls} "{name}" must be in [{lo:g}, {hi:g}], got {v!r}.')
     if integer and not float(v).is_integer():
-        raise ValueError(f'EventClass "{name}" must be an integer, got {v!r}.')
+        raise ValueError(f'{cls} "{name}" must be an integer, got {v!r}.')
     object.__setattr__(obj, name, int(v) if integer else float(v))
+
+
+#: Redis persistence settings :func:`recommend` knows (see the module docstring).
+REDIS_PERSISTENCE = ("none", "rdb", "aof_everysec", "aof_always")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The three numbers that turn simulated outcomes into a verdict, with where they come
+    from. They are policy, not physics: pass your own to :func:`recommend`.
+
+    ``streams_max_rate_per_s`` = 50,000 events/s: one Redis server executes commands on one
+    thread; ``redis-benchmark`` on an ordinary server reports on the order of 100,000 simple
+    commands/s without pipelining (Redis docs, "Redis benchmark":
+    https://redis.io/docs/latest/operate/oss_and_stack/management/optimization/benchmarks/).
+    A stream event costs at least two commands -- its ``XADD`` and its ``XACK`` (plus a share
+    of an ``XREADGROUP`` per batch) -- so 100,000 / 2 = 50,000 events/s fills that one thread;
+    above it, a partitioned log (or many streams, sharded by hand) is the plain choice.
+    Re-derive it from your own ``redis-benchmark`` figure and command count per event.
+
+    ``hybrid_fan_out`` = 10 readers: a judgment, not a measured limit. Up to a handful of
+    consuming *services*, each gets its own consumer group (a group per service is the usual
+    pattern). Beyond that the readers are typically short-lived (dashboards, browser sessions
+    behind a gateway) that want a push and no history: giving each a group means joins,
+    rebalances and committed offsets for readers that never replay.
+
+    ``live_latency_ms`` = 100 ms: "live" means a person watching; about 0.1 s is the limit
+    for a response to feel instantaneous (J. Nielsen, "Response Times: The 3 Important
+    Limits", 1993, after Miller 1968: https://www.nngroup.com/articles/response-times-3-important-limits/).
+    """
+
+    streams_max_rate_per_s: float = 50_000.0
+    hybrid_fan_out: int = 10
+    live_latency_ms: float = 100.0
+
+    def __post_init__(self) -> None:
+        _number(self, "streams_max_rate_per_s", 1.0, 1e9)
+        _number(self, "hybrid_fan_out", 1, 100_000, integer=True)
+        _number(self, "live_latency_ms", 0.1, 1e9)
 
 
 @dataclass(frozen=True)
@@ -209,10 +258,30 @@ def _outage_start(ec: EventClass) -> float:
     return max(1.0, ec.downtime_s / 2)
 
 
-def recommend(event_class: EventClass, seed: int = 0) -> Recommendation:
-    """Simulate ``event_class`` on the three tools and choose one; see the module docstring."""
+def recommend(
+    event_class: EventClass,
+    seed: int = 0,
+    *,
+    redis_persistence: str = "none",
+    thresholds: Thresholds | None = None,
+) -> Recommendation:
+    """Simulate ``event_class`` on the three tools and choose one; see the module docstring.
+
+    ``redis_persistence``: how the Redis that would hold a stream persists it, one of
+    :data:`REDIS_PERSISTENCE` (default ``"none"``, as the course's Redis runs).
+    ``thresholds``: the verdict's numbers (default :class:`Thresholds`, derived there).
+    """
     if not isinstance(event_class, EventClass):
         raise TypeError(f'"event_class" must be an EventClass, got {type(event_class).__name__}.')
+    if redis_persistence not in REDIS_PERSISTENCE:
+        raise ValueError(
+            f'"redis_persistence" must be one of {list(REDIS_PERSISTENCE)}, '
+            f"got {redis_persistence!r}."
+        )
+    if thresholds is None:
+        thresholds = Thresholds()
+    elif not isinstance(thresholds, Thresholds):
+        raise TypeError(f'"thresholds" must be a Thresholds, got {type(thresholds).__name__}.')
     ec = event_class
     scenario, scale = scenario_for(ec)
     result = run(scenario, seed=seed)
@@ -226,7 +295,7 @@ def recommend(event_class: EventClass, seed: int = 0) -> Recommendation:
             ("kafka", "group:0"),
         )
     }
-    tool, reasons = _choose(ec, numbers)
+    tool, reasons = _choose(ec, numbers, redis_persistence, thresholds)
     return Recommendation(ec, tool, tuple(reasons), numbers, scale, result)
 
 
@@ -251,7 +320,9 @@ def _numbers(
     )
 
 
-def _choose(ec: EventClass, numbers: Mapping[str, ToolNumbers]) -> tuple[str, list[str]]:
+def _choose(
+    ec: EventClass, numbers: Mapping[str, ToolNumbers], persistence: str, th: Thresholds
+) -> tuple[str, list[str]]:
     ps, kafka, st = numbers["pubsub"], numbers["kafka"], numbers["streams"]
     loss_ok = ps.loss_fraction <= ec.max_loss_fraction
     lost = (
@@ -274,25 +345,43 @@ def _choose(ec: EventClass, numbers: Mapping[str, ToolNumbers]) -> tuple[str, li
         reasons.append("replay needed: consumers must read history (offsets, seek, new groups)")
     if ec.ordering == "per_key":
         reasons.append("per-key order: a key-partitioned log keeps it with many consumers")
-    if ec.rate_per_s > STREAMS_MAX_RATE_PER_S:
-        reasons.append(f"{ec.rate_per_s:g} events/s: more than one Redis node comfortably takes")
+    too_fast = ec.rate_per_s > th.streams_max_rate_per_s
+    if too_fast:
+        reasons.append(
+            f"{ec.rate_per_s:g} events/s: above the {th.streams_max_rate_per_s:g}/s one Redis "
+            "thread comfortably takes"
+        )
+    redis_loses = ec.critical and not persistence.startswith("aof")
+    if redis_loses and not (ec.needs_replay or ec.ordering == "per_key" or too_fast):
+        reasons.append(
+            f"Redis persistence {persistence!r}: a Redis restart loses the stream (the course's "
+            'Redis runs with --save "" --appendonly no); a stream is a store only with AOF'
+        )
     durable = (
         f"a durable log loses nothing: peak backlog {kafka.peak_lag:.0f} events, "
         f"caught up {_secs(kafka.catch_up_s)} after the consumer returns"
     )
-    if ec.fan_out >= HYBRID_FAN_OUT and ec.latency_p95_ms <= LIVE_LATENCY_MS:
+    if ec.fan_out >= th.hybrid_fan_out and ec.latency_p95_ms <= th.live_latency_ms:
         return "hybrid", [
             *reasons,
             durable,
             f"{ec.fan_out} live readers want p95 <= {ec.latency_p95_ms:g} ms: a bridge "
             "publishes each fact as a notification; losing one never loses the fact",
         ]
-    if ec.needs_replay or ec.ordering == "per_key" or ec.rate_per_s > STREAMS_MAX_RATE_PER_S:
+    if ec.needs_replay or ec.ordering == "per_key" or too_fast or redis_loses:
         return "kafka", [*reasons, durable]
+    kept = {
+        "none": "not persisted: a Redis restart loses it (acceptable for a non-critical event)",
+        "rdb": "snapshotted (RDB): a Redis restart loses what came after the last snapshot",
+        "aof_everysec": "in the AOF, fsynced every second: a power loss can cost ~1 s of writes",
+        "aof_always": "in the AOF, fsynced on every write",
+    }[persistence]
     return "streams", [
         *reasons,
-        f"a stream with a consumer group loses nothing (PEL + XAUTOCLAIM): peak backlog "
-        f"{st.peak_lag:.0f} events, caught up {_secs(st.catch_up_s)} after the consumer returns",
+        f"a stream with a consumer group survives the consumer's outage (PEL + XAUTOCLAIM): "
+        f"peak backlog {st.peak_lag:.0f} events, caught up {_secs(st.catch_up_s)} after the "
+        "consumer returns",
+        f"the stream is {kept}",
         "no replay of old history or per-key order needed: no partitions to run",
     ]
 
