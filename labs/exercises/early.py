@@ -33,13 +33,14 @@ __all__ = [
 #: them is the setting of a run the lesson prints (its answer would be on the page).
 CHOICES: dict[str, tuple[Any, ...]] = {
     "00-publish-receipts": (2, 3, 4, 5, 6),
-    "01-subscriber-loss/rate": (80, 120, 150, 200, 250),  # the lesson prints 100 events/s
-    "01-subscriber-loss/minutes": (4, 5, 7, 8, 12, 15),  # ... and a 10-minute outage
-    "02-deploy-loss/rate": (500, 800, 1000),
+    "01-subscriber-loss/rate": (80, 120, 150, 200),  # the lesson prints 100 events/s
+    "01-subscriber-loss/minutes": (4, 7, 12, 15),  # ... and a 10-minute outage
+    "02-deploy-loss/rate": (500, 800),
     "02-deploy-loss/period": (5, 10, 15),
-    "02-deploy-loss/down": (10, 12, 15, 20, 30),
+    "02-deploy-loss/down": (10, 12, 20, 30),
     # (join minute, retention minutes); the lesson prints (60, 45)
     "03-bootstrap-loss": ((50, 30), (50, 35), (70, 45), (70, 50), (75, 40), (80, 60)),
+    "04-partitions-per-key": (3, 5, 6, 8),  # the lesson's topic has 4 partitions
     "05-hot-partition-limit": (400, 450, 550, 600, 650),  # the scenario's consumers: 500/s
     # crash points, not on a commit (a multiple of 10) nor the lesson's own 25
     "06-commit-positions": (33, 34, 36, 37, 38, 42, 43, 44, 46, 47, 48, 52, 53, 56, 57),
@@ -182,10 +183,10 @@ def bootstrap_loss(scenario: Any, seed: int = 1) -> Exercise:
 def partitions_per_key(scenario: Any, seed: int = 0) -> Exercise:
     """Lesson 04: partitions one key's events reach, with a stable key and with none.
 
-    ``scenario`` is the lesson's accounts scenario (keyed, 4 partitions).
+    ``scenario`` is the lesson's accounts scenario; the learner gets a partition count.
     """
-    base = sim.load(scenario)
-    partitions = base.topology.log.partitions
+    partitions = _pick("04-partitions-per-key")
+    base = sim.load(scenario).with_changes(**{"topology.log.partitions": partitions})
 
     def counts() -> dict[str, int]:
         keyed = sim.run(base, seed=seed).history
@@ -198,17 +199,18 @@ def partitions_per_key(scenario: Any, seed: int = 0) -> Exercise:
     return Exercise(
         key="04-partitions-per-key",
         question=(
-            f"Into how many of the {partitions} partitions do one account's events go -- with "
-            "`accountId` as the key, and with no key at all? Answer "
-            '`{"accountId": ..., "no key": ...}`; the check counts it in simulator runs.'
+            f"The accounts topic now has **{partitions} partitions**. Into how many of them do "
+            "one account's events go -- with `accountId` as the key, and with no key at all? "
+            'Answer `{"accountId": ..., "no key": ...}`; the check counts it in simulator runs.'
         ),
         expected=counts,
         solution={"accountId": 1, "no key": partitions},
         explanation=(
             "The partitioner maps a key to a partition by hashing it: a function of the key, "
             "so every event of one account lands in one partition. Events without a key have "
-            f"no hash; the producer spreads them, so over the run they reach all {partitions} "
-            "partitions -- and nothing orders them any more."
+            "no hash; the producer spreads them (a batch at a time, with sticky partitioning), "
+            f"so over the run they reach all {partitions} partitions -- and nothing orders "
+            "them any more."
         ),
         hint="A key always hashes to the same partition; null keys are spread.",
     )

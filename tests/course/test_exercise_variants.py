@@ -2,7 +2,7 @@
 
 The lessons' exercises take their parameters from :data:`labs.exercises.early.CHOICES`,
 one set per learner; the notebook test runs one learner's set. Here every combination of
-the simulator-checked exercises (01, 02, 03, 05) is built and its ``solution`` (the
+the simulator-checked exercises (01 to 05) is built and its ``solution`` (the
 theory a learner reasons with) must check correct against the simulator, so no learner gets
 an exercise whose right answer is marked wrong. The scenarios are read from the lessons
 (their literal dicts), not copied. Offline: no broker.
@@ -59,6 +59,11 @@ CASES = [
         "03",
         lambda: early.bootstrap_loss(sim.load("new_service_bootstrap")),
         _variants("03-bootstrap-loss"),
+    ),
+    (
+        "04",
+        lambda: early.partitions_per_key(_lesson_dict("04_ordering", "accounts")),
+        _variants("04-partitions-per-key"),
     ),
     (
         "05",
