@@ -29,6 +29,8 @@
 
 # %%
 # %matplotlib inline
+from IPython.display import display
+
 from labs.backpressure import run_backpressure
 from labs.exercises import late
 from labs.experiments import BACKPRESSURE
@@ -46,13 +48,16 @@ from sim.course.widgets import explore
 
 
 # %%
-def backpressure(rate_per_s=200.0, service_rate_per_s=100.0, buffer_limit_bytes=262144, seed=0):
+def backpressure(
+    rate_per_s=200.0, service_rate_per_s=100.0, buffer_limit_bytes=262144, window_s=2.0, seed=0
+):
     """The experiment's scenario (`labs/experiments/backpressure.py`) with the learner's
-    rates and buffer limit; both readers process `service_rate_per_s` (0 bytes = no limit,
-    the *queue* policy -- the simulator only: the lab always sets a limit)."""
+    rates, buffer limit and publishing time; both readers process `service_rate_per_s`
+    (0 bytes = no limit, the *queue* policy -- the simulator only: the lab always sets a
+    limit)."""
     settings = {
         "rate_per_s": rate_per_s,
-        "window_s": 2.0,
+        "window_s": window_s,
         "message_bytes": 32768,
         "service_rate_per_s": service_rate_per_s,
         "slow_rate_per_s": service_rate_per_s,
@@ -99,7 +104,7 @@ explore(
 
 # %%
 ex = late.backpressure_lag(backpressure)
-ex
+display(ex)
 
 # %%
 answer = ...  # peak lag in messages

@@ -27,6 +27,8 @@
 
 # %%
 # %matplotlib inline
+from IPython.display import display
+
 from labs.exercises import late
 from labs.experiments import POISON
 from labs.experiments.lessons import CONTROLS
@@ -154,7 +156,7 @@ side_by_side(
 
 # %%
 ex = late.poison_retries(lab)
-ex
+display(ex)
 
 # %%
 answer = ...  # number of retries

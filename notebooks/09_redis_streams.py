@@ -31,6 +31,7 @@
 
 # %%
 # %matplotlib inline
+from IPython.display import display
 
 from labs.exercises import late
 from labs.experiments import STREAMS
@@ -167,7 +168,7 @@ side_by_side(twin, lab, columns=("acknowledged", "processed", "lost", "duplicate
 
 # %%
 ex = late.streams_pending(lab)
-ex
+display(ex)
 
 # %%
 answer = ...  # entries pending after the crash

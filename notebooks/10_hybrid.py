@@ -29,6 +29,8 @@
 
 # %%
 # %matplotlib inline
+from IPython.display import display
+
 from labs.exercises import late
 from labs.experiments import HYBRID
 from labs.hybrid import run_hybrid
@@ -75,7 +77,7 @@ explore(
 
 # %%
 ex = late.hybrid_missed(hybrid)
-ex
+display(ex)
 
 # %%
 answer = ...  # notifications lost by the live view

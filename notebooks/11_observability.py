@@ -31,6 +31,7 @@
 
 # %%
 # %matplotlib inline
+from IPython.display import display
 
 from labs.exercises import late
 from labs.experiments import LOSS
@@ -70,7 +71,7 @@ def slowdown(slow_factor=5, seed=0):
 
 # %%
 ex = late.alert_fire_time(slowdown)
-ex
+display(ex)
 
 # %%
 answer = ...  # seconds since the start of the run

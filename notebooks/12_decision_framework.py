@@ -159,7 +159,7 @@ print("v1 -> v2_bad:", schema_problems(v1, v2_bad))
 
 # %%
 ex = late.choose_tool()
-ex
+display(ex)
 
 # %%
 answer = ...  # one of "pubsub", "streams", "kafka", "hybrid"

@@ -37,7 +37,7 @@
 from IPython.display import display
 
 from labs.attempt import Attempt
-from labs.durability import SCHEDULES, Fault, compare, fault_time, plot_timeline
+from labs.durability import SCHEDULES, Fault, compare, plot_timeline
 from labs.exercises import late
 from sim.course.durability import simulate_durability
 
