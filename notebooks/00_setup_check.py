@@ -29,7 +29,6 @@
 
 # %%
 from labs.stack import roundtrip, status
-from labs.stack.smoke import publish_receivers
 
 # %% [markdown]
 # ## Are both brokers up?
@@ -70,21 +69,25 @@ print(f"round trip: Redis {r.redis_ms:.1f} ms, Kafka {r.kafka_ms:.1f} ms (varies
 # (partition and offset) -- it keeps the record, whether or not anyone reads it.
 #
 # ## Exercise
-# What does `PUBLISH` return when **nobody** is subscribed to the channel, and when **three**
-# clients are? Replace the `...` with your two numbers and run the cell; the check asks the
-# real Redis.
+# What does `PUBLISH` return when **nobody** is subscribed to a channel, and when several
+# clients are? Predict first: the next cell shows your question (the number of subscribers
+# is yours alone); replace the `...` with your two numbers and run the cell. The check asks
+# the real Redis.
 
 # %%
-from labs.exercise import check
+from IPython.display import display
 
-answer = {0: ..., 3: ...}  # receivers with 0 subscribers, with 3 subscribers
-check(answer, {n: publish_receivers(n) for n in (0, 3)}, hint="PUBLISH counts receivers.")
+from labs.exercises import early
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-# Solution: PUBLISH returns the number of clients that received the message. With nobody
-# subscribed the message is simply dropped -- Redis returns 0 and stores nothing.
-solution = {0: 0, 3: 3}
-check(solution, {n: publish_receivers(n) for n in (0, 3)})
+ex = early.publish_receipts()
+display(ex)
+
+# %%
+answer = (..., ...)  # receivers with nobody subscribed, with the subscribers in the question
+ex.check(answer)
+
+# %% [markdown]
+# Stuck? Run `ex.reveal()` in a new cell.
 
 # %% [markdown]
 # ## Summary

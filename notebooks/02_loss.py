@@ -29,7 +29,7 @@
 from IPython.display import display
 
 import sim
-from labs.exercise import check
+from labs.exercises import early
 from labs.experiments import LOSS
 from labs.twins.lag import LagTwin
 from labs.twins.loss import LossTwin
@@ -160,23 +160,21 @@ print("theory: rate x (downtime - retention) =", 100 * (180 - 60))
 # retention period**". Lesson 3 shows the same deletion on the real broker.
 #
 # ## Exercise
-# A cache-invalidation subscriber receives 500 events/s (Poisson) and is redeployed once
-# every 10 minutes; each deploy disconnects it for 15 s. What **fraction** of the
-# invalidations does it miss? The check runs the simulator on that scenario; within 5% of
-# its answer counts as right.
+# A cache-invalidation subscriber is redeployed at regular intervals, and each deploy
+# disconnects it for a few seconds (your rate, interval and outage are in the next cell's
+# question). What **fraction** of the invalidations does it miss? Predict it first; the check
+# runs the simulator on that scenario, and within 5% of its answer counts as right.
 
 # %%
-deploys = sim.load(minute).with_changes(
-    **{"workload.rate_per_s": 500, "workload.duration_s": 600, "faults.0.duration_s": 15}
-)
-missed = sim.run(deploys, seed=3).report["subscriber:0"].loss_fraction
-answer = ...  # fraction of events lost, e.g. 0.1 for 10 %
-check(answer, missed, rel_tol=0.05, hint="The rate does not matter: downtime / window.")
+ex = early.deploy_loss(minute)
+display(ex)
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-# Solution: loss fraction = downtime fraction = 15 s / 600 s, whatever the rate.
-solution = 15 / 600
-check(solution, missed, rel_tol=0.05)
+# %%
+answer = ...  # fraction of events lost, e.g. 0.1 for 10 %
+ex.check(answer)
+
+# %% [markdown]
+# Stuck? Run `ex.reveal()` in a new cell.
 
 # %% [markdown]
 # ## Summary

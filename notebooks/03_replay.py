@@ -26,9 +26,10 @@
 
 # %%
 # %matplotlib inline
+from IPython.display import display
 
 import sim
-from labs.exercise import check
+from labs.exercises import early
 from labs.experiments import REPLAY
 from labs.experiments.lessons import CONTROLS
 from labs.replay import run_replay
@@ -137,21 +138,21 @@ print("offline past retention lost events:", rows["group:offline"].lost > 0)
 # `delete_records` -- the same effect, sooner.
 #
 # ## Exercise
-# Back to the simulated bootstrap (cell "bootstraps from history"): the recommendations
-# service joins at minute 60, retention is 45 minutes, orders arrive at 50/s. **How many
-# orders can it never read?** Within 5% counts as right.
+# Back to the simulated bootstrap (cell "bootstraps from history"), with a join time and a
+# retention of your own (in the next cell's question). **How many orders can the
+# recommendations service never read?** Predict it from the rate, the join time and the
+# retention; the check runs the simulator, and within 5% counts as right.
+
+# %%
+ex = early.bootstrap_loss(boot)
+display(ex)
 
 # %%
 answer = ...  # orders lost by group:1
-check(
-    answer, r.report["group:1"].lost, rel_tol=0.05, hint="What had passed retention at minute 60?"
-)
+ex.check(answer)
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-# Solution: at minute 60 the log holds the last 45 minutes; minutes 0-15 are deleted:
-# 50 orders/s x 15 min x 60 s = 45,000 (Poisson arrivals, so close rather than exact).
-solution = 50 * 15 * 60
-check(solution, r.report["group:1"].lost, rel_tol=0.05)
+# %% [markdown]
+# Stuck? Run `ex.reveal()` in a new cell.
 
 # %% [markdown]
 # ## Summary

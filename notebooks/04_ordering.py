@@ -27,9 +27,10 @@
 
 # %%
 # %matplotlib inline
+from IPython.display import display
 
 import sim
-from labs.exercise import check
+from labs.exercises import early
 from labs.experiments.lessons import CONTROLS
 from labs.ordering import run_ordering
 from labs.recording import global_inversions
@@ -164,28 +165,19 @@ print("commit on revoke, duplicates:", fixed.report["group:rebalance"].duplicate
 # %% [markdown]
 # ## Exercise
 # Into how many partitions do one account's events go -- with `accountId` as the key, and
-# with no key at all? The check counts it in simulator runs of the 4-partition scenario.
-
+# with no key at all? Predict both; the check counts them in simulator runs of the accounts
+# scenario.
 
 # %%
-def partitions_per_key(result):
-    h = result.history
-    return max(len(set(h.partition[h.keys == k].tolist())) for k in set(h.keys.tolist()))
+ex = early.partitions_per_key(accounts)
+display(ex)
 
-
-no_key = sim.run(sim.load(accounts).with_changes(**{"workload.key_distribution": "none"}), seed=0)
-expected = {
-    "accountId": partitions_per_key(r),
-    "no key": len(set(no_key.history.partition.tolist())),
-}
+# %%
 answer = {"accountId": ..., "no key": ...}
-check(answer, expected, hint="A key always hashes to the same partition; null keys are spread.")
+ex.check(answer)
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-# Solution: murmur2(key) % partitions is a function of the key: one partition per account.
-# Events without a key are spread over all partitions -- and lose any order between them.
-solution = {"accountId": 1, "no key": 4}
-check(solution, expected)
+# %% [markdown]
+# Stuck? Run `ex.reveal()` in a new cell.
 
 # %% [markdown]
 # ## Summary

@@ -32,7 +32,7 @@
 from IPython.display import display
 
 import sim
-from labs.exercise import check
+from labs.exercises import early
 from labs.experiments.lessons import CONTROLS
 from labs.hot_partitions import run_hot_partitions
 from labs.twins.hot_partitions import HotPartitionsTwin
@@ -167,21 +167,21 @@ print("salting broke per-key order:", salted.report["group:0"].reordered > 0)
 
 # %% [markdown]
 # ## Exercise
-# In the simulated `hot_partition` scenario (cell "skewed keys"), the consumer of the hottest
-# partition processes 500 events/s. **Above what total event rate does that partition fall
-# behind?** Use the hottest partition's share printed there; within 5% counts as right.
+# In the simulated `hot_partition` scenario (cell "skewed keys"), suppose the consumer of the
+# hottest partition were faster or slower (your speed is in the next cell's question). **Above
+# what total event rate does that partition fall behind?** Use the hottest partition's share
+# printed in cell "skewed keys"; within 5% counts as right.
 
 # %%
-share = partition_counts(r.history).max() / r.history.messages
-answer = ...  # total events/s at which the hottest partition reaches 500 events/s
-check(answer, 500 / share, rel_tol=0.05, hint="The hottest partition gets share x total rate.")
+ex = early.hot_partition_limit(r)
+display(ex)
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-# Solution: the hottest partition receives share x rate; it falls behind when that exceeds
-# its consumer's 500 events/s, i.e. above 500 / share -- far below the 12 x 500 = 6000/s
-# the group could handle with an even load.
-solution = 500 / share
-check(solution, 500 / share, rel_tol=0.05)
+# %%
+answer = ...  # total events/s at which the hottest partition reaches its consumer's speed
+ex.check(answer)
+
+# %% [markdown]
+# Stuck? Run `ex.reveal()` in a new cell.
 
 # %% [markdown]
 # ## Summary

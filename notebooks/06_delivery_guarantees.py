@@ -33,9 +33,8 @@
 from IPython.display import display
 
 import sim
-from labs.exercise import check
+from labs.exercises import early
 from labs.experiments.lessons import CONTROLS
-from labs.idempotency import run_idempotency
 from labs.twins.idempotency import IdempotencyTwin
 from sim.analysis import plots
 from sim.analysis.compare import side_by_side
@@ -188,26 +187,21 @@ for idempotent in (True, False):
 # - for external calls, pass the event id as the provider's idempotency key.
 #
 # ## Exercise
-# A consumer commits after processing, in batches of 10 (offsets 10, 20, 30 ...) and
-# crashes right after processing event #37. Its twin commits each batch **before**
-# processing it. How many events does the first process twice, and how many does the
-# second lose? The check runs the real lab with those numbers.
+# A consumer commits after processing, in batches, and crashes right after processing one
+# event; its twin commits each batch **before** processing it (the batch size and the crash
+# point are in the next cell's question). How many events does the first process twice, and
+# how many does the second lose? Predict both; the check runs the real lab with those numbers.
 
 # %%
-ex = run_idempotency(messages=100, crash_after=37, commit_every=10)
-expected = {
-    "commit-after duplicated": ex.report["group:commit-after"].duplicated,
-    "commit-before lost": ex.report["group:commit-before"].lost,
-}
-answer = {"commit-after duplicated": ..., "commit-before lost": ...}
-check(answer, expected, hint="Where was the last commit when the crash came?")
+ex = early.commit_positions()
+display(ex)
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-# Solution: commit-after last committed offset 30, so events 31-37 come again: 7.
-# Commit-before had committed the whole batch 31-40 before processing it and processed
-# 31-37: events 38, 39, 40 are skipped for good: 3.
-solution = {"commit-after duplicated": 7, "commit-before lost": 3}
-check(solution, expected)
+# %%
+answer = {"commit-after duplicated": ..., "commit-before lost": ...}
+ex.check(answer)
+
+# %% [markdown]
+# Stuck? Run `ex.reveal()` in a new cell.
 
 # %% [markdown]
 # ## Summary
