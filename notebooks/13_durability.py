@@ -99,12 +99,13 @@ if experiment.ran():
 # Stuck? Run `ex.reveal()` in a new cell.
 #
 # ## What the final read found
+# The `acks=all` run's table is below; the `acks=1` run's `lost` count is the exercise's
+# answer, so its table waits for you: `print(results["acks=1"].report.table())`, once you
+# have checked your answer.
 
 # %%
 if experiment.ran():
-    for name, result in results.items():
-        print(name)
-        print(result.report.table(), end="\n\n")
+    print(results["acks=all"].report.table())
 
 # %% [markdown]
 # The exact counts move from run to run (by a few writes: thread scheduling, when the
@@ -125,7 +126,8 @@ if experiment.ran():
 
 # %%
 if experiment.ran():
-    print(results["acks=1"].summary())
+    r = results["acks=1"]
+    print("\n".join(f"{k} = {v}" for k, v in {**r.settings, **r.metrics}.items()))
 
 # %% [markdown]
 # ## The timeline
@@ -157,8 +159,10 @@ if experiment.ran():
 # %%
 for acks in (1, "all"):
     twin = simulate_durability(acks=acks, schedule=schedule, rate_per_s=100, duration_s=5)
-    real = results[f"acks={acks}"].report["drain"].lost if experiment.ran() else "?"
-    print(f"acks={acks}: twin predicts {twin.report['drain'].lost} lost, the cluster lost {real}")
+    if experiment.ran():
+        lost, predicted = results[f"acks={acks}"].report["drain"].lost, twin.report["drain"].lost
+        agree = abs(lost - predicted) <= 0.25 * max(predicted, 1)
+        print(f"acks={acks}: the twin's count and the cluster's agree within 25 %: {agree}")
 
 # %% [markdown]
 # A longer stall -- 5 s, longer than `broker.session.timeout.ms` -- gets the followers
@@ -170,7 +174,7 @@ for acks in (1, "all"):
 # NBVAL_CHECK_OUTPUT
 long_stall = (
     Fault("freeze-followers", "partition:0", 1.0, 5.0),
-    Fault("kill-leader", "partition:0", 2.0),
+    Fault("kill-leader", "partition:0", 3.0),
     Fault("restart-all", "cluster", 8.0),
 )
 for elr in (True, False):
