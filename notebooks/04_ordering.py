@@ -165,8 +165,8 @@ print("commit on revoke, duplicates:", fixed.report["group:rebalance"].duplicate
 # %% [markdown]
 # ## Exercise
 # Into how many partitions do one account's events go -- with `accountId` as the key, and
-# with no key at all? Predict both; the check counts them in simulator runs of the accounts
-# scenario.
+# with no key at all, in a topic with your own number of partitions (in the next cell's
+# question)? Predict both; the check counts them in simulator runs of the accounts scenario.
 
 # %%
 ex = early.partitions_per_key(accounts)

@@ -4,7 +4,7 @@ One function per exercise; the lesson calls it with what it already has (a scena
 result) and gets an :class:`~labs.exercises.core.Exercise` whose expected value is a run
 made only when the learner checks an answer or asks for the reveal. Where the numbers
 would otherwise be the same for everybody, the exercise's parameters come from
-:func:`~labs.exercises.core.for_learner`: fixed for one learner, different for the next,
+:func:`~labs.exercises.core.for_learner`: fixed for one learner, most often not a neighbour's,
 and never the parameters of a run the lesson prints.
 """
 
@@ -19,6 +19,7 @@ from labs.stack.smoke import publish_receivers
 from sim.analysis.metrics import partition_counts
 
 __all__ = [
+    "CHOICES",
     "bootstrap_loss",
     "commit_positions",
     "deploy_loss",
@@ -28,10 +29,31 @@ __all__ = [
     "subscriber_loss",
 ]
 
+#: Each learner's parameters are drawn from these (:func:`for_learner`), by key. None of
+#: them is the setting of a run the lesson prints (its answer would be on the page).
+CHOICES: dict[str, tuple[Any, ...]] = {
+    "00-publish-receipts": (2, 3, 4, 5, 6),
+    "01-subscriber-loss/rate": (80, 120, 150, 200),  # the lesson prints 100 events/s
+    "01-subscriber-loss/minutes": (4, 7, 12, 15),  # ... and a 10-minute outage
+    "02-deploy-loss/rate": (500, 800),
+    "02-deploy-loss/period": (5, 10, 15),
+    "02-deploy-loss/down": (10, 12, 20, 30),
+    # (join minute, retention minutes); the lesson prints (60, 45)
+    "03-bootstrap-loss": ((50, 30), (50, 35), (70, 45), (70, 50), (75, 40), (80, 60)),
+    "04-partitions-per-key": (3, 5, 6, 8),  # the lesson's topic has 4 partitions
+    "05-hot-partition-limit": (400, 450, 550, 600, 650),  # the scenario's consumers: 500/s
+    # crash points, not on a commit (a multiple of 10) nor the lesson's own 25
+    "06-commit-positions": (33, 34, 36, 37, 38, 42, 43, 44, 46, 47, 48, 52, 53, 56, 57),
+}
+
+
+def _pick(key: str) -> Any:
+    return for_learner(key, CHOICES[key])
+
 
 def publish_receipts() -> Exercise:
     """Lesson 00: what PUBLISH returns with nobody subscribed and with n subscribers."""
-    n = for_learner("00-publish-receipts", (2, 3, 4, 5, 6))
+    n = _pick("00-publish-receipts")
     return Exercise(
         key="00-publish-receipts",
         question=(
@@ -54,8 +76,8 @@ def subscriber_loss(scenario: Any, seed: int = 1) -> Exercise:
 
     ``scenario`` is the lesson's ten-minute scenario (faults 0 and 1 are the two outages).
     """
-    rate = for_learner("01-subscriber-loss/rate", (80, 120, 150, 200, 250))
-    minutes = for_learner("01-subscriber-loss/minutes", (4, 5, 7, 8, 12, 15))
+    rate = _pick("01-subscriber-loss/rate")
+    minutes = _pick("01-subscriber-loss/minutes")
     changes = {f"faults.{i}.duration_s": 60 * minutes for i in (0, 1)}
     changes["workload.rate_per_s"] = rate
 
@@ -88,9 +110,9 @@ def deploy_loss(scenario: Any, seed: int = 3) -> Exercise:
     ``scenario`` is the lesson's one-minute scenario (one outage, ``faults.0``, at 10 s,
     reconnecting at once); the exercise stretches it to one deploy period.
     """
-    rate = for_learner("02-deploy-loss/rate", (500, 800, 1000))
-    period_min = for_learner("02-deploy-loss/period", (5, 10, 15))
-    down_s = for_learner("02-deploy-loss/down", (10, 12, 15, 20, 30))
+    rate = _pick("02-deploy-loss/rate")
+    period_min = _pick("02-deploy-loss/period")
+    down_s = _pick("02-deploy-loss/down")
     changes = {
         "workload.rate_per_s": rate,
         "workload.duration_s": 60 * period_min,
@@ -127,9 +149,7 @@ def bootstrap_loss(scenario: Any, seed: int = 1) -> Exercise:
     ``scenario`` is ``new_service_bootstrap`` (``group:1`` is the late group); the learner
     gets a join time and a retention of their own.
     """
-    join_min, retention_min = for_learner(
-        "03-bootstrap-loss", ((50, 30), (50, 35), (70, 45), (70, 50), (75, 40), (80, 60))
-    )
+    join_min, retention_min = _pick("03-bootstrap-loss")
     base = sim.load(scenario)
     changes = {
         "consumers.groups.1.join_at_s": 60 * join_min,
@@ -163,10 +183,10 @@ def bootstrap_loss(scenario: Any, seed: int = 1) -> Exercise:
 def partitions_per_key(scenario: Any, seed: int = 0) -> Exercise:
     """Lesson 04: partitions one key's events reach, with a stable key and with none.
 
-    ``scenario`` is the lesson's accounts scenario (keyed, 4 partitions).
+    ``scenario`` is the lesson's accounts scenario; the learner gets a partition count.
     """
-    base = sim.load(scenario)
-    partitions = base.topology.log.partitions
+    partitions = _pick("04-partitions-per-key")
+    base = sim.load(scenario).with_changes(**{"topology.log.partitions": partitions})
 
     def counts() -> dict[str, int]:
         keyed = sim.run(base, seed=seed).history
@@ -179,17 +199,18 @@ def partitions_per_key(scenario: Any, seed: int = 0) -> Exercise:
     return Exercise(
         key="04-partitions-per-key",
         question=(
-            f"Into how many of the {partitions} partitions do one account's events go -- with "
-            "`accountId` as the key, and with no key at all? Answer "
-            '`{"accountId": ..., "no key": ...}`; the check counts it in simulator runs.'
+            f"The accounts topic now has **{partitions} partitions**. Into how many of them do "
+            "one account's events go -- with `accountId` as the key, and with no key at all? "
+            'Answer `{"accountId": ..., "no key": ...}`; the check counts it in simulator runs.'
         ),
         expected=counts,
         solution={"accountId": 1, "no key": partitions},
         explanation=(
             "The partitioner maps a key to a partition by hashing it: a function of the key, "
             "so every event of one account lands in one partition. Events without a key have "
-            f"no hash; the producer spreads them, so over the run they reach all {partitions} "
-            "partitions -- and nothing orders them any more."
+            "no hash; the producer spreads them (a batch at a time, with sticky partitioning), "
+            f"so over the run they reach all {partitions} partitions -- and nothing orders "
+            "them any more."
         ),
         hint="A key always hashes to the same partition; null keys are spread.",
     )
@@ -201,7 +222,7 @@ def hot_partition_limit(result: sim.Result) -> Exercise:
     ``result`` is the lesson's run of ``hot_partition``; the learner gets the speed of the
     hottest partition's consumer.
     """
-    capacity = for_learner("05-hot-partition-limit", (400, 450, 550, 600, 650))
+    capacity = _pick("05-hot-partition-limit")
     counts = partition_counts(result.history)
     share = float(counts.max() / counts.sum())
     return Exercise(
@@ -229,9 +250,7 @@ def commit_positions(messages: int = 100, commit_every: int = 10) -> Exercise:
 
     The check runs the real idempotency lab with this learner's crash point.
     """
-    crash_after = for_learner(
-        "06-commit-positions", (33, 34, 36, 37, 38, 42, 43, 44, 46, 47, 48, 52, 53, 56, 57)
-    )
+    crash_after = _pick("06-commit-positions")
     since = crash_after % commit_every
 
     def counts() -> dict[str, int]:
