@@ -46,7 +46,7 @@
 # %matplotlib inline
 from IPython.display import display
 
-from labs.exercise import check
+from labs.exercises import late
 from labs.experiments.lessons import CONTROLS
 from labs.loss import run_loss
 from sim.analysis.compare import side_by_side
@@ -187,24 +187,20 @@ for mode in ("BACKWARD", "FORWARD", "FULL"):
 
 # %% [markdown]
 # ## Exercise
-# `OrderShipped`: losing one means a customer never gets a tracking e-mail (critical); the
-# new analytics service must bootstrap from the last 30 days (replay); events of one order
-# must stay in order; 3 consuming services; 300 events/s; deploys take consumers away for
-# up to 5 minutes. Which tool: `"pubsub"`, `"streams"`, `"kafka"` or `"hybrid"`?
+# One more event type, described in the question below. Which tool: `"pubsub"`,
+# `"streams"`, `"kafka"` or `"hybrid"`? The check runs `recommend` on it.
 
 # %%
-order_shipped = EventClass("OrderShipped", critical=True, needs_replay=True, ordering="per_key",
-                           fan_out=3, rate_per_s=300, downtime_s=300)  # fmt: skip
-answer = ...  # one of "pubsub", "streams", "kafka", "hybrid"
-check(answer, recommend(order_shipped).tool, hint="Which tool keeps history and per-key order?")
+ex = late.choose_tool()
+display(ex)
 
-# %% tags=["solution"] jupyter={"source_hidden": true}
-# Solution: critical rules out Pub/Sub; replay of 30 days and per-key order with several
-# consumers need a partitioned, retained log; only 3 readers, no live fan-out: Kafka.
-check("kafka", recommend(order_shipped).tool)
-print(recommend(order_shipped))
+# %%
+answer = ...  # one of "pubsub", "streams", "kafka", "hybrid"
+ex.check(answer)
 
 # %% [markdown]
+# Stuck? Run `ex.reveal()` in a new cell.
+#
 # ## Summary
 # - Classify every event type: critical or transient, replay, ordering, fan-out, latency;
 #   then let the simulated loss, backlog and catch-up for *your* rate and outage decide.

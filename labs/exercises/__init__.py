@@ -4,11 +4,8 @@ The API is in :mod:`.core`; each lesson's exercises are built by a function of a
 module imported here, so a lesson needs one import: ``from labs.exercises import early``.
 """
 
-from labs.exercises import early
+from labs.exercises import early, late
 from labs.exercises.core import Exercise, Reveal, Verdict, created, for_learner, shown
-
-# Lessons 07-13 (ex2): add `from labs.exercises import late` on the line after
-# this one, and "late" to __all__.
 
 __all__ = [
     "Exercise",
@@ -17,5 +14,6 @@ __all__ = [
     "created",
     "early",
     "for_learner",
+    "late",
     "shown",
 ]

@@ -41,15 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 #: Lessons still on the old ``labs.exercise.check`` (issue 14, ex2 converts them); the lead
 #: empties this set once they are merged.
-NOT_CONVERTED = {
-    "07_backpressure",
-    "08_poison_messages",
-    "09_redis_streams",
-    "10_hybrid",
-    "11_observability",
-    "12_decision_framework",
-    "13_durability",
-}
+NOT_CONVERTED: set[str] = set()
 TAG = "exercise-test"
 #: Seconds one cell may run (the slowest real-broker cells take about 10 s).
 CELL_TIMEOUT_S = 300
