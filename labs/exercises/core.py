@@ -32,6 +32,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from labs.stack.config import learner
 
 __all__ = ["Exercise", "Reveal", "Verdict", "created", "for_learner", "shown"]
@@ -194,9 +196,8 @@ def shown(value: Any) -> str:
     rounded = float(f"{value:.{DIGITS}g}")
     if rounded.is_integer() and abs(rounded) < 1e15:
         return str(int(rounded))
-    if abs(rounded) < 1e-6:
-        return repr(rounded)
-    return f"{rounded:.{DIGITS + 12}f}".rstrip("0").rstrip(".")
+    # the shortest digits that read back as ``rounded``: 27.6, not 27.600000000000001
+    return np.format_float_positional(rounded, trim="-")
 
 
 def _unanswered(answer: Any) -> bool:

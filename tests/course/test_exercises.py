@@ -21,8 +21,8 @@ fraction's percent), each as a whole token (not inside a longer number). A form 
 than 3 significant digits (0, 1, 7, 0.5, 12 ...) is not searched: such a number appears in
 any lesson's output by chance, so only the "Correct" check can guard it.
 
-Lessons not converted to the exercise API yet are listed in :data:`NOT_CONVERTED` (checked
-by :func:`test_not_converted_lists_exactly_the_lessons_without_the_exercise_api`).
+Every lesson makes its exercise with ``labs.exercises``
+(:func:`test_every_lesson_uses_the_exercise_api`).
 """
 
 from __future__ import annotations
@@ -39,9 +39,6 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[2]
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
-#: Lessons still on the old ``labs.exercise.check`` (issue 14, ex2 converts them); the lead
-#: empties this set once they are merged.
-NOT_CONVERTED: set[str] = set()
 TAG = "exercise-test"
 #: Seconds one cell may run (the slowest real-broker cells take about 10 s).
 CELL_TIMEOUT_S = 300
@@ -166,22 +163,15 @@ def _run(path: Path) -> tuple[nbformat.NotebookNode, float]:
     return nb, time.monotonic() - start
 
 
-def test_not_converted_lists_exactly_the_lessons_without_the_exercise_api():
-    uses = {p.stem for p in LESSONS if "from labs.exercises import" in p.read_text()}
-    assert {p.stem for p in LESSONS} >= NOT_CONVERTED, "NOT_CONVERTED names a lesson that is gone"
-    assert not uses & NOT_CONVERTED, (
-        f"{sorted(uses & NOT_CONVERTED)} use labs.exercises now: remove them from NOT_CONVERTED"
-    )
-    missing = {p.stem for p in LESSONS} - uses - NOT_CONVERTED
-    assert not missing, f"{sorted(missing)} make no exercise with labs.exercises"
+def test_every_lesson_uses_the_exercise_api():
+    missing = [p.stem for p in LESSONS if "from labs.exercises import" not in p.read_text()]
+    assert not missing, f"{missing} make no exercise with labs.exercises"
 
 
 @pytest.mark.brokers
 @pytest.mark.timeout(1800)
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
 def test_run_all_shows_no_answer_and_each_exercise_checks(path: Path):
-    if path.stem in NOT_CONVERTED:
-        pytest.skip(f"{path.stem} is not on the exercise API yet (NOT_CONVERTED)")
     nb, seconds = _run(path)
     print(f"{path.stem}: executed in {seconds:.0f} s")
     probe = [c for c in nb.cells if TAG in c.metadata.get("tags", [])]
