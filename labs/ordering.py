@@ -239,15 +239,15 @@ class _Member:
             return
         c = self.consumer
         c.pause(*c.assignment())
-        deadline = self.clock.now() + HOLD_TIMEOUT_S
+        held_from = self.clock.now()
         while shared["moved"] is None and not stop.is_set():
-            if self.clock.now() > deadline:
+            if self.clock.now() - held_from > HOLD_TIMEOUT_S:
                 raise WaitTimeout(
                     f"consumer B did not get its partitions within {HOLD_TIMEOUT_S:.0f} s of "
                     "A pausing for it; is the broker overloaded? (python -m labs.stack status)"
                 )
             c.poll(timeout_ms=20)  # paused: returns nothing, but takes part in the rebalance
-        shared["held_s"] = self.clock.now() - (deadline - HOLD_TIMEOUT_S)
+        shared["held_s"] = self.clock.now() - held_from
         c.resume(*c.assignment())
 
     def run(self, stop: threading.Event) -> None:
