@@ -49,8 +49,8 @@ from sim.course.durability import simulate_durability
 # %% [markdown]
 # ## The fault schedule is data
 # The followers of the partition stall (SIGSTOP, like a long garbage-collection pause) for
-# 1.5 s. The leader goes on acknowledging `acks=1` writes alone. One second into the stall
-# the leader is killed (SIGKILL: the process dies at once). Then every broker comes back,
+# 1.5 s. The leader goes on acknowledging `acks=1` writes alone. 0.8 s into the stall the
+# leader is killed (SIGKILL: the process dies at once). Then every broker comes back,
 # and a *drain* reads the partition from the beginning.
 #
 # A SIGKILL is not a power cut: what the process wrote survives in the machine's page
@@ -77,13 +77,13 @@ for fault in schedule:
 # ## Both settings, the same faults
 # `compare` starts the cluster if it is not running (about 15 s; `python -m labs.stack up
 # --cluster` keeps one running), creates two topics whose only partition lives on the same
-# three brokers, and sends the same numbered values to both at 100 per second for 5 s --
+# three brokers, and sends the same numbered values to both at 150 per second for 5 s --
 # one producer with `acks=1` (idempotence off), one with `acks='all'` (idempotence on).
 # About 30 s in all. If this cell fails, the cells below say so (and why) instead of running.
 
 # %%
 experiment = Attempt(
-    "compare", compare, schedule="frozen-followers-short", rate_per_s=100, duration_s=5
+    "compare", compare, schedule="frozen-followers-short", rate_per_s=150, duration_s=5
 )
 results = experiment.run()
 print("fault log of the acks=1 run (seconds since the first send):")
@@ -170,7 +170,7 @@ if experiment.ran():
 
 # %%
 for acks in (1, "all"):
-    twin = simulate_durability(acks=acks, schedule=schedule, rate_per_s=100, duration_s=5)
+    twin = simulate_durability(acks=acks, schedule=schedule, rate_per_s=150, duration_s=5)
     if experiment.ran():
         lost, predicted = results[f"acks={acks}"].report["drain"].lost, twin.report["drain"].lost
         agree = abs(lost - predicted) <= 0.25 * max(predicted, 1)

@@ -13,7 +13,7 @@ from lag_checks import assert_lag_agrees
 
 from labs.twins import LagTwin, LossTwin
 from labs.twins.cli import main
-from labs.twins.send_limit import BeyondThisMachine, send_limit
+from labs.twins.send_limit import BeyondThisMachine, check_rate, send_limit
 
 pytestmark = pytest.mark.brokers
 
@@ -48,11 +48,22 @@ def test_lag_twin_agrees_over_a_30_s_window_at_1000_per_s():
 
 
 def test_a_rate_beyond_the_measured_send_limit_is_refused_with_the_limit(capsys):
+    """The top of the declared range (10,000 msg/s) is beyond what one lab thread sends on
+    this kind of machine when it is busy -- but a quiet one has measured 10,470 and 11,252.
+    So the refused rate is the top of the range when the machine is slower than that, and
+    otherwise the top of the range is shown to run unrefused, and the refusal is checked
+    one message per second above the measured limit, where the range allows no twin."""
     limit = send_limit("redis+kafka")
-    rate = 10_000.0  # the top of the declared range
-    assert limit.rate_per_s < rate, f"this machine sends faster than {rate:g} msg/s: {limit}"
+    top = 10_000.0
+    if limit.rate_per_s >= top:  # a fast machine: the whole range is sendable here
+        check_rate(top, limit)  # no error: the declared range is all this machine can do
+        above = float(int(limit.rate_per_s) + 1)
+        with pytest.raises(BeyondThisMachine) as exc:
+            check_rate(above, limit)
+        assert f"Choose rate_per_s <= {int(limit.rate_per_s)}" in str(exc.value)
+        return
     with pytest.raises(BeyondThisMachine) as exc:
-        LossTwin(rate_per_s=rate, service_rate_per_s=15_000.0).run()
+        LossTwin(rate_per_s=top, service_rate_per_s=15_000.0).run()
     text = str(exc.value)
     assert '"rate_per_s" = 10000 msg/s' in text and "measured limit" in text
     assert f"Choose rate_per_s <= {int(limit.rate_per_s)}" in text
