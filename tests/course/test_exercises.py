@@ -30,6 +30,8 @@ from __future__ import annotations
 import json
 import re
 import time
+import warnings
+from datetime import datetime
 from pathlib import Path
 
 import jupytext
@@ -42,6 +44,9 @@ LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 TAG = "exercise-test"
 #: Seconds one cell may run (the slowest real-broker cells take about 10 s).
 CELL_TIMEOUT_S = 300
+#: A lesson slower than this (s) is reported as a warning naming its slowest cells: a
+#: lesson usually runs in 7-45 s, and a wait of minutes is a bug to find, not a failure.
+SLOW_LESSON_S = 90.0
 
 PROBE = r'''
 import json as _json
@@ -160,7 +165,27 @@ def _run(path: Path) -> tuple[nbformat.NotebookNode, float]:
     )
     start = time.monotonic()
     client.execute()
-    return nb, time.monotonic() - start
+    seconds = time.monotonic() - start
+    if seconds > SLOW_LESSON_S:
+        warnings.warn(
+            f"{path.stem} ran {seconds:.0f} s; slowest cells: {_slowest(nb)}", stacklevel=1
+        )
+    return nb, seconds
+
+
+def _slowest(nb: nbformat.NotebookNode, n: int = 3) -> str:
+    """The ``n`` longest cells, from the timing nbclient records in each cell's metadata."""
+    timed = []
+    for i, cell in enumerate(nb.cells):
+        stamps = cell.get("metadata", {}).get("execution", {})
+        if "iopub.status.busy" in stamps and "iopub.status.idle" in stamps:
+            took = datetime.fromisoformat(stamps["iopub.status.idle"].replace("Z", "+00:00"))
+            took -= datetime.fromisoformat(stamps["iopub.status.busy"].replace("Z", "+00:00"))
+            lines = [ln for ln in cell.source.splitlines() if ln.strip()]
+            first = next((ln for ln in lines if not ln.startswith("#")), lines[0] if lines else "")
+            timed.append((took.total_seconds(), i, first[:60]))
+    top = "; ".join(f"cell {i} {t:.1f} s ({line})" for t, i, line in sorted(timed)[::-1][:n])
+    return f"{top}; all cells {sum(t for t, _, _ in timed):.0f} s (the rest: kernel start, exit)"
 
 
 def test_every_lesson_uses_the_exercise_api():
