@@ -32,8 +32,11 @@ def test_a_late_joiner_still_gets_work():
     # B joins at 1.9 s; at 300 msg/s A would have read all 600 by 2 s, and B's join takes
     # longer than the 0.1 s left. A holds at three quarters (labs.ordering.HOLD_AT), polling
     # but paused, until B has its partitions: the rebalance lands while A is busy, as the
-    # lesson needs, however slowly a loaded machine lets B join.
+    # lesson needs, however slowly a loaded machine lets B join. (On a loaded machine A may
+    # itself be slower than 300 msg/s and not reach the hold before B joins: then it does
+    # not hold, and B still gets work -- which is what this test asks.)
     result = run_ordering(rebalance_at_s=1.9, seed=2)
-    assert result.metrics["a_held_for_b_s:group:rebalance"] > 0
-    assert result.metrics["processed_by_a:group:rebalance"] < 600
+    m = result.metrics
+    assert m["processed_by_b:group:rebalance"] > 0, m
+    assert m["processed_by_a:group:rebalance"] < 600, m
     assert check("ordering", result) == []
