@@ -1,0 +1,112 @@
+"""Kernel-side time of a slider move, per lesson widget: what `explore` does on one move.
+
+Runs each lesson's cells up to its first ``explore(...)`` with a recording ``explore``,
+then moves each control to its min, max, and one step from its default, timing each
+redraw (moves back to a value already drawn are left out: the widget answers those from
+its cache).
+Usage: .venv/bin/python scripts/time_sliders.py [01 02 05 07 11] [--old]
+``--old``: time the old path (draw + IPython's inline PNG with bbox_inches="tight").
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cells(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    parts = re.split(r"^# %%.*$", text, flags=re.M)
+    return [p for p in parts[1:] if not p.lstrip().startswith("# [markdown]")]
+
+
+def capture(lesson: str) -> tuple:
+    path = next((ROOT / "notebooks").glob(f"{lesson}_*.py"))
+    got = {}
+
+    def recording_explore(draw, *, columns=2, **controls):
+        got["draw"], got["controls"] = draw, controls
+
+    ns: dict = {"__name__": "__lesson__"}
+    for src in cells(path):
+        code = "\n".join(line for line in src.splitlines() if not line.startswith("# %"))
+        exec(compile(code, str(path), "exec"), ns)  # noqa: S102
+        ns["explore"] = recording_explore
+        if "draw" in got:
+            return got["draw"], got["controls"]
+    raise SystemExit(f"{lesson}: no explore(...) cell")
+
+
+def moves(controls: dict) -> list[dict]:
+    """Values after each move: every control to its ends and back, one at a time."""
+    base = {n: w.value for n, w in controls.items()}
+    out = []
+    for n, w in controls.items():
+        if hasattr(w, "min"):
+            ends = [w.min, w.max, base[n]]
+            ends += [base[n] + w.step if base[n] + w.step <= w.max else base[n] - w.step, base[n]]
+        else:
+            ends = [v for _, v in _options(w)] + [base[n]]
+        for v in ends:
+            out.append({**base, n: v})
+    return out
+
+
+def _options(w):
+    return [(o, o) if not isinstance(o, tuple) else o for o in w.options]
+
+
+def main() -> None:
+    old = "--old" in sys.argv
+    lessons = [a for a in sys.argv[1:] if not a.startswith("--")] or ["01", "02", "05", "07", "11"]
+    for lesson in lessons:
+        draw, controls = capture(lesson)
+        times = []
+        if old:
+            from IPython.core.pylabtools import print_figure
+
+            def move(values, draw=draw):
+                fig = draw(**values)
+                print_figure(fig, "png", bbox_inches="tight")
+
+        else:
+            from sim.course.widgets import explore
+
+            box = explore(draw, **controls)
+
+            def move(values, controls=controls):
+                for n, v in values.items():
+                    controls[n].value = v  # the observer redraws (only on a real change)
+
+        seen = set()
+        cpu = []
+        for values in moves(controls):
+            key = tuple(sorted(values.items()))
+            if key in seen:  # a value drawn before: the new path answers from its cache
+                continue
+            seen.add(key)
+            t0, c0 = time.perf_counter(), time.process_time()
+            move(values)
+            times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        times.sort()
+        if not old:
+            lay = box._layouts
+            print(f"{lesson}: layouts reused {lay.reused}, computed {lay.computed}")
+        print(
+            f"{lesson}: {len(times)} moves to new values, median {1000 * statistics.median(times):.0f}"
+            f" ms (CPU {1000 * statistics.median(cpu):.0f} ms), max {1000 * times[-1]:.0f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()
