@@ -68,12 +68,14 @@ print(f"theory: the hottest key alone is {zipf_weights(1000, 1.3)[0]:.1%} of the
 # The numbers above (cell "skewed keys") say it: the hottest partition gets more than its
 # consumer can process, so its lag grows for the whole two minutes while other consumers
 # idle. Move the Zipf exponent and the partition count, and switch between the load per
-# partition and the lag per partition:
+# partition and the lag per partition (the widget simulates the first 30 s of the same
+# traffic, so it redraws at once; the shape is the same):
 
 
 # %%
 def skew(zipf_s, partitions, view):
     changes = {
+        "workload.duration_s": 30,
         "workload.zipf_s": zipf_s,
         "topology.log.partitions": partitions,
         "consumers.groups.0.consumers": partitions,

@@ -1,6 +1,7 @@
 """Kernel-side time of a slider move, per lesson widget: what `explore` does on one move.
 
-Runs each lesson's cells up to its first ``explore(...)`` with a recording ``explore``,
+Runs each lesson's cells up to its ``explore(...)`` with a recording ``explore``
+(``sim.course.widgets.lesson_explorers``),
 then moves each control to its min, max, and one step from its default, timing each
 redraw (moves back to a value already drawn are left out: the widget answers those from
 its cache).
@@ -10,7 +11,6 @@ Usage: .venv/bin/python scripts/time_sliders.py [01 02 05 07 11] [--old]
 
 from __future__ import annotations
 
-import re
 import statistics
 import sys
 import time
@@ -23,27 +23,12 @@ matplotlib.use("agg")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def cells(path: Path) -> list[str]:
-    text = path.read_text(encoding="utf-8")
-    parts = re.split(r"^# %%.*$", text, flags=re.M)
-    return [p for p in parts[1:] if not p.lstrip().startswith("# [markdown]")]
-
-
 def capture(lesson: str) -> tuple:
+    """The lesson's first explore(...): its draw function and controls."""
+    from sim.course.widgets import lesson_explorers
+
     path = next((ROOT / "notebooks").glob(f"{lesson}_*.py"))
-    got = {}
-
-    def recording_explore(draw, *, columns=2, **controls):
-        got["draw"], got["controls"] = draw, controls
-
-    ns: dict = {"__name__": "__lesson__"}
-    for src in cells(path):
-        code = "\n".join(line for line in src.splitlines() if not line.startswith("# %"))
-        exec(compile(code, str(path), "exec"), ns)  # noqa: S102
-        ns["explore"] = recording_explore
-        if "draw" in got:
-            return got["draw"], got["controls"]
-    raise SystemExit(f"{lesson}: no explore(...) cell")
+    return lesson_explorers(path)[0]
 
 
 def moves(controls: dict) -> list[dict]:
@@ -103,8 +88,9 @@ def main() -> None:
             lay = box._layouts
             print(f"{lesson}: layouts reused {lay.reused}, computed {lay.computed}")
         print(
-            f"{lesson}: {len(times)} moves to new values, median {1000 * statistics.median(times):.0f}"
-            f" ms (CPU {1000 * statistics.median(cpu):.0f} ms), max {1000 * times[-1]:.0f} ms"
+            f"{lesson}: {len(times)} moves to new values, median "
+            f"{1000 * statistics.median(times):.0f} ms (CPU {1000 * statistics.median(cpu):.0f}"
+            f" ms), max {1000 * times[-1]:.0f} ms"
         )
 
 

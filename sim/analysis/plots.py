@@ -208,7 +208,7 @@ def comparison(result: Result) -> Figure:
     ax1.set_ylabel("share of acknowledged messages (%)")
     ax1.set_xlabel("reader")
     ax1.set_title("Loss and duplicates")
-    ax1.legend(loc="best")
+    legend_outside(ax1)
     for k, (attr, lab) in enumerate(
         (("latency_p50_s", "p50"), ("latency_p95_s", "p95"), ("latency_p99_s", "p99"))
     ):
@@ -218,7 +218,7 @@ def comparison(result: Result) -> Figure:
     ax2.set_ylabel("end-to-end latency (ms, log scale)")
     ax2.set_xlabel("reader")
     ax2.set_title("Latency percentiles")
-    ax2.legend(loc="best")
+    legend_outside(ax2)
     share = {r.reader: r.lost / max(r.acknowledged, 1) for r in rows}
     worst = max(share, key=share.__getitem__, default=None)
     if worst is not None and share[worst] > 0:

@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -224,3 +226,29 @@ def _hashable(values: dict[str, Any]) -> Hashable | None:
     except TypeError:
         return None
     return key
+
+
+def lesson_explorers(path: str | Path) -> list[tuple[Callable[..., Any], dict[str, Any]]]:
+    """The ``(draw, controls)`` of every :func:`explore` call in a lesson's jupytext source,
+    for tests and timings: runs the lesson's code cells in order up to its last ``explore``
+    cell, with a recording ``explore`` (nothing is displayed; cells after it do not run)."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    code = [
+        cell
+        for cell in re.split(r"^# %%.*$", text, flags=re.M)[1:]
+        if not cell.lstrip().startswith("# [markdown]")
+    ]
+    last = max((i for i, c in enumerate(code) if "explore(" in c), default=None)
+    if last is None:
+        raise ValueError(f'"path": {path} has no explore(...) cell.')
+    found: list[tuple[Callable[..., Any], dict[str, Any]]] = []
+
+    def recording(draw: Callable[..., Any], *, columns: int = 2, **controls: Any) -> None:
+        found.append((draw, controls))
+
+    namespace: dict[str, Any] = {"__name__": f"lesson_{path.stem}"}
+    for cell in code[: last + 1]:
+        exec(compile(cell, str(path), "exec"), namespace)  # noqa: S102 -- the lesson's own code
+        namespace["explore"] = recording  # after the cell that imports it
+    return found
