@@ -98,8 +98,7 @@ display(lag)
 # The real numbers in both tables move a little from run to run (thread scheduling, the
 # time a reconnect really takes); what never moves is checked here:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("Redis Pub/Sub lost events:", loss.real.report["subscriber:0"].lost > 0)
 print(
     "Kafka lost events:", loss.real.report["group:0"].lost, "and", lag.real.report["group:0"].lost
@@ -113,8 +112,7 @@ print("Kafka processed every acknowledged event:", loss.real.report["group:0"].u
 # window loses a fraction *f* of the events -- whatever the rate. The simulator over a
 # minute at 1000 events/s, for three downtimes:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 minute = {
     "workload": {"rate_per_s": 1000, "duration_s": 60},
     "consumers": {"subscribers": [{"reconnect_delay_ms": 0}]},
@@ -143,8 +141,7 @@ for down_s in (6, 15, 30):
 # second (`segment_ms`), retention is checked every second, and the consumer (`earliest`)
 # is away for three minutes:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 past_retention = {
     "name": "offline past retention",
     "workload": {"rate_per_s": 100, "duration_s": 300},

@@ -49,8 +49,7 @@ from sim.course.widgets import explore
 boot = sim.load("new_service_bootstrap")
 r = sim.run(boot, seed=1)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(r.report)
 print("group:1 peak lag:", r.metrics["peak_lag:group:1"], "messages")
 print(f"group:1 caught up {r.metrics['catch_up_s:group:1']:.0f} s after joining")
@@ -119,8 +118,7 @@ side_by_side(
 #
 # Its stable facts, checked on every test run:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 rows = lab.report
 print(
     "late group replayed everything:",

@@ -87,8 +87,7 @@ for k in range(5):
 # **same key**. `global_inversions` (the function the real lab uses) counts events processed
 # after any later-published event, whatever its key:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(r.report)
 for g in ("group:0", "group:1"):
     print(g, "global inversions:", global_inversions(r.history.reader(g).ids.tolist()))
@@ -213,8 +212,7 @@ side_by_side(
 # rebalance listener closes that window; lesson 6 is about such duplicates. The stable
 # part, checked:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("per-key order held (stable key):", lab.report["group:stable-key"].reordered == 0)
 print("global order broken:", lab.metrics["global_inversions:group:stable-key"] > 0)
 print(

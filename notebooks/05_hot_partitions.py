@@ -55,8 +55,7 @@ from sim.course.widgets import explore
 hot = sim.load("hot_partition")
 r = sim.run(hot, seed=1)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 counts = partition_counts(r.history)
 print("events per partition:", counts.tolist())
 print(f"skew (max/mean): {r.metrics['partition_skew']:.2f}")
@@ -121,8 +120,7 @@ side_by_side(
 # the shape: the same skewed counts, a p99 latency far above the median (the events stuck
 # behind the hot partition), a lag that only drains after the traffic stops. Checked every run:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("partition counts equal murmur2's prediction:", lab.metrics["partitions_match_murmur2"] == 1)
 print("load is skewed (max/mean > 1.5):", lab.metrics["partition_skew"] > 1.5)
 print("nothing lost, only delayed:", lab.report["group:0"].lost == 0)
@@ -138,8 +136,7 @@ print("nothing lost, only delayed:", lab.report["group:0"].lost == 0)
 # key** (finer-grained, e.g. `orderId` instead of `merchantId`) removes the skew at the
 # source but changes which events are ordered together. Simulated, same traffic:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for label, changes in {
     "12 partitions, Zipf keys": {},
     "24 partitions, Zipf keys": {"topology.log.partitions": 24, "consumers.groups.0.consumers": 24},
@@ -190,8 +187,7 @@ side_by_side(
 # per-key order, the reason for the key in the first place, is gone. Salting is only for
 # keys whose events need no order (counters, metrics), or with a re-sequencing step downstream.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("salting lowered the skew:", salted.metrics["partition_skew"] < lab.metrics["partition_skew"])
 print("salting broke per-key order:", salted.report["group:0"].reordered > 0)
 
