@@ -74,7 +74,7 @@ explore(
 # after moving them) as a *twin*: it first measures the brokers' timing (the calibration
 # under the table: reconnect time, the consumer's real rate), then runs the lab, and the
 # simulator on the same send instants and keys, and lines up theory, simulator and real
-# broker. The theory: loss fraction = downtime / window.
+# broker. The theory: loss fraction = downtime / window. It takes about 8 s.
 
 # %%
 loss = LossTwin(rate_per_s=rate.value, window_s=4, down_from_s=1, down_for_s=downtime.value).run()
@@ -88,7 +88,7 @@ display(loss)
 # takes about backlog / (service rate - rate). Here at a low rate, with the calibration just
 # measured; the twin takes production-like rates too (about 20 s on real brokers:
 # `LagTwin(rate_per_s=2000, service_rate_per_s=4000, window_s=12, down_from_s=3,
-# down_for_s=3).run()`):
+# down_for_s=3).run()`). This one takes about 6 s:
 
 # %%
 lag = LagTwin().run(calibration=loss.calibration)

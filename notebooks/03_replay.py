@@ -97,6 +97,7 @@ explore(
 # (`REPLAY.build_scenario`, declared with the lab in `labs/experiments/replay.py`; the
 # simulator's groups are numbered in the order of the table; a `latest` group that joins
 # after the last event expects nothing, so its row is empty where the lab's shows *unseen*).
+# About 3 s.
 
 # %%
 lab = run_replay(messages=300, partitions=3, num_keys=30, seek_offset=40, seed=0)

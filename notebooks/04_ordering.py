@@ -174,7 +174,8 @@ explore(
 # at 400 events/s and commits every 50, and consumer B joins after 0.5 s. The lab runs
 # twice: once as described, once with A committing in its rebalance listener before it
 # gives partitions up (`commit_on_revoke=True`). The simulator twin is the scenario above;
-# its hand-over is clean, as with a commit in the listener (it redelivers nothing).
+# its hand-over is clean, as with a commit in the listener (it redelivers nothing). Both
+# runs take about 5 s.
 
 # %%
 lab = run_ordering(messages=600, partitions=4, num_keys=20, rebalance_at_s=0.5, commit_every=50)

@@ -97,7 +97,8 @@ explore(
 # `run_hot_partitions` sends 1500 events/s for 2 s with 1000 Zipf(1.3) keys into 6
 # partitions; the group processes each partition at 400 events/s. Run as a twin, the
 # simulator publishes the lab's very key sequence through its own murmur2 partitioner, and
-# the theory column applies murmur2 to the keys by hand. All three must agree exactly:
+# the theory column applies murmur2 to the keys by hand. All three must agree exactly
+# (about 6 s):
 
 # %%
 hp = HotPartitionsTwin(key_distribution="zipf", rate_per_s=1500, window_s=2, partitions=6).run()
@@ -167,7 +168,7 @@ print("events processed after a later event of their key:", grown.report["group:
 
 # %% [markdown]
 # **Salting** appends a random suffix (`key#0 .. key#3`) so one hot key spreads over several
-# partitions. On the real broker:
+# partitions. On the real broker (about 3 s):
 
 # %%
 salted = run_hot_partitions(

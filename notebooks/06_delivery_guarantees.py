@@ -108,7 +108,7 @@ explore(
 # right after its side effect for event #25; a new consumer resumes from the committed
 # offset. The idempotent group performs its side effect only if `SET NX` of the event id
 # in Redis succeeds. As a twin, the simulator replays the lab's key sequence with the same
-# crash, and the theory column says what the commit positions imply:
+# crash, and the theory column says what the commit positions imply (about 4 s):
 
 # %%
 twin = IdempotencyTwin(messages=100, crash_after=25, commit_every=10).run()

@@ -184,7 +184,7 @@ side_by_side(
 # | **shed** | keeps at most `shed_limit` messages, drops the rest | loss, bounded latency |
 # | **degrade** | keeps the newest message per key (conflation) | stale updates skipped |
 #
-# It takes about 7 s.
+# It takes about 10 s.
 
 # %%
 lab = run_backpressure(

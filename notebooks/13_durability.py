@@ -79,7 +79,7 @@ for fault in schedule:
 # --cluster` keeps one running), creates two topics whose only partition lives on the same
 # three brokers, and sends the same numbered values to both at 150 per second for 5 s --
 # one producer with `acks=1` (idempotence off), one with `acks='all'` (idempotence on).
-# About 30 s in all. If this cell fails, the cells below say so (and why) instead of running.
+# About 30-45 s in all. If this cell fails, the cells below say so (and why) instead of running.
 
 # %%
 experiment = Attempt(

@@ -16,7 +16,7 @@ from matplotlib.patches import Patch
 
 from sim.analysis.metrics import partition_counts
 from sim.analysis.result import Result
-from sim.analysis.style import HOT, OTHERS, highlight, legend_outside
+from sim.analysis.style import HOT, OTHERS, figure, highlight, legend_outside
 from sim.core.history import OK
 
 _MAX_POINTS = 20_000
@@ -50,8 +50,8 @@ def timeline(result: Result, readers: list[str] | None = None, by: str = "reader
         n_rows = int(h.partition.max()) + 1 if h.messages and h.partition.max() >= 0 else 0
     else:
         n_rows = len(rows)
-    fig = Figure(figsize=(10, 1.0 + 0.5 * max(n_rows, 1)), layout="constrained")
-    ax = fig.add_subplot()
+    fig, axes = figure("timeline", (10, 1.0 + 0.5 * max(n_rows, 1)))
+    ax = axes[0, 0]
     acked = h.outcome == OK
     lost_label = done_label = False
     lost_by: dict[str, int] = {}
@@ -109,8 +109,8 @@ def lag(result: Result, partitions: bool = False) -> Figure:
     """Consumer lag over time, per group (or per partition of each group). The series with
     the highest peak is named in the title; beyond eight series it is drawn in red and
     the others in grey under one legend entry."""
-    fig = Figure(figsize=(9, 4), layout="constrained")
-    ax = fig.add_subplot()
+    fig, axes = figure("lag", (9, 4))
+    ax = axes[0, 0]
     if partitions:
         names = [n for n in result.series if n.startswith("lag:") and n.count(":") == 3]
     else:
@@ -135,8 +135,8 @@ def lag(result: Result, partitions: bool = False) -> Figure:
 def partition_load(result: Result) -> Figure:
     """Messages per partition, with the mean and the skew (max/mean)."""
     counts = partition_counts(result.history)
-    fig = Figure(figsize=(9, 4), layout="constrained")
-    ax = fig.add_subplot()
+    fig, axes = figure("partition_load", (9, 4))
+    ax = axes[0, 0]
     x = np.arange(counts.size)
     if counts.size:
         hot = int(np.argmax(counts))
@@ -162,8 +162,8 @@ def partition_load(result: Result) -> Figure:
 def latency_cdf(result: Result) -> Figure:
     """Empirical CDF of end-to-end latency (publish to first completion) per reader."""
     h = result.history
-    fig = Figure(figsize=(8, 4), layout="constrained")
-    ax = fig.add_subplot()
+    fig, axes = figure("latency_cdf", (8, 4))
+    ax = axes[0, 0]
     curves = {}
     for r in _primary(result):
         ids, first = np.unique(r.ids, return_index=True)
@@ -191,8 +191,8 @@ def latency_cdf(result: Result) -> Figure:
 def comparison(result: Result) -> Figure:
     """Pub/Sub vs log side by side: loss and duplicates per reader, and latency."""
     rows = [r for r in result.report.rows if not r.reader.startswith("dlq:")]
-    fig = Figure(figsize=(11, 4), layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2)
+    fig, axes = figure("comparison", (11, 4), 1, 2)
+    ax1, ax2 = axes[0]
     x = np.arange(len(rows))
     names = [r.reader for r in rows]
     ack = np.array([max(r.acknowledged, 1) for r in rows], float)

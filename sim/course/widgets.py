@@ -9,6 +9,9 @@ A move costs the simulator run plus one rendering of the figure, and nothing els
 
 - the figure goes into an ``ipywidgets.Image`` as PNG bytes (a value update: no output
   area is cleared and rebuilt in the browser);
+- the figure functions of the course (``sim.analysis.style.figure``) get back the figure
+  they made on the last move, emptied, and draw into it: the axes and their ticks are
+  kept, which saves about a third of the time a new figure costs;
 - it is rendered once, not twice: a constrained layout needs a layout pass before the real
   one, so the layout found for the first figure is kept and reused while the next figure
   has the same shape (axes, sizes, tick-label and legend widths), and redone when it does
@@ -38,6 +41,8 @@ import ipywidgets as widgets
 from IPython import get_ipython
 from IPython.display import display
 from matplotlib.figure import Figure
+
+from sim.analysis.style import reusing
 
 #: Pictures kept per widget (PNG bytes, about 50-150 KB each).
 CACHE_SIZE = 32
@@ -73,6 +78,7 @@ class Explorer(widgets.VBox):
         self._controls = controls
         self._layouts = LayoutCache()
         self._pictures: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._figures: dict = {}  # the figures draw made, for it to reuse (style.figure)
         self.output = widgets.Output()
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         for w in controls.values():
@@ -103,7 +109,7 @@ class Explorer(widgets.VBox):
             self._pictures.move_to_end(key)
             self.image.value = self._pictures[key]
             return
-        with self.output, _counting_displays() as displayed:
+        with self.output, _counting_displays() as displayed, reusing(self._figures):
             self.output.clear_output(wait=True)
             shown = self._draw(**values)
             if not isinstance(shown, Figure):
@@ -151,6 +157,7 @@ class LayoutCache:
             fig.set_layout_engine(None)  # "none" would still lay out
             for ax, pos in zip(fig.axes, self.positions, strict=True):
                 ax.set_position(pos)
+                ax.set_in_layout(True)  # set_position takes it out of later layouts
             if fig._suptitle is not None and self.suptitle_y is not None:
                 fig._suptitle.set_y(self.suptitle_y)
             self.reused += 1

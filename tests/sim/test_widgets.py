@@ -7,13 +7,16 @@ would receive, the layout passes, the static ``image/png`` a page without a kern
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import ipywidgets as w
 import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from sim.course.widgets import LayoutCache, explore, layout_key
+from sim.course.widgets import LayoutCache, explore, layout_key, lesson_explorers
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _draw(n: int, label: str = "series") -> Figure:
@@ -91,3 +94,67 @@ def test_bad_arguments_name_themselves():
         explore(_draw)
     with pytest.raises(ValueError, match='"columns"'):
         explore(_draw, columns=0, n=w.IntSlider())
+
+
+@pytest.mark.parametrize(
+    "lesson",
+    ["01_two_models", "02_loss", "05_hot_partitions", "07_backpressure", "11_observability"],
+)
+def test_a_redrawn_lesson_figure_matches_a_fresh_one(lesson):
+    """Through a lesson widget's moves (each control to its ends and one step), the figure
+    redrawn in place -- reused axes, a reused layout -- has what a new figure drawn at the
+    same values has: titles, labels, legend entries, limits, and axes within 2 px."""
+    draw, controls = lesson_explorers(ROOT / "notebooks" / f"{lesson}.py")[0]
+    shown = []
+    box = explore(lambda **kw: shown.append(draw(**kw)) or shown[-1], **controls)
+    assert bytes(box.image.value).startswith(b"\x89PNG")
+    defaults = {n: c.value for n, c in controls.items()}
+    moves = [
+        {**defaults, name: value}
+        for name, c in controls.items()
+        for value in [*_ends(c), defaults[name]]
+    ]
+    compared = 0
+    for values in moves:
+        drawn = len(shown)
+        for name, value in values.items():
+            controls[name].value = value
+        if len(shown) == drawn:
+            continue  # a value seen before: a kept picture, nothing redrawn
+        compared += 1
+        redrawn = shown[-1]
+        fresh = draw(**values)
+        fresh.savefig(io.BytesIO(), format="png")
+        assert _facts(redrawn) == _facts(fresh), values
+        width, height = fresh.get_size_inches() * fresh.dpi
+        for a, b in zip(redrawn.axes, fresh.axes, strict=True):
+            x0, y0, w0, h0 = a.get_position().bounds
+            x1, y1, w1, h1 = b.get_position().bounds
+            assert abs(x0 - x1) * width < 2 and abs(w0 - w1) * width < 2, values
+            assert abs(y0 - y1) * height < 2 and abs(h0 - h1) * height < 2, values
+    assert compared >= 3
+
+
+def _facts(fig: Figure) -> list:
+    out = [fig.get_suptitle()]
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        out.append(
+            (
+                ax.get_title(),
+                ax.get_xlabel(),
+                ax.get_ylabel(),
+                ax.get_xscale(),
+                ax.get_yscale(),
+                tuple(round(v, 6) for v in (*ax.get_xlim(), *ax.get_ylim())),
+                None if legend is None else [t.get_text() for t in legend.get_texts()],
+                len(ax.lines) + len(ax.collections) + len(ax.patches),
+            )
+        )
+    return out
+
+
+def _ends(widget) -> list:
+    if hasattr(widget, "min"):
+        return [widget.min, widget.max]
+    return [o[1] if isinstance(o, tuple) else o for o in widget.options]

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from sim.analysis.result import Result
-from sim.analysis.style import HOT, SERIES_COLORS, legend_outside
+from sim.analysis.style import HOT, SERIES_COLORS, figure, legend_outside
 from sim.course.decision.alerts import _UNITS, SIGNALS, AlertRule, fires_at, signals
 from sim.course.decision.recommend import Recommendation
 
@@ -21,8 +21,8 @@ def recommendation_figure(rec: Recommendation) -> Figure:
     x = np.arange(len(nums))
     chosen = ("kafka", "pubsub") if rec.tool == "hybrid" else (rec.tool,)
     colors = ["tab:orange" if n.tool in chosen else "tab:blue" for n in nums]
-    fig = Figure(figsize=(10, 3.8), layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2)
+    fig, axes = figure("recommendation", (10, 3.8), 1, 2)
+    ax1, ax2 = axes[0]
     ax1.bar(x, [n.lost for n in nums], color=colors)
     ax1.set_title("Events lost per outage")
     ax1.set_ylabel("events lost (count)")
@@ -58,8 +58,8 @@ def alerts_figure(
     time as a vertical line."""
     window = window_s if window_s is not None else (rules[0].window_s if rules else 2.0)
     sig = signals(result, reader, window)
-    fig = Figure(figsize=(9, 6.5), layout="constrained")
-    axes = fig.subplots(3, 1, sharex=True)
+    fig, grid = figure("alerts", (9, 6.5), 3, 1, sharex=True)
+    axes = grid[:, 0]
     colors = [HOT, *(c for c in SERIES_COLORS if c != "tab:blue")]
     if len(rules) > len(colors):
         raise ValueError(f'"rules" must be at most {len(colors)} rules, got {len(rules)}.')
