@@ -127,6 +127,8 @@ class Explorer(widgets.VBox):
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         bundle = super()._repr_mimebundle_(**kwargs)
+        names = ", ".join(self._controls)
+        bundle["text/plain"] = f"Interactive figure ({names}): a running kernel redraws it."
         if self.image.value and self.image.layout.display != "none":
             bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
         return bundle

@@ -158,3 +158,9 @@ def _ends(widget) -> list:
     if hasattr(widget, "min"):
         return [widget.min, widget.max]
     return [o[1] if isinstance(o, tuple) else o for o in widget.options]
+
+
+def test_the_text_form_says_what_it_is_and_carries_no_picture_bytes():
+    box = explore(_draw, n=w.IntSlider(value=5, min=2, max=9))
+    text = box._repr_mimebundle_()["text/plain"]
+    assert text == "Interactive figure (n): a running kernel redraws it."
