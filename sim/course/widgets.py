@@ -44,6 +44,8 @@ from matplotlib.figure import Figure
 
 from sim.analysis.style import reusing
 
+_FAILED = object()
+
 #: Pictures kept per widget (PNG bytes, about 50-150 KB each).
 CACHE_SIZE = 32
 #: Resolution of the pictures (matplotlib's default, as the inline backend draws them).
@@ -109,12 +111,14 @@ class Explorer(widgets.VBox):
             self._pictures.move_to_end(key)
             self.image.value = self._pictures[key]
             return
+        shown: Any = _FAILED
         with self.output, _counting_displays() as displayed, reusing(self._figures):
             self.output.clear_output(wait=True)
             shown = self._draw(**values)
             if not isinstance(shown, Figure):
                 display(shown)
-        if not isinstance(shown, Figure):
+        # in a kernel the output area shows draw's exception (and swallows it): no picture
+        if shown is _FAILED or not isinstance(shown, Figure):
             self.image.layout.display = "none"
             return
         png = self._layouts.render(shown)

@@ -164,3 +164,15 @@ def test_the_text_form_says_what_it_is_and_carries_no_picture_bytes():
     box = explore(_draw, n=w.IntSlider(value=5, min=2, max=9))
     text = box._repr_mimebundle_()["text/plain"]
     assert text == "Interactive figure (n): a running kernel redraws it."
+
+
+def test_a_failing_draw_raises_where_no_kernel_shows_it():
+    def draw(n):
+        if n > 3:
+            raise ValueError('"n" must be at most 3')
+        return _draw(n)
+
+    slider = w.IntSlider(value=2, min=1, max=5)
+    explore(draw, n=slider)
+    with pytest.raises(ValueError, match='"n"'):
+        slider.value = 5
