@@ -5,7 +5,8 @@ Runs each lesson's cells up to its ``explore(...)`` with a recording ``explore``
 then moves each control to its min, max, and one step from its default, timing each
 redraw (moves back to a value already drawn are left out: the widget answers those from
 its cache).
-Usage: .venv/bin/python scripts/time_sliders.py [01 02 05 07 11] [--old]
+Usage: .venv/bin/python scripts/time_sliders.py [01 02 05 07 11] [--old] [--keys]
+``--keys``: arrow-key moves instead (each slider three steps from its default).
 ``--old``: time the old path (draw + IPython's inline PNG with bbox_inches="tight").
 """
 
@@ -46,12 +47,26 @@ def moves(controls: dict) -> list[dict]:
     return out
 
 
+def key_presses(controls: dict) -> list[dict]:
+    """Values after each arrow-key press: every slider three steps from its default (up, or
+    down at the top of its range); dropdowns are left alone."""
+    base = {n: w.value for n, w in controls.items()}
+    out = []
+    for n, w in controls.items():
+        if not hasattr(w, "step"):
+            continue
+        sign = 1 if base[n] + w.step <= w.max else -1
+        out += [{**base, n: base[n] + sign * k * w.step} for k in (1, 2, 3)]
+    return out
+
+
 def _options(w):
     return [(o, o) if not isinstance(o, tuple) else o for o in w.options]
 
 
 def main() -> None:
     old = "--old" in sys.argv
+    keyboard = "--keys" in sys.argv
     lessons = [a for a in sys.argv[1:] if not a.startswith("--")] or ["01", "02", "05", "07", "11"]
     for lesson in lessons:
         draw, controls = capture(lesson)
@@ -74,7 +89,7 @@ def main() -> None:
 
         seen = set()
         cpu = []
-        for values in moves(controls):
+        for values in key_presses(controls) if keyboard else moves(controls):
             key = tuple(sorted(values.items()))
             if key in seen:  # a value drawn before: the new path answers from its cache
                 continue
