@@ -113,7 +113,7 @@ print(f"theory, backlog / (mu - lambda) = {r.metrics['peak_lag:group:0'] / (500 
 # Kafka at 200 events/s for 4 s; from second 1 both readers go away for 1.5 s (the Redis
 # connection is really closed; the Kafka consumer commits and leaves its group). Beside it,
 # its simulator twin: the same parameters, as the experiment's scenario (`LOSS.build_scenario`,
-# declared with the lab in `labs/experiments/loss.py`). The lab takes about 6 s.
+# declared with the lab in `labs/experiments/loss.py`). The lab takes about 5 s.
 
 # %%
 settings = {"rate_per_s": 200, "window_s": 4, "down_from_s": 1, "down_for_s": 1.5}

@@ -88,7 +88,7 @@ display(loss)
 # takes about backlog / (service rate - rate). Here at a low rate, with the calibration just
 # measured; the twin takes production-like rates too (about 20 s on real brokers:
 # `LagTwin(rate_per_s=2000, service_rate_per_s=4000, window_s=12, down_from_s=3,
-# down_for_s=3).run()`). This one takes about 6 s:
+# down_for_s=3).run()`). This one takes about 5 s:
 
 # %%
 lag = LagTwin().run(calibration=loss.calibration)
