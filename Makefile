@@ -5,13 +5,16 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 FIRST := notebooks/00_setup_check.ipynb
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# The file browser lists the lessons' .ipynb, not their jupytext sources (notebooks/NN_*.py,
+# still there and paired); the other patterns are jupyter_server's defaults.
+HIDE := --ContentsManager.hide_globs='["__pycache__","*.pyc","*.pyo",".DS_Store","*~","[0-9][0-9]_*.py"]'
 
 .PHONY: course test env up down status reset logs notebooks check lint unit nbval labs-repeat leftovers bench clean
 
 ## course: environment, brokers, then JupyterLab on 127.0.0.1 at the first notebook
 course: env notebooks
 	$(STACK) up
-	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=8888 $(ROOT_FLAG) $(FIRST)
+	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=8888 $(HIDE) $(ROOT_FLAG) $(FIRST)
 
 ## test: environment, brokers, lint + unit + real-broker tests + nbval, brokers down
 test: env
@@ -31,9 +34,10 @@ reset:
 logs:
 	$(STACK) logs
 
-## notebooks: the runnable .ipynb files, from the jupytext sources (notebooks/*.py)
+## notebooks: the runnable .ipynb files, from the jupytext sources (notebooks/*.py), with the
+## kernel's language_info in their metadata so that JupyterLab opens them unmodified
 notebooks: env
-	$(PY) -m jupytext --sync $(NOTEBOOKS)
+	$(PY) -m jupytext --sync --update-metadata "$$($(PY) scripts/kernel_language_info.py)" $(NOTEBOOKS)
 
 check: lint unit nbval leftovers
 

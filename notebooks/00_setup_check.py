@@ -45,8 +45,7 @@ for h in health:
 # %% [markdown]
 # The next cell's output is checked when the course is tested: both must be reachable.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("both brokers reachable:", all(h.reachable for h in health))
 
 # %% [markdown]
@@ -54,8 +53,7 @@ print("both brokers reachable:", all(h.reachable for h in health))
 # `roundtrip()` subscribes to a fresh Redis channel and `publish`es one message, then `send`s
 # one record to a fresh one-partition Kafka topic and `poll`s it back. It deletes both after.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 r = roundtrip("hello, events")
 print(f"Redis PUBLISH reached {r.redis_receivers} subscriber(s); it received {r.redis_payload!r}")
 print(

@@ -65,8 +65,7 @@ r = sim.run(ten_minutes, seed=1)
 # acknowledged, processed, **lost** (gone for good) and **unseen** (not read yet, but still
 # there). Cell "checker, ten minutes":
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(r.report)
 
 # %% [markdown]
@@ -96,8 +95,7 @@ explore(
 # %%
 plots.lag(r)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for name in ("peak_lag:group:0", "peak_lag_time_s:group:0", "recovery_s:group:0"):
     print(f"{name} = {r.metrics[name]:.1f}")
 print(f"theory, backlog / (mu - lambda) = {r.metrics['peak_lag:group:0'] / (500 - 100):.1f} s")
@@ -115,7 +113,7 @@ print(f"theory, backlog / (mu - lambda) = {r.metrics['peak_lag:group:0'] / (500 
 # Kafka at 200 events/s for 4 s; from second 1 both readers go away for 1.5 s (the Redis
 # connection is really closed; the Kafka consumer commits and leaves its group). Beside it,
 # its simulator twin: the same parameters, as the experiment's scenario (`LOSS.build_scenario`,
-# declared with the lab in `labs/experiments/loss.py`).
+# declared with the lab in `labs/experiments/loss.py`). The lab takes about 5 s.
 
 # %%
 settings = {"rate_per_s": 200, "window_s": 4, "down_from_s": 1, "down_for_s": 1.5}
@@ -132,8 +130,7 @@ side_by_side(twin, lab, columns=("acknowledged", "processed", "lost", "unseen", 
 # events fall into the 1.5 s gap moves by a few from run to run -- but the shape never
 # changes, and this cell's output is checked on every test run:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("Redis subscriber lost events:", lab.report["subscriber:0"].lost > 0)
 print("Kafka group lost events:     ", lab.report["group:0"].lost)
 print("PUBLISH returned 0 receivers at least once:", lab.metrics["publish_zero_receivers"] > 0)

@@ -74,7 +74,7 @@ explore(
 # after moving them) as a *twin*: it first measures the brokers' timing (the calibration
 # under the table: reconnect time, the consumer's real rate), then runs the lab, and the
 # simulator on the same send instants and keys, and lines up theory, simulator and real
-# broker. The theory: loss fraction = downtime / window.
+# broker. The theory: loss fraction = downtime / window. It takes about 8 s.
 
 # %%
 loss = LossTwin(rate_per_s=rate.value, window_s=4, down_from_s=1, down_for_s=downtime.value).run()
@@ -88,7 +88,7 @@ display(loss)
 # takes about backlog / (service rate - rate). Here at a low rate, with the calibration just
 # measured; the twin takes production-like rates too (about 20 s on real brokers:
 # `LagTwin(rate_per_s=2000, service_rate_per_s=4000, window_s=12, down_from_s=3,
-# down_for_s=3).run()`):
+# down_for_s=3).run()`). This one takes about 5 s:
 
 # %%
 lag = LagTwin().run(calibration=loss.calibration)
@@ -98,8 +98,7 @@ display(lag)
 # The real numbers in both tables move a little from run to run (thread scheduling, the
 # time a reconnect really takes); what never moves is checked here:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("Redis Pub/Sub lost events:", loss.real.report["subscriber:0"].lost > 0)
 print(
     "Kafka lost events:", loss.real.report["group:0"].lost, "and", lag.real.report["group:0"].lost
@@ -113,8 +112,7 @@ print("Kafka processed every acknowledged event:", loss.real.report["group:0"].u
 # window loses a fraction *f* of the events -- whatever the rate. The simulator over a
 # minute at 1000 events/s, for three downtimes:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 minute = {
     "workload": {"rate_per_s": 1000, "duration_s": 60},
     "consumers": {"subscribers": [{"reconnect_delay_ms": 0}]},
@@ -143,8 +141,7 @@ for down_s in (6, 15, 30):
 # second (`segment_ms`), retention is checked every second, and the consumer (`earliest`)
 # is away for three minutes:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 past_retention = {
     "name": "offline past retention",
     "workload": {"rate_per_s": 100, "duration_s": 300},

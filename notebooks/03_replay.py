@@ -49,8 +49,7 @@ from sim.course.widgets import explore
 boot = sim.load("new_service_bootstrap")
 r = sim.run(boot, seed=1)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(r.report)
 print("group:1 peak lag:", r.metrics["peak_lag:group:1"], "messages")
 print(f"group:1 caught up {r.metrics['catch_up_s:group:1']:.0f} s after joining")
@@ -98,6 +97,7 @@ explore(
 # (`REPLAY.build_scenario`, declared with the lab in `labs/experiments/replay.py`; the
 # simulator's groups are numbered in the order of the table; a `latest` group that joins
 # after the last event expects nothing, so its row is empty where the lab's shows *unseen*).
+# About 3 s.
 
 # %%
 lab = run_replay(messages=300, partitions=3, num_keys=30, seek_offset=40, seed=0)
@@ -119,8 +119,7 @@ side_by_side(
 #
 # Its stable facts, checked on every test run:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 rows = lab.report
 print(
     "late group replayed everything:",

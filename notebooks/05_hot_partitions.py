@@ -55,8 +55,7 @@ from sim.course.widgets import explore
 hot = sim.load("hot_partition")
 r = sim.run(hot, seed=1)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 counts = partition_counts(r.history)
 print("events per partition:", counts.tolist())
 print(f"skew (max/mean): {r.metrics['partition_skew']:.2f}")
@@ -68,12 +67,14 @@ print(f"theory: the hottest key alone is {zipf_weights(1000, 1.3)[0]:.1%} of the
 # The numbers above (cell "skewed keys") say it: the hottest partition gets more than its
 # consumer can process, so its lag grows for the whole two minutes while other consumers
 # idle. Move the Zipf exponent and the partition count, and switch between the load per
-# partition and the lag per partition:
+# partition and the lag per partition (the widget simulates the first 30 s of the same
+# traffic, so it redraws at once; the shape is the same):
 
 
 # %%
 def skew(zipf_s, partitions, view):
     changes = {
+        "workload.duration_s": 30,
         "workload.zipf_s": zipf_s,
         "topology.log.partitions": partitions,
         "consumers.groups.0.consumers": partitions,
@@ -96,7 +97,8 @@ explore(
 # `run_hot_partitions` sends 1500 events/s for 2 s with 1000 Zipf(1.3) keys into 6
 # partitions; the group processes each partition at 400 events/s. Run as a twin, the
 # simulator publishes the lab's very key sequence through its own murmur2 partitioner, and
-# the theory column applies murmur2 to the keys by hand. All three must agree exactly:
+# the theory column applies murmur2 to the keys by hand. All three must agree exactly
+# (about 6 s):
 
 # %%
 hp = HotPartitionsTwin(key_distribution="zipf", rate_per_s=1500, window_s=2, partitions=6).run()
@@ -119,8 +121,7 @@ side_by_side(
 # the shape: the same skewed counts, a p99 latency far above the median (the events stuck
 # behind the hot partition), a lag that only drains after the traffic stops. Checked every run:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("partition counts equal murmur2's prediction:", lab.metrics["partitions_match_murmur2"] == 1)
 print("load is skewed (max/mean > 1.5):", lab.metrics["partition_skew"] > 1.5)
 print("nothing lost, only delayed:", lab.report["group:0"].lost == 0)
@@ -136,8 +137,7 @@ print("nothing lost, only delayed:", lab.report["group:0"].lost == 0)
 # key** (finer-grained, e.g. `orderId` instead of `merchantId`) removes the skew at the
 # source but changes which events are ordered together. Simulated, same traffic:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for label, changes in {
     "12 partitions, Zipf keys": {},
     "24 partitions, Zipf keys": {"topology.log.partitions": 24, "consumers.groups.0.consumers": 24},
@@ -168,7 +168,7 @@ print("events processed after a later event of their key:", grown.report["group:
 
 # %% [markdown]
 # **Salting** appends a random suffix (`key#0 .. key#3`) so one hot key spreads over several
-# partitions. On the real broker:
+# partitions. On the real broker (about 3 s):
 
 # %%
 salted = run_hot_partitions(
@@ -188,8 +188,7 @@ side_by_side(
 # per-key order, the reason for the key in the first place, is gone. Salting is only for
 # keys whose events need no order (counters, metrics), or with a re-sequencing step downstream.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("salting lowered the skew:", salted.metrics["partition_skew"] < lab.metrics["partition_skew"])
 print("salting broke per-key order:", salted.report["group:0"].reordered > 0)
 

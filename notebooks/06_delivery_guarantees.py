@@ -74,8 +74,7 @@ commits = {
 }
 r = sim.run(commits, seed=0)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(r.report)
 print("redelivered:", {g: int(r.metrics[f"redelivered:group:{g}"]) for g in range(4)})
 
@@ -109,7 +108,7 @@ explore(
 # right after its side effect for event #25; a new consumer resumes from the committed
 # offset. The idempotent group performs its side effect only if `SET NX` of the event id
 # in Redis succeeds. As a twin, the simulator replays the lab's key sequence with the same
-# crash, and the theory column says what the commit positions imply:
+# crash, and the theory column says what the commit positions imply (about 4 s):
 
 # %%
 twin = IdempotencyTwin(messages=100, crash_after=25, commit_every=10).run()
@@ -135,8 +134,7 @@ side_by_side(
 # The real consumer crashed after exactly 25 side effects, so its counts are exact, and
 # the theory holds to the event:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 after, dedupe, before = (
     lab.report[f"group:{p}"] for p in ("commit-after", "idempotent", "commit-before")
 )
@@ -169,8 +167,7 @@ print(
 # librdkafka). A healthy local broker never loses an acknowledgement, so here only the
 # simulator can show it: 1% of produce responses lost, with and without idempotence.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 flaky = {
     "workload": {"rate_per_s": 1000, "duration_s": 60},
     "topology": {"log": {"partitions": 6, "request_error_rate": 0.01}},

@@ -73,7 +73,7 @@ def backpressure(
         scenario = scenario.with_changes(
             **{"topology.pubsub.buffer_hard_bytes": 0, "topology.pubsub.buffer_soft_bytes": 0}
         )
-    return run(scenario, seed=seed)  # fmt: skip
+    return run(scenario, seed=seed)
 
 
 # %% [markdown]
@@ -88,9 +88,14 @@ def backpressure(
 # %%
 KB = 1024
 buffer = BACKPRESSURE.params["buffer_limit_bytes"].widget(
-    "buffer limit", options=[("128 KB", 128 * KB), ("256 KB", 256 * KB), ("1 MB", 1024 * KB),
-                             ("32 MB", 32768 * KB)]
-)  # fmt: skip
+    "buffer limit",
+    options=[
+        ("128 KB", 128 * KB),
+        ("256 KB", 256 * KB),
+        ("1 MB", 1024 * KB),
+        ("32 MB", 32768 * KB),
+    ],
+)
 buffer.options = (*buffer.options, ("off (simulator only)", 0))  # outside the lab's range
 buffer.value = BACKPRESSURE.defaults()["buffer_limit_bytes"]  # new options reset it
 explore(
@@ -122,8 +127,7 @@ ex.check(answer)
 # %% [markdown]
 # With the default parameters (seed 0) the checker's counts are:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 twin = backpressure()
 print(twin.report.table())
 print("buffer disconnects:", int(twin.metrics["buffer_disconnects:subscriber:0"]))
@@ -150,8 +154,7 @@ plots.lag(twin)
 # the defaults (32 MB hard, 8 MB for 60 s): 1000 messages/s of 4 KB, and for two minutes
 # `subscriber:0` and the Kafka consumer become 20 times slower; `subscriber:1` stays fast.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 default = run(load("slow_subscriber"), seed=0)
 side_by_side(
     default,
@@ -181,19 +184,25 @@ side_by_side(
 # | **shed** | keeps at most `shed_limit` messages, drops the rest | loss, bounded latency |
 # | **degrade** | keeps the newest message per key (conflation) | stale updates skipped |
 #
-# It takes about 7 s.
+# It takes about 10 s.
 
 # %%
-lab = run_backpressure(rate_per_s=200, window_s=2, message_bytes=32768, service_rate_per_s=100,
-                       buffer_limit_bytes=262144, num_keys=20, seed=0)  # fmt: skip
+lab = run_backpressure(
+    rate_per_s=200,
+    window_s=2,
+    message_bytes=32768,
+    service_rate_per_s=100,
+    buffer_limit_bytes=262144,
+    num_keys=20,
+    seed=0,
+)
 print(lab.report.table())
 print("disconnects of the slow subscriber:", int(lab.metrics["disconnects:subscriber:slow"]))
 
 # %% [markdown]
 # Exact counts vary from run to run (threads and sockets); what does not vary is checked:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 r, m = lab.report, lab.metrics
 print(
     "Redis closed the slow subscriber's connection:",

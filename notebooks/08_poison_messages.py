@@ -57,16 +57,30 @@ from sim.models.dlq import retry_cost
 # %%
 def poison(poison_fraction=0.01, max_retries=3, backoff_ms=100.0, consumers=1, seed=0):
     """Simulate the poison scenario with the learner's retry policy."""
-    return run({
-        "name": "poison messages",
-        "workload": {"rate_per_s": 200, "duration_s": 10, "keys": 100,
-                     "poison_fraction": poison_fraction},
-        "topology": {"log": {"partitions": 6}},
-        "consumers": {"groups": [{"consumers": consumers, "max_retries": max_retries,
-                                  "retry_backoff_ms": backoff_ms,
-                                  "service": {"kind": "exponential", "mean_ms": 2}}]},
-        "drain_s": 10,
-    }, seed=seed)  # fmt: skip
+    return run(
+        {
+            "name": "poison messages",
+            "workload": {
+                "rate_per_s": 200,
+                "duration_s": 10,
+                "keys": 100,
+                "poison_fraction": poison_fraction,
+            },
+            "topology": {"log": {"partitions": 6}},
+            "consumers": {
+                "groups": [
+                    {
+                        "consumers": consumers,
+                        "max_retries": max_retries,
+                        "retry_backoff_ms": backoff_ms,
+                        "service": {"kind": "exponential", "mean_ms": 2},
+                    }
+                ]
+            },
+            "drain_s": 10,
+        },
+        seed=seed,
+    )
 
 
 # %% [markdown]
@@ -86,8 +100,7 @@ explore(
 # %% [markdown]
 # With the defaults (seed 0), and with one consumer per partition:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 one, six = poison(), poison(consumers=6)
 side_by_side(
     one,
@@ -106,8 +119,7 @@ side_by_side(
 # Each poison event holds its consumer for `max_retries + 1` attempts plus the backoffs
 # b + 2b + 4b (with 2 ms per attempt and b = 100 ms):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(f"one poison event holds its partition {retry_cost(0.002, 3, 100):.3f} s")
 
 # %% [markdown]
@@ -119,16 +131,22 @@ print(f"one poison event holds its partition {retry_cost(0.002, 3, 100):.3f} s")
 # fixed code -- processes the DLQ. `pipeline` is both together. It takes about 4 s.
 
 # %%
-lab = run_poison(messages=100, poison_fraction=0.05, transient_fraction=0.1, max_retries=3,
-                 backoff_ms=10, num_keys=10, seed=0)  # fmt: skip
+lab = run_poison(
+    messages=100,
+    poison_fraction=0.05,
+    transient_fraction=0.1,
+    max_retries=3,
+    backoff_ms=10,
+    num_keys=10,
+    seed=0,
+)
 print(lab.report.table())
 print({k: lab.metrics[k] for k in ("poison", "transient", "dlq")})
 
 # %% [markdown]
 # The counts come from the seed, not from timing, so they are checked:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 r, m = lab.report, lab.metrics
 print("every poison event reached the DLQ:", m["dlq"] == m["poison"])
 print("transient failures recovered by a retry:", m["recovered_by_retry"] == m["transient"])
@@ -147,8 +165,10 @@ print("but reprocessed events come after later events of their key:", r["pipelin
 # The simulator draws poison events at random, so its count differs a little from the lab's.
 
 # %%
-twin = run(POISON.build_scenario(messages=100, poison_fraction=0.05, max_retries=3,
-                                  backoff_ms=10.0), seed=0)  # fmt: skip
+twin = run(
+    POISON.build_scenario(messages=100, poison_fraction=0.05, max_retries=3, backoff_ms=10.0),
+    seed=0,
+)
 side_by_side(
     twin,
     lab,

@@ -56,20 +56,37 @@ from sim.course.widgets import explore
 # %%
 def crash(min_idle_ms=5000, session_timeout_ms=10000, down_s=20, seed=0):
     """One consumer of each group crashes at 5 s for ``down_s`` seconds."""
-    return run({
-        "name": "consumer crash",
-        "workload": {"rate_per_s": 400, "duration_s": 30, "keys": 100},
-        "topology": {"log": {"partitions": 2}},
-        "consumers": {
-            "stream_groups": [{"consumers": 2, "count": 10, "min_idle_ms": min_idle_ms,
-                               "service": {"kind": "exponential", "mean_ms": 2}}],
-            "groups": [{"consumers": 2, "max_poll_records": 10,
+    return run(
+        {
+            "name": "consumer crash",
+            "workload": {"rate_per_s": 400, "duration_s": 30, "keys": 100},
+            "topology": {"log": {"partitions": 2}},
+            "consumers": {
+                "stream_groups": [
+                    {
+                        "consumers": 2,
+                        "count": 10,
+                        "min_idle_ms": min_idle_ms,
+                        "service": {"kind": "exponential", "mean_ms": 2},
+                    }
+                ],
+                "groups": [
+                    {
+                        "consumers": 2,
+                        "max_poll_records": 10,
                         "session_timeout_ms": session_timeout_ms,
-                        "service": {"kind": "exponential", "mean_ms": 2}}]},
-        "faults": [["consumer_crash", "stream-group:0:0", 5, down_s],
-                   ["consumer_crash", "group:0:0", 5, down_s]],
-        "drain_s": 10,
-    }, seed=seed)  # fmt: skip
+                        "service": {"kind": "exponential", "mean_ms": 2},
+                    }
+                ],
+            },
+            "faults": [
+                ["consumer_crash", "stream-group:0:0", 5, down_s],
+                ["consumer_crash", "group:0:0", 5, down_s],
+            ],
+            "drain_s": 10,
+        },
+        seed=seed,
+    )
 
 
 # %% [markdown]
@@ -86,8 +103,7 @@ explore(
 # %% [markdown]
 # With the defaults (seed 0):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 res = crash()
 side_by_side(
     res,
@@ -106,15 +122,21 @@ side_by_side(
 # The cap is Streams' retention: entries trimmed before a group read them are gone for it.
 # Here the whole group (one consumer) is away for 10 s at 400 events/s:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for maxlen in (None, 5000, 1000):
-    r = run({"workload": {"rate_per_s": 400, "duration_s": 30, "keys": 100},
-             "topology": {"stream": {"maxlen": maxlen}},
-             "consumers": {"stream_groups": [{"service": {"kind": "exponential", "mean_ms": 1}}]},
-             "faults": [["consumer_crash", "stream-group:0:0", 5, 10]]}, seed=0)  # fmt: skip
-    print(f"MAXLEN {maxlen!s:>4}: lost {r.report['stream-group:0'].lost:5} of "
-          f"{r.report['stream-group:0'].acknowledged}")  # fmt: skip
+    r = run(
+        {
+            "workload": {"rate_per_s": 400, "duration_s": 30, "keys": 100},
+            "topology": {"stream": {"maxlen": maxlen}},
+            "consumers": {"stream_groups": [{"service": {"kind": "exponential", "mean_ms": 1}}]},
+            "faults": [["consumer_crash", "stream-group:0:0", 5, 10]],
+        },
+        seed=0,
+    )
+    print(
+        f"MAXLEN {maxlen!s:>4}: lost {r.report['stream-group:0'].lost:5} of "
+        f"{r.report['stream-group:0'].acknowledged}"
+    )
 
 # %% [markdown]
 # A cap above the backlog (rate × outage) costs nothing; below it, the outage costs about
@@ -136,8 +158,7 @@ print("largest delivery count of an entry:", lab.metrics["max_delivery_count"])
 # %% [markdown]
 # These numbers come from the parameters, not from timing, so they are checked:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 r, m = lab.report, lab.metrics
 print("Streams lost nothing:", r["stream-group:0"].lost == 0)
 print("XAUTOCLAIM took over every pending entry:", m["claimed"] == m["pending_after_crash"])
@@ -165,8 +186,7 @@ print("Kafka duplicates (processed since the last commit):", r["group:0"].duplic
 # offsets per poll, so its duplicate counts differ from the lab's.
 
 # %%
-twin = run(STREAMS.build_scenario(messages=100, batch=10, crash_after=25, min_idle_ms=200),
-           seed=0)  # fmt: skip
+twin = run(STREAMS.build_scenario(messages=100, batch=10, crash_after=25, min_idle_ms=200), seed=0)
 side_by_side(twin, lab, columns=("acknowledged", "processed", "lost", "duplicated", "reordered"))
 
 # %% [markdown]

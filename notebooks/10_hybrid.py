@@ -92,8 +92,7 @@ ex.check(answer)
 # %% [markdown]
 # With the defaults (seed 0):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 twin = hybrid()
 print(twin.report.table())
 
@@ -105,16 +104,16 @@ print(twin.report.table())
 # Afterwards the view is rebuilt by `seek_to_beginning` on the topic. About 4 s.
 
 # %%
-lab = run_hybrid(rate_per_s=200, window_s=3, down_from_s=1, down_for_s=1, partitions=3,
-                 num_keys=20, seed=0)  # fmt: skip
+lab = run_hybrid(
+    rate_per_s=200, window_s=3, down_from_s=1, down_for_s=1, partitions=3, num_keys=20, seed=0
+)
 print(lab.report.table())
 print({k: lab.metrics[k] for k in lab.metrics if "wrong" in k or "zero" in k})
 
 # %% [markdown]
 # The exact counts depend on timing; these facts do not:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 r, m = lab.report, lab.metrics
 print("the bridge forwarded every fact:", r["group:bridge"].lost == 0)
 print("the live view missed notifications:", r["subscriber:0"].lost > 0)
@@ -133,10 +132,12 @@ print("the rebuilt view has every balance right:", m["wrong_balances:replay:rebu
 side_by_side(
     twin,
     lab,
-    readers=[["subscriber:0", "group:0", "group:1"], ["subscriber:0", "group:bridge",
-                                                       "replay:rebuild"]],
+    readers=[
+        ["subscriber:0", "group:0", "group:1"],
+        ["subscriber:0", "group:bridge", "replay:rebuild"],
+    ],
     columns=("acknowledged", "processed", "lost", "p50 ms"),
-)  # fmt: skip
+)
 
 # %% [markdown]
 # The rows match up: `group:0` ↔ `group:bridge`, `group:1` ↔ `replay:rebuild`. The

@@ -55,15 +55,22 @@ from sim.course.widgets import explore
 # %%
 def slowdown(slow_factor=5, seed=0):
     """A consumer slowed down ``slow_factor`` times for 20 s; a subscriber down for 5 s."""
-    return run({
-        "name": "slow consumer",
-        "workload": {"rate_per_s": 200, "duration_s": 60},
-        "consumers": {"groups": [{"service": {"kind": "exponential", "mean_ms": 2}}],
-                      "subscribers": 1},
-        "faults": [["slow_consumer", "group:0:0", 20, 20, slow_factor],
-                   ["subscriber_down", "subscriber:0", 20, 5]],
-        "drain_s": 30,
-    }, seed=seed)  # fmt: skip
+    return run(
+        {
+            "name": "slow consumer",
+            "workload": {"rate_per_s": 200, "duration_s": 60},
+            "consumers": {
+                "groups": [{"service": {"kind": "exponential", "mean_ms": 2}}],
+                "subscribers": 1,
+            },
+            "faults": [
+                ["slow_consumer", "group:0:0", 20, 20, slow_factor],
+                ["subscriber_down", "subscriber:0", 20, 5],
+            ],
+            "drain_s": 30,
+        },
+        seed=seed,
+    )
 
 
 # %% [markdown]
@@ -92,8 +99,10 @@ ex.check(answer)
 
 # %%
 def draw(slow_factor, lag_threshold, accel_threshold):
-    rules = [AlertRule("lag high", "lag", lag_threshold),
-             AlertRule("lag accelerating", "lag_accel", accel_threshold)]  # fmt: skip
+    rules = [
+        AlertRule("lag high", "lag", lag_threshold),
+        AlertRule("lag accelerating", "lag_accel", accel_threshold),
+    ]
     return alerts_figure(slowdown(slow_factor), "group:0", rules)
 
 
@@ -105,8 +114,7 @@ explore(
 # %% [markdown]
 # With the defaults (seed 0), when does each rule fire, and which SLOs hold?
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 res = slowdown()
 for rule in (AlertRule("lag high", "lag", 1000), AlertRule("lag accelerating", "lag_accel", 10)):
     print(f"{rule.name:17} fires at t = {fires_at(rule, res, 'group:0'):.1f} s")
@@ -127,8 +135,9 @@ for reader in ("group:0", "subscriber:0"):
 # rules work on its result, since labs return the same `Result` type. About 5 s.
 
 # %%
-lab = run_loss(rate_per_s=200, window_s=4, down_from_s=1, down_for_s=1.5,
-               service_rate_per_s=400, seed=0)  # fmt: skip
+lab = run_loss(
+    rate_per_s=200, window_s=4, down_from_s=1, down_for_s=1.5, service_rate_per_s=400, seed=0
+)
 lab_slo = SLO(latency_p95_ms=1000, max_loss_fraction=0.0, max_lag=500)
 for reader in ("group:0", "subscriber:0"):
     print(f"{reader}\n{slo_table(check_slo(lab, reader, lab_slo))}\n")
@@ -138,8 +147,7 @@ print(f"lag ≥ 100 fires at t = {fires_at(lag_rule, lab, 'group:0'):.2f} s")
 # %% [markdown]
 # The values above vary a little from run to run; these verdicts do not:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 met = {
     r: {c.objective: c.met for c in check_slo(lab, r, lab_slo)} for r in ("group:0", "subscriber:0")
 }
@@ -154,11 +162,19 @@ print("the lag alert fires during the outage:", 1 <= fires_at(lag_rule, lab, "gr
 # group from 1 s for 1.5 s, 2.5 ms per event.
 
 # %%
-twin = run(LOSS.build_scenario(rate_per_s=200, window_s=4, down_from_s=1, down_for_s=1.5,
-                               service_rate_per_s=400), seed=0)  # fmt: skip
-side_by_side(twin, lab, columns=("acknowledged", "lost", "p50 ms", "p95 ms"),
-             metrics={"peak lag (events)": "peak_lag:group:0"},
-             theory={"peak lag (events)": 200 * 1.5})  # fmt: skip
+twin = run(
+    LOSS.build_scenario(
+        rate_per_s=200, window_s=4, down_from_s=1, down_for_s=1.5, service_rate_per_s=400
+    ),
+    seed=0,
+)
+side_by_side(
+    twin,
+    lab,
+    columns=("acknowledged", "lost", "p50 ms", "p95 ms"),
+    metrics={"peak lag (events)": "peak_lag:group:0"},
+    theory={"peak lag (events)": 200 * 1.5},
+)
 
 # %% [markdown]
 # Both lose about `rate × downtime` on Pub/Sub and nothing on Kafka. The simulator's peak

@@ -68,12 +68,20 @@ from sim.course.widgets import explore
 
 
 # %%
-def draw(critical, needs_replay, ordering, fan_out, latency_p95_ms, rate_per_s, downtime_s,
-         max_loss_pct):  # fmt: skip
-    ec = EventClass("my event", critical=critical, needs_replay=needs_replay,
-                    ordering=ordering, fan_out=fan_out, latency_p95_ms=latency_p95_ms,
-                    rate_per_s=rate_per_s, downtime_s=downtime_s,
-                    max_loss_fraction=0.0 if critical else max_loss_pct / 100)  # fmt: skip
+def draw(
+    critical, needs_replay, ordering, fan_out, latency_p95_ms, rate_per_s, downtime_s, max_loss_pct
+):
+    ec = EventClass(
+        "my event",
+        critical=critical,
+        needs_replay=needs_replay,
+        ordering=ordering,
+        fan_out=fan_out,
+        latency_p95_ms=latency_p95_ms,
+        rate_per_s=rate_per_s,
+        downtime_s=downtime_s,
+        max_loss_fraction=0.0 if critical else max_loss_pct / 100,
+    )
     rec = recommend(ec)
     display(rec)
     return recommendation_figure(rec)
@@ -87,17 +95,35 @@ explore(
 # %% [markdown]
 # Four event types from the course's story, each with its own rate and outage (seed 0):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 EVENTS = [
-    EventClass("PaymentCaptured", critical=True, needs_replay=True, ordering="per_key",
-               fan_out=3, rate_per_s=200, downtime_s=600),
+    EventClass(
+        "PaymentCaptured",
+        critical=True,
+        needs_replay=True,
+        ordering="per_key",
+        fan_out=3,
+        rate_per_s=200,
+        downtime_s=600,
+    ),
     EventClass("EmailRequested", critical=True, rate_per_s=50, downtime_s=60),
-    EventClass("BalanceChanged", critical=True, fan_out=200, latency_p95_ms=50,
-               rate_per_s=200, downtime_s=30),
-    EventClass("PriceTick", fan_out=50, latency_p95_ms=50, rate_per_s=500, downtime_s=10,
-               max_loss_fraction=0.01),
-]  # fmt: skip
+    EventClass(
+        "BalanceChanged",
+        critical=True,
+        fan_out=200,
+        latency_p95_ms=50,
+        rate_per_s=200,
+        downtime_s=30,
+    ),
+    EventClass(
+        "PriceTick",
+        fan_out=50,
+        latency_p95_ms=50,
+        rate_per_s=500,
+        downtime_s=10,
+        max_loss_fraction=0.01,
+    ),
+]
 for ec in EVENTS:
     print(recommend(ec, seed=0), end="\n\n")
 
@@ -127,21 +153,30 @@ print(Thresholds())
 # short). About 5 s.
 
 # %%
-short = EventClass("PaymentCaptured (lab scale)", critical=True, needs_replay=True,
-                   ordering="per_key", rate_per_s=200, downtime_s=1.5,
-                   service_rate_per_s=400)  # fmt: skip
+short = EventClass(
+    "PaymentCaptured (lab scale)",
+    critical=True,
+    needs_replay=True,
+    ordering="per_key",
+    rate_per_s=200,
+    downtime_s=1.5,
+    service_rate_per_s=400,
+)
 rec = recommend(short, seed=0)
 lab = run_loss(rate_per_s=200, window_s=4, down_from_s=1, down_for_s=1.5, service_rate_per_s=400)
-side_by_side(rec.result, lab, readers=[["subscriber:0", "group:0"]] * 2,
-             columns=("acknowledged", "lost", "unseen"))  # fmt: skip
+side_by_side(
+    rec.result,
+    lab,
+    readers=[["subscriber:0", "group:0"]] * 2,
+    columns=("acknowledged", "lost", "unseen"),
+)
 
 # %% [markdown]
 # The simulated run publishes longer (until the backlog is surely drained), so its
 # `acknowledged` count is higher; the losses are what compare. Real-broker counts vary a
 # little; the verdicts do not:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 sim_lost, lab_lost = rec.numbers["pubsub"].lost, lab.report["subscriber:0"].lost
 print(
     "Kafka lost nothing, in the simulator and for real:",
@@ -151,7 +186,7 @@ print(
     "Pub/Sub lost rate × outage, give or take 20 %:",
     abs(lab_lost - 200 * 1.5) < 60 and abs(sim_lost - 200 * 1.5) < 60,
 )
-print("recommendation:", rec.tool)  # fmt: skip
+print("recommendation:", rec.tool)
 
 # %% [markdown]
 # ## Production readiness checklist
@@ -174,12 +209,14 @@ for item, done in CHECKLIST:
 # or double ([Avro: schema resolution](https://avro.apache.org/docs/1.11.1/specification/#schema-resolution),
 # [Confluent: compatibility types](https://docs.confluent.io/platform/current/schema-registry/fundamentals/schema-evolution.html#compatibility-types)):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 v1 = {"payment_id": {"type": "string", "required": True}, "amount": {"type": "int"}}
 v2_ok = {**v1, "currency": {"type": "string"}}  # adds an optional field
-v2_bad = {"payment_id": {"type": "string", "required": True}, "amount": {"type": "float"},
-          "merchant": {"type": "string", "required": True}}  # fmt: skip
+v2_bad = {
+    "payment_id": {"type": "string", "required": True},
+    "amount": {"type": "float"},
+    "merchant": {"type": "string", "required": True},
+}
 v2_drop = {"amount": {"type": "long"}}  # removes payment_id (no default), int -> long
 for mode in ("BACKWARD", "FORWARD", "FULL"):
     for name, new in (("v2_ok", v2_ok), ("v2_bad", v2_bad), ("v2_drop", v2_drop)):

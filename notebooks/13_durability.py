@@ -79,7 +79,8 @@ for fault in schedule:
 # --cluster` keeps one running), creates two topics whose only partition lives on the same
 # three brokers, and sends the same numbered values to both at 150 per second for 5 s --
 # one producer with `acks=1` (idempotence off), one with `acks='all'` (idempotence on).
-# About 30 s in all. If this cell fails, the cells below say so (and why) instead of running.
+# About 20 s in all with the cluster running, 45 s when it must start first. If this cell
+# fails, the cells below say so (and why) instead of running.
 
 # %%
 experiment = Attempt(
@@ -123,8 +124,7 @@ if experiment.ran():
 # The exact counts move from run to run (by a few writes: thread scheduling, when the
 # controller notices the dead leader). What never moves:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 if experiment.ran():
     one, all_ = results["acks=1"].report["drain"], results["acks=all"].report["drain"]
     print("acks=1 lost acknowledged writes:", one.lost > 0)
@@ -182,8 +182,7 @@ for acks in (1, "all"):
 # off in older clusters): with it a thawed follower is elected; without it the partition
 # stays offline until the old leader is back, with all its writes.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 long_stall = (
     Fault("freeze-followers", "partition:0", 1.0, 5.0),
     Fault("kill-leader", "partition:0", 3.0),

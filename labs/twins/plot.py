@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from labs.twins.common import lag_curve
 from labs.twins.result import TwinResult
+from sim.analysis.style import legend_outside
 
 COLORS = {"theory": "tab:gray", "simulator": "tab:blue", "real broker": "tab:orange"}
 
@@ -26,8 +27,8 @@ def plot(result: TwinResult) -> Figure:
     if result.name in ("loss", "lag"):
         return _lag(result)
     if result.name == "hot_partitions":
-        return _bars(result, "messages in partition ", "partition", "messages")
-    return _bars(result, "", "", "count")
+        return _bars(result, "messages in partition ", "partition", "messages (count)")
+    return _bars(result, "", "metric", "duplicates (count)")
 
 
 def _lag(result: TwinResult) -> Figure:
@@ -45,7 +46,7 @@ def _lag(result: TwinResult) -> Figure:
         xlabel="time (s)",
         ylabel="lag (messages)",
     )
-    axes[0].legend()
+    legend_outside(axes[0])
     if panels == 2:
         for label, res in (("simulator", result.simulator), ("real broker", result.real)):
             r = res.history.reader("subscriber:0")
@@ -56,9 +57,9 @@ def _lag(result: TwinResult) -> Figure:
         axes[1].set(
             title="Redis Pub/Sub subscriber: messages received (shaded: disconnected)",
             xlabel="time (s)",
-            ylabel="received (cumulative)",
+            ylabel="received (messages, cumulative)",
         )
-        axes[1].legend()
+        legend_outside(axes[1])
     return fig
 
 
@@ -85,6 +86,12 @@ def _bars(result: TwinResult, prefix: str, xlabel: str, ylabel: str) -> Figure:
         values = [np.nan if get(r) is None else float(get(r)) for r in rows]
         ax.bar(x + (i - 1) * width, values, width, color=COLORS[label], label=label)
     ax.set_xticks(x, [r.metric.removeprefix(prefix) for r in rows], fontsize=8)
-    ax.set(title=f"twin {result.name}", xlabel=xlabel, ylabel=ylabel)
-    ax.legend()
+    title = f"twin {result.name}"
+    real = [np.nan if r.real is None else float(r.real) for r in rows]
+    if prefix and rows and not np.all(np.isnan(real)):
+        hot = int(np.nanargmax(real))
+        title += f": partition {rows[hot].metric.removeprefix(prefix)} hottest ({real[hot]:.0f})"
+        ax.get_xticklabels()[hot].set_color("tab:red")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    legend_outside(ax)
     return fig

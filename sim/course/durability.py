@@ -47,6 +47,7 @@ from dataclasses import asdict
 import numpy as np
 
 from sim.analysis.result import Result, Series
+from sim.analysis.style import legend_outside
 from sim.core.faults import CLUSTER_FAULTS, Fault
 from sim.core.history import FAILED, OK, UNKNOWN, History, ReaderHistory
 from sim.models.cluster import (
@@ -414,7 +415,7 @@ def plot_timeline(result: Result):
         "writes lost"
     )
     top.set_ylabel("message id (send order)")
-    top.legend(loc="upper left", fontsize="small")
+    legend_outside(top, fontsize="small")
     if delay is not None:
         bottom = axes[1, 0]
         bottom.scatter(h.publish_time[ok], delay[ok], s=3, c="tab:green")

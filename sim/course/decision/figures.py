@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from sim.analysis.result import Result
+from sim.analysis.style import HOT, SERIES_COLORS, figure, legend_outside
 from sim.course.decision.alerts import _UNITS, SIGNALS, AlertRule, fires_at, signals
 from sim.course.decision.recommend import Recommendation
 
@@ -20,8 +21,8 @@ def recommendation_figure(rec: Recommendation) -> Figure:
     x = np.arange(len(nums))
     chosen = ("kafka", "pubsub") if rec.tool == "hybrid" else (rec.tool,)
     colors = ["tab:orange" if n.tool in chosen else "tab:blue" for n in nums]
-    fig = Figure(figsize=(10, 3.8), layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2)
+    fig, axes = figure("recommendation", (10, 3.8), 1, 2)
+    ax1, ax2 = axes[0]
     ax1.bar(x, [n.lost for n in nums], color=colors)
     ax1.set_title("Events lost per outage")
     ax1.set_ylabel("events lost (count)")
@@ -35,12 +36,12 @@ def recommendation_figure(rec: Recommendation) -> Figure:
     for ax in (ax1, ax2):
         ax.set_xticks(x, [n.tool for n in nums])
         ax.set_xlabel("tool")
-    ax1.legend(
+    legend_outside(
+        ax2,
         handles=[
             Patch(color="tab:orange", label=f"recommended ({rec.tool})"),
             Patch(color="tab:blue", label="other tools"),
         ],
-        loc="upper right",
     )
     ec = rec.event_class
     fig.suptitle(
@@ -57,23 +58,30 @@ def alerts_figure(
     time as a vertical line."""
     window = window_s if window_s is not None else (rules[0].window_s if rules else 2.0)
     sig = signals(result, reader, window)
-    fig = Figure(figsize=(9, 6.5), layout="constrained")
-    axes = fig.subplots(3, 1, sharex=True)
-    colors = ["tab:red", "tab:purple", "tab:green", "tab:brown"]
+    fig, grid = figure("alerts", (9, 6.5), 3, 1, sharex=True)
+    axes = grid[:, 0]
+    colors = [HOT, *(c for c in SERIES_COLORS if c != "tab:blue")]
+    if len(rules) > len(colors):
+        raise ValueError(f'"rules" must be at most {len(colors)} rules, got {len(rules)}.')
     for ax, name in zip(axes, SIGNALS, strict=True):
         s = sig[name]
         ax.plot(s.t, s.value, color="tab:blue", label=name.replace("_", " "))
         ax.set_ylabel(f"{name.replace('_', ' ')} ({_UNITS[name]})")
-    for rule, color in zip(rules, colors * 4, strict=False):
+    fired: dict[str, float] = {}
+    for rule, color in zip(rules, colors, strict=False):
         ax = axes[SIGNALS.index(rule.signal)]
         ax.axhline(rule.threshold, color=color, linestyle="--", label=f"{rule.name} threshold")
         when = fires_at(rule, result, reader)
+        fired[rule.name] = when
         if not math.isnan(when):
             for a in axes:
                 a.axvline(when, color=color, linewidth=1)
             ax.plot([], [], color=color, linewidth=1, label=f"{rule.name} fires ({when:.1f} s)")
     for ax in axes:
-        ax.legend(loc="upper right", fontsize="small")
+        legend_outside(ax, fontsize="small")
     axes[-1].set_xlabel("time (s)")
-    fig.suptitle(f"Lag and its derivatives with alert rules - {result.name} ({reader})")
+    fired = {n: t for n, t in fired.items() if not math.isnan(t)}
+    first = min(fired, key=fired.__getitem__, default=None)
+    note = f": {first} fires first ({fired[first]:.1f} s)" if first else ": no rule fires"
+    fig.suptitle(f"Lag and its derivatives with alert rules - {result.name} ({reader}){note}")
     return fig
