@@ -262,3 +262,15 @@ def test_a_notebook_kernel_draws_widget_bars_hidden_when_done_red_on_an_error():
     boxes = [m["state"] for m in state.values() if m["model_name"] == "HBoxModel"]
     hidden = [layouts[b["layout"].removeprefix("IPY_MODEL_")].get("visibility") for b in boxes]
     assert sorted(map(str, hidden)) == ["None", "hidden"]  # the finished bar is hidden
+
+
+def test_a_line_written_while_a_bar_is_open_is_printed_whole(monkeypatch, capsys):
+    monkeypatch.setenv(progress.ENV, "bar")
+    with progress.task("workshop: 2 learners", total=4, unit="items"):
+        progress.write("[learner-ws1 1/4] lab:loss held (6.1 s)")
+    err = capsys.readouterr().err
+    assert "[learner-ws1 1/4] lab:loss held (6.1 s)\n" in err
+    assert "workshop: 2 learners" in err
+    monkeypatch.setenv(progress.ENV, "0")
+    progress.write("a plain line")
+    assert capsys.readouterr().err == "a plain line\n"
