@@ -41,6 +41,7 @@ from typing import Any
 #: The environment variable that turns progress off (``0``) or picks a kind.
 ENV = "COURSE_PROGRESS"
 OFF_VALUES = frozenset({"0", "off", "false", "no", "none"})
+BAR_VALUES = frozenset({"1", "on", "true", "yes", "bar"})
 MODES = ("off", "lines", "terminal", "notebook")
 #: Redraws per second of a terminal bar, and of a notebook bar (each is a widget message).
 TERMINAL_HZ = 5.0
@@ -57,14 +58,19 @@ _owner_pid = os.getpid()
 
 def mode() -> str:
     """Where progress goes now: ``"off"``, ``"lines"``, ``"terminal"`` or ``"notebook"``."""
-    wanted = os.environ.get(ENV, "auto").strip().lower()
+    wanted = os.environ.get(ENV, "auto").strip().lower() or "auto"
+    if wanted not in OFF_VALUES | BAR_VALUES | {"lines", "auto"}:
+        raise ValueError(
+            f"{ENV} must be 0 (no progress), lines (plain lines), bar (a text bar even "
+            f"without a terminal) or auto (the default), got {os.environ[ENV]!r}."
+        )
     if _silenced or wanted in OFF_VALUES:
         return "off"
     if wanted == "lines":
         return "lines"
     if _in_notebook():
         return "notebook"
-    if wanted in ("1", "on", "bar", "true", "yes"):
+    if wanted in BAR_VALUES:
         return "terminal"
     stream = sys.stderr
     try:

@@ -195,6 +195,9 @@ def test_silenced_and_a_bad_total_are_clear(monkeypatch):
         progress.task("x", total=-1),
     ):
         pass
+    monkeypatch.setenv(progress.ENV, "of")  # a typo fails loudly, naming the variable
+    with pytest.raises(ValueError, match="COURSE_PROGRESS must be 0 .* got 'of'"):
+        progress.mode()
 
 
 def test_progress_never_changes_a_sweeps_results(monkeypatch, capsys):
