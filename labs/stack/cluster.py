@@ -201,6 +201,7 @@ def preflight() -> None:
             )
 
 
+@progress.task("formatting the nodes' storage")
 def _format(java: str, classpath: str, ns: list[Node]) -> None:
     """Format the storage of every node in ``ns`` that has none yet, all at once (each is a
     JVM start: in parallel they take the time of one)."""
