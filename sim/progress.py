@@ -31,6 +31,7 @@ closed when its ``with`` block ends, also on an error (a notebook bar then turns
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import threading
@@ -275,7 +276,7 @@ class _Bar:
 
 def _tqdm(task: Task, kind: str, position: int) -> Any:
     if kind == "notebook":
-        from tqdm.notebook import tqdm as bar
+        bar = _notebook_bar()
     else:
         from tqdm import tqdm as bar
     counted = "{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {unit} [{elapsed}<{remaining}]"
@@ -291,6 +292,29 @@ def _tqdm(task: Task, kind: str, position: int) -> Any:
         dynamic_ncols=True,
         mininterval=1.0 / TERMINAL_HZ,
     )
+
+
+@functools.cache
+def _notebook_bar() -> type:
+    """tqdm's widget bar whose plain-text form (what a notebook keeps beside the widget, and
+    shows where widgets cannot render) names the task only: no count or time that changes
+    from run to run, and no number that could be mistaken for a lesson's result."""
+    from tqdm.notebook import TqdmHBox
+    from tqdm.notebook import tqdm as notebook_tqdm
+
+    class Box(TqdmHBox):
+        def __repr__(self, pretty: bool = False) -> str:
+            bar = getattr(self, "pbar", None)
+            return f"[progress: {bar.desc}]" if bar is not None else super().__repr__()
+
+    class Bar(notebook_tqdm):
+        @staticmethod
+        def status_printer(*args: Any, **kwargs: Any) -> Any:
+            box = notebook_tqdm.status_printer(*args, **kwargs)
+            box.__class__ = Box  # the same widget, with the plain text above
+            return box
+
+    return Bar
 
 
 __all__ = ["ENV", "MODES", "Task", "current", "mode", "silenced", "step", "task", "write"]

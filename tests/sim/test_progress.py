@@ -255,6 +255,8 @@ def test_a_notebook_kernel_draws_widget_bars_hidden_when_done_red_on_an_error():
     assert text.split() == ["notebook", "stopped"]
     views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(views) == 2  # one widget bar per task, no text bar
+    plain = sorted(v["data"]["text/plain"] for v in views)  # no count, no time: nothing
+    assert plain == ["[progress: counting]", "[progress: failing]"]  # to leak or to diff
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     bars = [m["state"] for m in state.values() if m["model_name"] == "FloatProgressModel"]
     assert sorted((b["value"], b["max"], b["bar_style"]) for b in bars) == [
