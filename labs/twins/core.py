@@ -217,7 +217,8 @@ class Twin:
                 f"this machine's lab client can send up to {limit.rate_per_s:.0f} msg/s "
                 f"({limit.what}, {limit.measured_at}); this run asked for {self.rate_per_s:g}."
             )
-        shown.waiting_for("calibrating on the real brokers")
+        if calibration is None:
+            shown.waiting_for("calibrating on the real brokers")
         cal = calibration if calibration is not None else self.calibrate()
         self.check_calibration(cal)
         shown.waiting_for("running the real lab")
