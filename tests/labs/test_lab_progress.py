@@ -79,7 +79,8 @@ def test_a_lab_with_json_prints_the_result_alone():
 
 def test_a_twin_on_a_terminal_names_its_steps_and_without_one_logs_no_control_character():
     code, out, terminal = run_with_terminal_stderr(["-m", "labs", "twin", "loss"])
-    assert code == 0, terminal[-2000:]
+    assert code in (0, 1), terminal[-2000:]  # agreeing or not (the twin tests' business)
+    assert b"simulator and real broker" in out
     assert b"loss twin: calibrating on the real brokers" in terminal
     assert b"loss twin: loss lab on the real brokers" in terminal
     assert re.search(rb"\d+/800 msg", terminal)
@@ -90,6 +91,6 @@ def test_a_twin_on_a_terminal_names_its_steps_and_without_one_logs_no_control_ch
         cwd=ROOT,
         timeout=180,
     )
-    assert piped.returncode == 0, piped.stderr[-2000:]
+    assert piped.returncode in (0, 1), piped.stderr[-2000:]
     assert json.loads(piped.stdout)["twin"] == "loss"
     assert not re.search(rb"[\r\x1b]", piped.stderr)
