@@ -23,6 +23,7 @@ from labs.clients import START_HINT, BrokerUnavailable, WaitTimeout
 from labs.experiments import EXPERIMENTS
 from labs.params import SEED, add_param, add_params, given, list_params
 from labs.stack.prereqs import StackError
+from sim.progress import silenced
 
 EXIT_BROKERS = 3
 
@@ -75,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         seed = SEED.check(getattr(args, "seed", SEED.default))
         params = lab.resolve(**given(args, lab.params))
-        result = lab.run(seed=seed, **params)
+        with silenced(args.json):  # progress on stderr, but none under --json
+            result = lab.run(seed=seed, **params)
     except (BrokerUnavailable, StackError) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_BROKERS

@@ -43,6 +43,7 @@ from kafka import TopicPartition
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+import sim.progress as progress
 from labs.clients import (
     commit_offsets,
     poll_until_assigned,
@@ -86,6 +87,7 @@ def _release(r: redis.Redis, token: str) -> None:
         r.delete(LOCK_KEY)
 
 
+@progress.task("backpressure lab on the real brokers")
 def run_backpressure(
     *,
     rate_per_s: float = 200.0,
@@ -161,16 +163,18 @@ def run_backpressure(
                 )
                 clock.restart()
                 sends = Sends()
-                for i, (t, k) in enumerate(zip(offsets, key_seq, strict=True)):
-                    sleep_until(clock.at(t))
-                    data = payload(i, message_bytes, key=k)
-                    now = clock.now()
-                    receivers = s.redis.publish(channel, data)
-                    # Kafka gets the id only: kafka-python checksums batches in pure Python
-                    # (~3 MB/s), and the log's lag is counted in messages, not bytes.
-                    future = producer.send(topic, key=key_bytes(k), value=payload(i, key=k))
-                    sends.add_kafka(int(k), now, future)
-                    sends.receivers[i] = receivers
+                with progress.task("sending", total=len(offsets), unit="msg") as sent:
+                    for i, (t, k) in enumerate(zip(offsets, key_seq, strict=True)):
+                        sleep_until(clock.at(t))
+                        data = payload(i, message_bytes, key=k)
+                        now = clock.now()
+                        receivers = s.redis.publish(channel, data)
+                        # Kafka gets the id only: kafka-python checksums batches in pure
+                        # Python (~3 MB/s), and the log's lag is counted in messages, not bytes.
+                        future = producer.send(topic, key=key_bytes(k), value=payload(i, key=k))
+                        sends.add_kafka(int(k), now, future)
+                        sends.receivers[i] = receivers
+                        sent.advance()
                 publishing_done.set()
                 sends.settle(producer, timeout_s=10)
                 acked = int((sends.array("outcome") == OK).sum())

@@ -31,6 +31,7 @@ import redis
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetAndMetadata
 from kafka.errors import KafkaError
 
+import sim.progress as progress
 from labs.stack import endpoints
 
 #: What to run when a broker cannot be reached.
@@ -353,15 +354,17 @@ def wait_until(
     """Poll ``condition`` until it returns something truthy; return that value.
 
     Raises :class:`WaitTimeout` naming ``what`` was awaited if ``timeout_s`` passes first.
+    An open progress bar says what is awaited meanwhile (:func:`sim.progress.step`).
     """
     deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise WaitTimeout(f"timed out after {timeout_s:.1f} s waiting for {what}")
-        time.sleep(interval_s)
+    with progress.step(f"waiting for {what}"):
+        while True:
+            value = condition()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(f"timed out after {timeout_s:.1f} s waiting for {what}")
+            time.sleep(interval_s)
 
 
 def sleep_until(t_monotonic: float) -> None:

@@ -1,22 +1,22 @@
 """Durability under broker failure, on a real 3-broker Kafka cluster.
 
 A producer sends unique, numbered values at ``rate_per_s`` for ``duration_s`` seconds to a
-one-partition topic with replication factor 3, and records every send: acknowledged (OK),
-refused (FAILED) or unknown (a timeout: it may or may not be in the log). Meanwhile a fault
-schedule -- data, see :class:`sim.core.faults.Fault` -- SIGKILLs the partition leader, or
-SIGSTOPs its followers, lets the leader acknowledge alone and then SIGKILLs it; then every
-node is thawed and restarted. A final *drain* reads the whole partition from the beginning
-(``assign`` + ``seek_to_beginning`` up to the end offset), and the checker from the simulator
-says what happened to every acknowledged write: lost, duplicated, reordered, or kept.
+one-partition topic with replication factor 3, and records every send: acknowledged (OK), refused
+(FAILED) or unknown (a timeout: it may or may not be in the log). Meanwhile a fault schedule --
+data, see :class:`sim.core.faults.Fault` -- SIGKILLs the partition leader, or SIGSTOPs its
+followers, lets the leader acknowledge alone and then SIGKILLs it; then every node is thawed and
+restarted. A final *drain* reads the whole partition from the beginning (``assign`` +
+``seek_to_beginning`` up to the end offset), and the checker from the simulator says what happened
+to every acknowledged write: lost, duplicated, reordered, or kept.
 
 Parameters, ranges and the theory: :mod:`labs.experiments.durability`.
 
 The cluster is the course's native one (:mod:`labs.stack.cluster`, ``python -m labs.stack up
---cluster``); if it does not run, the lab starts it and stops it at the end, also on failure.
-The lab undoes what its schedule did (thaws, restarts); a node that exits or stops otherwise
-ends the run at once with :class:`ClusterBroken`, one line naming the node and what to run.
-Every network call has a timeout. The compose profile ``cluster`` runs the same cluster
-under Docker for exploring it, not for this lab's faults.
+--cluster``); if it does not run, the lab starts it and stops it at the end, also on failure. The
+lab undoes what its schedule did (thaws, restarts); a node that exits or stops otherwise ends the
+run at once with :class:`ClusterBroken`, one line naming the node and what to run. Every network
+call has a timeout. The compose profile ``cluster`` runs the same cluster under Docker for
+exploring it, not for this lab's faults.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from kafka.errors import (
     RequestTimedOutError,
 )
 
+import sim.progress as progress
 from labs.clients import WaitTimeout
 from labs.experiments.durability import IDEMPOTENCE, check_call
 from labs.stack import cluster, config
@@ -266,6 +267,7 @@ def compare(
     return {f"acks={r.settings['acks']}": r for r in results}
 
 
+@progress.task("durability lab on the 3-broker cluster")
 def _experiment(prods, schedule, rate_per_s, duration_s, seed, min_isr) -> list[Result]:
     n = check_run(rate_per_s, duration_s)
     faults = schedule_of(schedule)
@@ -294,14 +296,12 @@ def _heal(ids: set[int] | None = None) -> None:
     for node in cluster.brokers():
         if ids is not None and node.node_id not in ids:
             continue
-        try:
+        with contextlib.suppress(StackError):
             state = node.state()
             if state == "frozen":
                 cluster.thaw(node.name)
             elif state == "stopped":
                 cluster.start(node.name)
-        except StackError:
-            pass
 
 
 @dataclass
@@ -375,14 +375,16 @@ def _run(topics, prods, faults, n, rate_per_s, duration_s, seed, min_isr) -> lis
         t0 = log.clock_t0
         watcher.start()
         try:
-            for i in range(n):
-                delay = t0 + i / rate_per_s - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                if time.monotonic() - t0 >= duration_s + 1.0:
-                    break  # send() blocked too long: stop at the bounded time
-                for lane in lanes:
-                    lane.send(i, keys[i], t0)
+            with progress.task("sending (faults on schedule)", total=n, unit="msg") as sent:
+                for i in range(n):
+                    delay = t0 + i / rate_per_s - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                    if time.monotonic() - t0 >= duration_s + 1.0:
+                        break  # send() blocked too long: stop at the bounded time
+                    for lane in lanes:
+                        lane.send(i, keys[i], t0)
+                    sent.set(i + 1)
             for lane in lanes:
                 lane.close()
             # Let the schedule finish, its last actions too: a restart-all due as the sends
@@ -473,10 +475,7 @@ def _result(lane, *, faults, keys, t0, entries, recovered_s, params, seed, min_i
 
 
 def _schedule_name(faults: tuple[Fault, ...]) -> str:
-    for name, s in SCHEDULES.items():
-        if tuple(s) == faults:
-            return name
-    return "custom schedule"
+    return next((name for name, s in SCHEDULES.items() if tuple(s) == faults), "custom schedule")
 
 
 def _create_topics(topics: list[str], min_isr: int) -> int:
@@ -512,6 +511,7 @@ def _isr(topic: str) -> str:
     return f"leader broker-{p.leader}, isr {list(p.isr)}"
 
 
+@progress.task("waiting for every broker to be back and each partition in sync")
 def _recover(topics: list[str], deadline: float) -> None:
     """Wait until all three brokers are registered and listen (a broker killed a moment ago
     is listed until fenced) and each topic's ISR is full. A node that exits or stops meanwhile

@@ -28,6 +28,7 @@ from collections import deque
 import numpy as np
 from kafka import TopicPartition
 
+import sim.progress as progress
 from labs.clients import commit_offsets, poll_until_assigned, wait_until
 from labs.consume import end_offsets, topic_partitions
 from labs.experiments.hot_partitions import HOT_PARTITIONS, workload
@@ -51,6 +52,7 @@ from sim.models.partitioner import key_bytes, partition_of, partitions_for
 SOURCE = "kafka"
 
 
+@progress.task("hot partitions lab on the real brokers")
 def run_hot_partitions(
     *,
     key_distribution: str = "zipf",

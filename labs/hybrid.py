@@ -22,6 +22,7 @@ from collections import defaultdict
 import numpy as np
 from kafka import TopicPartition
 
+import sim.progress as progress
 from labs.clients import (
     commit_offsets,
     poll_until_assigned,
@@ -51,6 +52,7 @@ def parse_event(body: bytes) -> tuple[int, int, int]:
     return int(msg_id), int(key), int(amount)
 
 
+@progress.task("hybrid lab on the real brokers")
 def run_hybrid(
     *,
     rate_per_s: float = 200.0,
@@ -102,10 +104,12 @@ def run_hybrid(
             clock.restart()
             live.go.set()
             sends = Sends()
-            for i, (t, k) in enumerate(zip(offsets, key_seq, strict=True)):
-                sleep_until(clock.at(t))
-                future = producer.send(topic, key=key_bytes(k), value=event(i, k, amounts[i]))
-                sends.add_kafka(int(k), clock.now(), future)
+            with progress.task("sending", total=len(offsets), unit="msg") as sent:
+                for i, (t, k) in enumerate(zip(offsets, key_seq, strict=True)):
+                    sleep_until(clock.at(t))
+                    future = producer.send(topic, key=key_bytes(k), value=event(i, k, amounts[i]))
+                    sends.add_kafka(int(k), clock.now(), future)
+                    sent.advance()
             sends.settle(producer, timeout_s=10)
             acked = int((sends.array("outcome") == OK).sum())
             wait_until(

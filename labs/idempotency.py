@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from kafka import TopicPartition
 
+import sim.progress as progress
 from labs.clients import WaitTimeout, commit_offsets, poll_until_assigned
 from labs.consume import end_offsets, topic_partitions
 from labs.experiments.idempotency import IDEMPOTENCY, workload
@@ -53,6 +54,7 @@ PRODUCERS = {
 POLICIES = ("commit-after", "idempotent", "commit-before")
 
 
+@progress.task("idempotency lab on the real brokers")
 def run_idempotency(
     *,
     messages: int = 100,

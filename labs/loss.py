@@ -27,6 +27,7 @@ from collections import deque
 
 import numpy as np
 
+import sim.progress as progress
 from labs.clients import (
     commit_offsets,
     poll_until_assigned,
@@ -57,6 +58,7 @@ from sim.models.partitioner import key_bytes
 SOURCE = "redis+kafka"
 
 
+@progress.task("loss lab on the real brokers")
 def run_loss(
     *,
     rate_per_s: float = 200.0,

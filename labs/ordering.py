@@ -30,6 +30,7 @@ import threading
 import numpy as np
 from kafka import AsyncConsumerRebalanceListener, OffsetAndMetadata, TopicPartition
 
+import sim.progress as progress
 from labs.clients import (
     WaitTimeout,
     commit_offsets,
@@ -54,6 +55,7 @@ HOLD_AT = 0.75
 HOLD_TIMEOUT_S = 30.0
 
 
+@progress.task("ordering lab on the real brokers")
 def run_ordering(
     *,
     messages: int = 600,

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+import sim.progress as progress
 from labs.clients import WaitTimeout
 from labs.consume import end_offsets, topic_partitions
 from labs.experiments.partitioners import CLIENTS, PARTITIONERS, workload
@@ -63,6 +64,7 @@ def _ck() -> str:
     return f"confluent-kafka {_version('confluent-kafka')} (librdkafka {librdkafka})"
 
 
+@progress.task("partitioners lab on the real brokers")
 def run_partitioners(
     *,
     partitions: int = 6,

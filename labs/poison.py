@@ -26,6 +26,7 @@ import time
 import numpy as np
 from kafka import TopicPartition
 
+import sim.progress as progress
 from labs.clients import commit_offsets, poll_until_assigned
 from labs.consume import drain, end_offsets, topic_partitions
 from labs.experiments.poison import POISON, workload
@@ -47,6 +48,7 @@ class TransientError(RuntimeError):
     """The handler failed this time; a retry may succeed."""
 
 
+@progress.task("poison lab on the real brokers")
 def run_poison(
     *,
     messages: int = 100,

@@ -38,6 +38,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import sim.progress as progress
 from labs.clients import WaitTimeout, endpoints, subscribe_known
 from labs.experiments.rebalance import REBALANCE
 from labs.naming import Scratch, scratch
@@ -209,6 +210,7 @@ class Member(threading.Thread):
         c.close()
 
 
+@progress.task("rebalance lab on the real brokers")
 def run_rebalance(
     *,
     protocol: str = "eager",

@@ -40,6 +40,7 @@ import numpy as np
 from kafka import TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
+import sim.progress as progress
 from labs.clients import poll_until_assigned, wait_until
 from labs.consume import drain, end_offsets, read_as_group, topic_partitions
 from labs.experiments.replay import REPLAY, workload
@@ -57,6 +58,7 @@ BROKER_RETENTION_CHECK_MAX_MS = 2000
 RETENTION_WHILE_READING_MS = 3_600_000
 
 
+@progress.task("replay lab on the real brokers")
 def run_replay(
     *,
     messages: int = 300,

@@ -26,6 +26,7 @@ import numpy as np
 from kafka import TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
+import sim.progress as progress
 from labs.clients import poll_until_assigned
 from labs.consume import drain, end_offsets
 from labs.experiments.retention import RETENTION
@@ -48,6 +49,7 @@ def broker_retention_check_ms(s: Scratch) -> int:
     return int(broker["log.retention.check.interval.ms"]["value"])
 
 
+@progress.task("retention lab on the real brokers")
 def run_retention(
     *,
     rate_per_s: float = 50.0,
@@ -96,9 +98,11 @@ def run_retention(
         ]
         for thread in threads:
             thread.start()
-        for i in range(n):  # paced sends; the watch and the late reader run beside them
-            time.sleep(max(0.0, i / rate_per_s - clock.now()))
-            sends.add_kafka(-1, clock.now(), producer.send(topic, value=payload(i)))
+        with progress.task("sending", total=n, unit="msg") as sent:
+            for i in range(n):  # paced sends; the watch and the late reader run beside them
+                time.sleep(max(0.0, i / rate_per_s - clock.now()))
+                sends.add_kafka(-1, clock.now(), producer.send(topic, value=payload(i)))
+                sent.advance()
         futures = dict(sends._futures)
         sends.settle(producer, timeout_s=10)
         stamps, batches = _timestamps(futures, len(sends))

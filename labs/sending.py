@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+import sim.progress as progress
 from labs.clients import sleep_until
 from labs.workload import payload
 
@@ -33,16 +34,20 @@ def due_batches(
     plan: np.ndarray, clock, *, max_batch: int = MAX_BATCH
 ) -> Iterator[tuple[int, int, float]]:
     """``(start, stop, now)``: messages ``plan[start:stop]`` are due at run time ``now``
-    (sorted ``plan``, run times of ``clock``); sleeps until the next one is due."""
+    (sorted ``plan``, run times of ``clock``); sleeps until the next one is due. The
+    messages handed out are counted on a progress bar (:mod:`sim.progress`), closed when
+    the loop ends (or breaks, or raises)."""
     plan = np.asarray(plan, float)
     n, i = plan.size, 0
-    while i < n:
-        sleep_until(clock.at(plan[i]))
-        now = clock.now()
-        due = int(np.searchsorted(plan, now, side="right"))
-        j = min(max(due, i + 1), i + max_batch, n)
-        yield i, j, now
-        i = j
+    with progress.task("sending", total=n, unit="msg") as sent:
+        while i < n:
+            sleep_until(clock.at(plan[i]))
+            now = clock.now()
+            due = int(np.searchsorted(plan, now, side="right"))
+            j = min(max(due, i + 1), i + max_batch, n)
+            yield i, j, now
+            i = j
+            sent.set(i)
 
 
 def publish_batch(redis, channel: str, ids: range) -> list[int]:

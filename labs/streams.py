@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import redis
 
+import sim.progress as progress
 from labs.clients import redis_client, wait_until
 from labs.consume import end_offsets, topic_partitions
 from labs.experiments.streams import STREAMS, workload
@@ -38,6 +39,7 @@ SOURCE = "redis+kafka"
 GROUP = "group-0"
 
 
+@progress.task("streams lab on the real brokers")
 def run_streams(
     *,
     messages: int = 100,

@@ -12,13 +12,15 @@ own laptop's core (the brokers are shared either way); the wait is reported. At 
 end the command lists the course names of these learners still on the brokers (the labs
 delete theirs, also on failure), then deletes them.
 
-Without ``--json`` progress goes to stderr, one line per finished lab, and a summary to
-stdout; ``--json`` prints one JSON object: ``learners``, ``passed`` and ``failed`` (learner
-names: every lab's lesson held, or not), ``twins_disagreed``, ``leftover_names``,
-``rate_slots``, ``wall_s`` and per-learner ``details`` (each outcome with ``seconds`` and
-``waited_s``, the wait for a rate-lab slot). Every learner is bounded by ``--budget-s``: one
-still running then is stopped and counted as failed. Exit status 0 when every learner
-passed and nothing was left over, 1 otherwise, 3 when a broker is unreachable.
+Without ``--json`` progress goes to stderr -- one line per finished lab, above a bar that
+counts the finished items of all learners (:mod:`sim.progress`; the learners show none) --
+and a summary to stdout; ``--json`` prints one JSON object: ``learners``, ``passed`` and
+``failed`` (learner names: every lab's lesson held, or not), ``twins_disagreed``,
+``leftover_names``, ``rate_slots``, ``wall_s`` and per-learner ``details`` (each outcome
+with ``seconds`` and ``waited_s``, the wait for a rate-lab slot). Every learner is bounded
+by ``--budget-s``: one still running then is stopped and counted as failed. Exit status 0
+when every learner passed and nothing was left over, 1 otherwise, 3 when a broker is
+unreachable.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from pathlib import Path
 from labs.clients import BrokerUnavailable, require_brokers
 from labs.experiments import EXPERIMENTS
 from labs.stack import config
+from sim.progress import Task, silenced, task, write
 
 #: The labs and twins each learner runs, in the order of their declarations (rotated per
 #: learner): every declared lab on the shared brokers (not the durability lab, which needs
@@ -191,7 +194,7 @@ def _learner_main(index: int) -> int:
 
 # -- the workshop (the parent) ------------------------------------------------------------
 def _spawn(learner: Learner, slots: str) -> subprocess.Popen:
-    env = dict(os.environ, COURSE_LEARNER=learner.name, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, COURSE_LEARNER=learner.name, PYTHONUNBUFFERED="1", COURSE_PROGRESS="0")
     env[SLOTS_ENV] = slots
     return subprocess.Popen(
         [sys.executable, "-m", "labs.workshop", "--learner-index", str(learner.index)],
@@ -232,34 +235,11 @@ def run_workshop(count: int, *, budget_s: float = 1200.0, progress=None) -> dict
     if not 10 <= budget_s <= 7200:
         raise ValueError(f'"budget_s" must be in 10..7200 seconds, got {budget_s!r}.')
     require_brokers()
-    progress = progress or (lambda learner, outcome: None)
     learners = [Learner(name, i) for i, name in enumerate(learner_names(count))]
     t0 = time.monotonic()
-    procs, readers = [], []
-    slots = tempfile.TemporaryDirectory(prefix="course-workshop-")
-    for i in range(rate_slots()):
-        Path(slots.name, f"slot-{i}").touch()
-    for learner in learners:
-        proc = _spawn(learner, slots.name)
-        procs.append(proc)
-        for target in (_read, _drain_stderr):
-            args = (learner, proc, progress) if target is _read else (learner, proc)
-            th = threading.Thread(target=target, args=args, daemon=True)
-            th.start()
-            readers.append(th)
-    deadline = t0 + budget_s
-    for learner, proc in zip(learners, procs, strict=True):
-        try:
-            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            learner.timed_out = True
-            proc.kill()
-            proc.wait()
-        learner.exit_code = proc.returncode
-        learner.seconds = time.monotonic() - t0
-    for th in readers:
-        th.join(5.0)
-    slots.cleanup()
+    what = f"workshop: {count} learner{'s' * (count > 1)}"
+    with task(what, total=count * len(ITEMS), unit="items") as shown:
+        _run_learners(learners, t0, budget_s, progress, shown)
     names = [learner.name for learner in learners]
     leftover = leftover_names(names)
     if leftover:
@@ -280,6 +260,43 @@ def run_workshop(count: int, *, budget_s: float = 1200.0, progress=None) -> dict
         "wall_s": round(time.monotonic() - t0, 1),
         "details": [x.to_dict() for x in learners],
     }
+
+
+def _run_learners(learners: list[Learner], t0: float, budget_s: float, progress, shown: Task):
+    """Start every learner and wait for all of them (stopping those still running
+    ``budget_s`` after ``t0``); each finished item advances ``shown`` and goes to
+    ``progress``."""
+
+    def finished(learner: Learner, outcome: Outcome) -> None:
+        shown.advance()
+        if progress is not None:
+            progress(learner, outcome)
+
+    procs, readers = [], []
+    slots = tempfile.TemporaryDirectory(prefix="course-workshop-")
+    for i in range(rate_slots()):
+        Path(slots.name, f"slot-{i}").touch()
+    for learner in learners:
+        proc = _spawn(learner, slots.name)
+        procs.append(proc)
+        for target in (_read, _drain_stderr):
+            args = (learner, proc, finished) if target is _read else (learner, proc)
+            th = threading.Thread(target=target, args=args, daemon=True)
+            th.start()
+            readers.append(th)
+    deadline = t0 + budget_s
+    for learner, proc in zip(learners, procs, strict=True):
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            learner.timed_out = True
+            proc.kill()
+            proc.wait()
+        learner.exit_code = proc.returncode
+        learner.seconds = time.monotonic() - t0
+    for th in readers:
+        th.join(5.0)
+    slots.cleanup()
 
 
 def leftover_names(learners: Sequence[str]) -> list[str]:
@@ -312,11 +329,8 @@ def leftover_names(learners: Sequence[str]) -> list[str]:
 def _print_progress(learner: Learner, outcome: Outcome) -> None:
     done = len(learner.outcomes)
     verdict = "held" if outcome.held else "FAILED: " + "; ".join(outcome.failures)[:200]
-    print(
-        f"[{learner.name} {done}/{len(ITEMS)}] {outcome.item} {verdict} ({outcome.seconds:.1f} s)",
-        file=sys.stderr,
-        flush=True,
-    )
+    seconds = f"{outcome.seconds:.1f} s"
+    write(f"[{learner.name} {done}/{len(ITEMS)}] {outcome.item} {verdict} ({seconds})")
 
 
 def summary(report: dict) -> str:
@@ -354,11 +368,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.learner_index is not None:
         return _learner_main(args.learner_index)
     try:
-        report = run_workshop(
-            args.learners,
-            budget_s=args.budget_s,
-            progress=None if args.json else _print_progress,
-        )
+        with silenced(args.json):
+            report = run_workshop(
+                args.learners,
+                budget_s=args.budget_s,
+                progress=None if args.json else _print_progress,
+            )
     except ValueError as exc:
         parser.exit(2, f"python -m labs workshop: {exc}\n")
     except BrokerUnavailable as exc:

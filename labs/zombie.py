@@ -27,6 +27,7 @@ import time
 from kafka import TopicPartition
 from kafka.errors import KafkaError
 
+import sim.progress as progress
 from labs.clients import WaitTimeout, commit_offsets, poll_until_assigned
 from labs.experiments.zombie import ZOMBIE
 from labs.naming import scratch
@@ -41,6 +42,7 @@ TAKEOVER_TIMEOUT_S = 30.0
 READ_TIMEOUT_S = 30.0
 
 
+@progress.task("zombie lab on the real brokers")
 def run_zombie(
     *,
     messages: int = 200,

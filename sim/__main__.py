@@ -41,7 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    result = run(scenario, seed=args.seed)
+    from sim.progress import silenced, task
+
+    with silenced(args.json), task(f"simulating {scenario.name}"):
+        result = run(scenario, seed=args.seed)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
     else:

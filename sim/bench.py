@@ -12,7 +12,8 @@ the checker's totals.
   moves (simulation + metrics, no plotting) over ``--runs`` runs and prints the median.
 
 Every run takes ``--seed`` (default 7, the baseline's); the same seed gives the same
-checker totals.
+checker totals. Progress (runs done, :mod:`sim.progress`) goes to stderr, never under
+``--json``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import sim.progress as progress
 from sim.core.engine import load, run
 from sim.core.scenario import Scenario
 from sim.core.workload import MAX_MESSAGES
@@ -121,12 +123,14 @@ def time_sim(messages: int, seed: int = 7, repeat: int = 3) -> SimTiming:
     """Run the standard scenario ``repeat`` times; every run computes the full result."""
     sc = standard(messages)
     walls = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = run(sc, seed=seed)
-        walls.append(time.perf_counter() - t0)
-        report = result.report
-        del result  # the next run must not hold two results at once
+    with progress.task(f"sim.bench: {messages:,} messages", total=repeat, unit="runs") as shown:
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            result = run(sc, seed=seed)
+            walls.append(time.perf_counter() - t0)
+            report = result.report
+            del result  # the next run must not hold two results at once
+            shown.advance()
     subs = [r for r in report.rows if r.reader.startswith("subscriber:")]
     groups = [r for r in report.rows if r.reader.startswith("group:")]
     return SimTiming(
@@ -151,19 +155,22 @@ def time_reference(
             "(or set COURSE_BENCH_REFERENCE) to the shared bench/naive_simpy.py."
         )
     walls, out = [], {}
-    for _ in range(repeat):
-        cmd = [sys.executable, str(path), "--messages", str(messages), "--json"]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            raise TimeoutError(
-                f"the baseline took longer than {timeout_s:g} s for {messages} messages; "
-                "raise --reference-timeout or use fewer --messages."
-            ) from None
-        if proc.returncode != 0:
-            raise RuntimeError(f"the baseline failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
-        out = json.loads(proc.stdout.strip().splitlines()[-1])
-        walls.append(float(out["wall_s"]))
+    cmd = [sys.executable, str(path), "--messages", str(messages), "--json"]
+    with progress.task("sim.bench: the naive baseline", total=repeat, unit="runs") as shown:
+        for _ in range(repeat):
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                raise TimeoutError(
+                    f"the baseline took longer than {timeout_s:g} s for {messages} messages; "
+                    "raise --reference-timeout or use fewer --messages."
+                ) from None
+            if proc.returncode != 0:
+                tail = proc.stderr[-2000:]
+                raise RuntimeError(f"the baseline failed ({proc.returncode}):\n{tail}")
+            out = json.loads(proc.stdout.strip().splitlines()[-1])
+            walls.append(float(out["wall_s"]))
+            shown.advance()
     return ReferenceTiming(str(path), tuple(walls), out)
 
 
@@ -171,14 +178,18 @@ def time_interactive(runs: int = 25, seed: int = 0) -> InteractiveTiming:
     """Time the 20,000-message variant: one warm-up run, then ``runs`` runs, each with
     its own seed (a learner moving a slider gets a fresh run, never a cached one)."""
     sc = standard(INTERACTIVE_MESSAGES, INTERACTIVE_DOWN_S)
-    t0 = time.perf_counter()
-    run(sc, seed=seed)
-    warm = time.perf_counter() - t0
-    walls = []
-    for i in range(runs):
+    what = "sim.bench: the interactive variant (a warm-up run first)"
+    with progress.task(what, total=runs + 1, unit="runs") as shown:
         t0 = time.perf_counter()
-        run(sc, seed=seed + 1 + i)
-        walls.append(time.perf_counter() - t0)
+        run(sc, seed=seed)
+        warm = time.perf_counter() - t0
+        shown.advance()
+        walls = []
+        for i in range(runs):
+            t0 = time.perf_counter()
+            run(sc, seed=seed + 1 + i)
+            walls.append(time.perf_counter() - t0)
+            shown.advance()
     return InteractiveTiming(INTERACTIVE_MESSAGES, tuple(walls), warm)
 
 
@@ -245,6 +256,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    with progress.silenced(args.json):
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     out: dict = {}
     if args.interactive:
         it = time_interactive(args.runs, args.seed)

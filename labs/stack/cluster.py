@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import sim.progress as progress
 from labs.stack import config, native
 from labs.stack.cluster_config import (
     BROKER_HEARTBEAT_INTERVAL_MS,
@@ -200,6 +201,7 @@ def preflight() -> None:
             )
 
 
+@progress.task("formatting the nodes' storage")
 def _format(java: str, classpath: str, ns: list[Node]) -> None:
     """Format the storage of every node in ``ns`` that has none yet, all at once (each is a
     JVM start: in parallel they take the time of one)."""
@@ -319,13 +321,17 @@ def _wait_started(ns: list[Node], deadline: float, respawn=None) -> None:
                     raise native._fail(n, "the process exited")
                 retried.add(n.name)
                 respawn(n)
-        return all(_started(n) and port_open(config.HOST, n.port, 0.5) for n in ns)
+        late = [n.name for n in ns if not (_started(n) and port_open(config.HOST, n.port, 0.5))]
+        shown.waiting_for(f"waiting for {', '.join(late)} to start" if late else None)
+        return not late
 
-    if not wait_for(check, deadline, 0.2):
-        late = [n for n in ns if not _started(n)]
-        raise native._fail((late or ns)[0], "not ready in time")
+    with progress.task("the cluster's nodes") as shown:
+        if not wait_for(check, deadline, 0.2):
+            late = [n for n in ns if not _started(n)]
+            raise native._fail((late or ns)[0], "not ready in time")
 
 
+@progress.task("starting the 3-broker cluster")
 def up(timeout_s: float = READY_TIMEOUT_S) -> list[dict]:
     """Start the controller and the three brokers unless they run; wait until all three
     brokers are registered with the controller. Returns :func:`status` rows."""
@@ -357,7 +363,8 @@ def up(timeout_s: float = READY_TIMEOUT_S) -> list[dict]:
 
 def wait_registered(count: int, deadline: float) -> None:
     """Wait until ``count`` brokers are in the cluster metadata (registered, unfenced)."""
-    got = wait_for(lambda: len(live_brokers(2.0)) >= count, deadline, 0.3)
+    with progress.task(f"waiting for {count} brokers to register with the controller"):
+        got = wait_for(lambda: len(live_brokers(2.0)) >= count, deadline, 0.3)
     if not got:
         raise StackError(
             f"only {len(live_brokers(2.0))} of {count} brokers registered in time; read the "

@@ -319,10 +319,16 @@ def _alive(pid: int) -> bool:
 
 def up() -> list[Health]:
     """Start Redis and Kafka unless they already run; wait until both answer."""
+    import sim.progress as progress  # here: the stack's other commands need no simulator
+
     preflight()
     deadline = time.monotonic() + READY_TIMEOUT_S
     config.stack_dir().mkdir(parents=True, exist_ok=True)
-    return [start_redis(deadline), start_kafka(deadline)]
+    with progress.task("starting the brokers") as shown:
+        shown.waiting_for("waiting for Redis to answer")
+        redis_up = start_redis(deadline)
+        shown.waiting_for("waiting for Kafka to start")
+        return [redis_up, start_kafka(deadline)]
 
 
 def preflight() -> None:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from labs.clients import BrokerUnavailable, WaitTimeout
 from labs.params import SEED, add_param, add_params, given, list_params
 from labs.twins.registry import ALIASES, TWINS, resolve, twin
+from sim.progress import silenced
 
 EXIT_DISAGREE = 1
 EXIT_USAGE = 2
@@ -67,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     cls = resolve(args.twin)
     try:
         params = given(args, cls.PARAMS) | {"seed": getattr(args, "seed", SEED.default)}
-        result = twin(cls.name, **params).run()
+        with silenced(getattr(args, "json", False)):  # no progress under --json
+            result = twin(cls.name, **params).run()
     except ValueError as exc:
         parser.exit(EXIT_USAGE, f"python -m labs twin {cls.name}: {exc}\n")
     except BrokerUnavailable as exc:

@@ -15,7 +15,8 @@ of the same experiment:
 
 :meth:`Twin.run` does all of it and returns a :class:`~labs.twins.result.TwinResult`. A
 rate beyond what the lab's client was measured to send on this machine
-(:mod:`labs.twins.send_limit`) is refused first, with the measured limit.
+(:mod:`labs.twins.send_limit`) is refused first, with the measured limit. It shows its
+progress (:mod:`sim.progress`): which of these steps runs, and the messages the lab sent.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 from kafka.errors import KafkaError
 
+import sim.progress as progress
 from labs.experiments import Experiment, Timing
 from labs.params import SEED, Params
 from labs.twins.calibrate import Calibration, PacingProbe, calibrate
@@ -202,16 +204,24 @@ class Twin:
         A lab run that a Kafka client error interrupts (e.g. a commit refused during a
         rebalance) is run once more; the result's notes say so.
         """
+        with progress.task(f"{self.name} twin") as shown:
+            return self._run(calibration, shown)
+
+    def _run(self, calibration: Calibration | None, shown: progress.Task) -> TwinResult:
         notes = list(self.notes())
         if self.SENDS:
+            shown.waiting_for("measuring this machine's send limit")
             limit = send_limit(self.SENDS)
             check_rate(self.rate_per_s, limit)  # BeyondThisMachine names the measured limit
             notes.append(
                 f"this machine's lab client can send up to {limit.rate_per_s:.0f} msg/s "
                 f"({limit.what}, {limit.measured_at}); this run asked for {self.rate_per_s:g}."
             )
+        if calibration is None:
+            shown.waiting_for("calibrating on the real brokers")
         cal = calibration if calibration is not None else self.calibrate()
         self.check_calibration(cal)
+        shown.waiting_for("running the real lab")
         probe = PacingProbe(self.service_rate_per_s).start() if self.PACED_CONSUMER else None
         try:
             real = self.run_lab()
@@ -220,16 +230,19 @@ class Twin:
                 f"the first real run stopped with {type(exc).__name__} (a Kafka client error in "
                 "the lab, not a disagreement); this is the second run."
             )
+            shown.waiting_for("running the real lab again (a Kafka client error)")
             real = self.run_lab()
         finally:
             if probe is not None:
                 cal = cal.with_run_probe(probe.stop())
         cal = self.measured_in_run(cal, real)
         notes.extend(self.run_notes(real))
+        shown.waiting_for("simulating the same sends")
         sim = self.simulate(cal, real)
         note = self.send_lateness_note(real, sim)
         if note:
             notes.append(note)
+        shown.waiting_for("comparing")
         return TwinResult(
             name=self.name,
             params=self.params(),

@@ -4,7 +4,8 @@
 expands (``itertools.product``) into six scenarios, each run for every seed. Runs go
 through a standard :class:`concurrent.futures.Executor` -- a process pool by default,
 or any executor you pass (a thread pool, a cluster's), since a run is a plain function
-of picklable data.
+of picklable data. A sweep shows its progress (:mod:`sim.progress`), counting runs as
+their results arrive, in grid order.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
+import sim.progress as progress
 from sim.analysis.result import Result
 from sim.core.engine import run
 from sim.core.scenario import Scenario
@@ -49,7 +51,16 @@ def sweep(
     """Run every point of ``grid`` for every seed; results in grid order, seeds inner."""
     seeds = list(seeds)
     jobs = [(sc, s) for _, sc in expand(base, grid) for s in seeds]
-    if executor is None:
-        with ProcessPoolExecutor(max_workers=max_workers) as pool:
-            return list(pool.map(_one, *zip(*jobs, strict=True)))
-    return list(executor.map(_one, *zip(*jobs, strict=True)))
+    with progress.task(f"sweep of {base.name}", total=len(jobs), unit="runs") as shown:
+        if executor is None:
+            with ProcessPoolExecutor(max_workers=max_workers) as pool:
+                return _collect(pool.map(_one, *zip(*jobs, strict=True)), shown)
+        return _collect(executor.map(_one, *zip(*jobs, strict=True)), shown)
+
+
+def _collect(results: Iterable[Result], shown: progress.Task) -> list[Result]:
+    out = []
+    for result in results:
+        out.append(result)
+        shown.advance()
+    return out
