@@ -6,14 +6,14 @@ FIRST := notebooks/00_setup_check.ipynb
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: course test env up down status reset logs notebooks check lint unit nbval labs-repeat leftovers bench clean
+.PHONY: course test env up down status reset logs notebooks check lint unit nbval browser site labs-repeat leftovers bench clean
 
 ## course: environment, brokers, then JupyterLab on 127.0.0.1 at the first notebook
 course: env notebooks
 	$(STACK) up
 	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=8888 $(ROOT_FLAG) $(FIRST)
 
-## test: environment, brokers, lint + unit + real-broker tests + nbval, brokers down
+## test: environment, brokers, lint + unit + real-broker tests + nbval + browser, brokers down
 test: env
 	$(STACK) exec -- $(MAKE) --no-print-directory check
 
@@ -35,7 +35,7 @@ logs:
 notebooks: env
 	$(PY) -m jupytext --sync $(NOTEBOOKS)
 
-check: lint unit nbval labs-repeat leftovers
+check: lint unit nbval browser labs-repeat leftovers
 
 lint:
 	$(PY) -m ruff check .
@@ -46,6 +46,19 @@ unit:
 
 nbval: notebooks
 	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax notebooks
+
+# The lessons with sliders in JupyterLab in headless Chromium (Run All, widgets render as
+# controls, a slider moved with the keyboard redraws the figure; screenshots and times in
+# build/browser/), then the static site from the notebooks those tests ran and saved (only
+# the lessons without sliders execute again), opened from disk.
+browser:
+	$(PY) -m pytest -q -p no:cacheprovider tests/browser/test_broken_widgets.py tests/browser/test_lessons.py
+	$(PY) scripts/build_site.py --executed build/browser/lab
+	$(PY) -m pytest -q -p no:cacheprovider tests/browser/test_site.py
+
+## site: the course as static HTML in build/site/ (executes every lesson; open index.html)
+site: env
+	$(STACK) exec -- $(PY) scripts/build_site.py
 
 # The lab suite must pass three times in a row: `unit` ran it once, here are two more.
 labs-repeat:
