@@ -52,7 +52,8 @@ nbval: notebooks
 # build/browser/), then the static site from the notebooks those tests ran and saved (only
 # the lessons without sliders execute again), opened from disk.
 browser:
-	$(PY) -m pytest -q -p no:cacheprovider tests/browser/test_broken_widgets.py tests/browser/test_lessons.py
+	$(PY) -m pytest -q -p no:cacheprovider tests/browser/test_site_builder.py \
+	  tests/browser/test_broken_widgets.py tests/browser/test_lessons.py
 	$(PY) scripts/build_site.py --executed build/browser/lab
 	$(PY) -m pytest -q -p no:cacheprovider tests/browser/test_site.py
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -36,9 +35,7 @@ START_TIMEOUT_S = 60.0
 
 
 def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now (or COURSE_JUPYTER_PORT when set)."""
-    if os.environ.get("COURSE_JUPYTER_PORT"):
-        return int(os.environ["COURSE_JUPYTER_PORT"])
+    """A TCP port free on 127.0.0.1 now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -73,20 +70,19 @@ class LabServer:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.process.terminate()  # SIGTERM: the server stops its kernels and exits
             try:
-                self.process.wait(timeout=5)
+                self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
+                self.process.kill()
+                self.process.wait()
 
 
-def start_lab(root: Path, state: Path, *, page_config: dict | None = None) -> LabServer:
-    """JupyterLab serving ``root``; settings, workspaces and logs under ``state``.
+def start_lab(
+    root: Path, state: Path, *, port: int | None = None, page_config: dict | None = None
+) -> LabServer:
+    """JupyterLab serving ``root``; settings, workspaces and logs under ``state``; on ``port``,
+    else COURSE_JUPYTER_PORT when set, else a free port.
 
     ``page_config`` (e.g. ``{"disabledExtensions": {...}}``) goes into a private Jupyter
     config folder, which is how a learner's ``jupyter labextension disable`` would land.
@@ -104,7 +100,8 @@ def start_lab(root: Path, state: Path, *, page_config: dict | None = None) -> La
         (config / "labconfig").mkdir(parents=True, exist_ok=True)
         (config / "labconfig" / "page_config.json").write_text(json.dumps(page_config))
         env["JUPYTER_CONFIG_DIR"] = str(config)
-    port, token = free_port(), secrets.token_hex(16)
+    port = port or int(os.environ.get("COURSE_JUPYTER_PORT") or 0) or free_port()
+    token = secrets.token_hex(16)
     log = state / "jupyterlab.log"
     cmd = [
         sys.executable, "-m", "jupyter", "lab", "--no-browser",

@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from conftest import BUILD
 from labpage import Notebook
-from labserver import start_lab
+from labserver import free_port, start_lab
 
 HEALTHY = """\
 import matplotlib.pyplot as plt
@@ -81,6 +81,7 @@ def lab_without_widget_manager(tmp_path):
     server = start_lab(
         root,
         BUILD / "state-no-widgets",
+        port=free_port(),
         page_config={"disabledExtensions": {"@jupyter-widgets/jupyterlab-manager": True}},
     )
     yield server
