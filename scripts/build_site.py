@@ -49,7 +49,15 @@ body { font: 16px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto
 table { border-collapse: collapse; } th, td { border: 1px solid #ccc; padding: .2rem .5rem; }
 code, pre { background: #f5f5f5; } pre { padding: .5rem; overflow-x: auto; }
 nav.course { margin-bottom: 1rem; font-size: 14px; }
+a.anchor-link { opacity: 0; text-decoration: none; margin-left: .3rem; }
+h1:hover a.anchor-link, h2:hover a.anchor-link, h3:hover a.anchor-link { opacity: .5; }
+p.static-copy { background: #f0f4f8; padding: .5rem 1rem; }
 """
+STATIC_COPY = (
+    '<p class="static-copy">A static copy of the course: every lesson executed once against '
+    "real Redis and Kafka, with its figures at the sliders' defaults. To move the sliders and "
+    "run the labs yourself, start the course with <code>make course</code>.</p>"
+)
 NAV_CSS = "nav.course{font:14px system-ui,sans-serif;padding:.5rem 1rem;background:#f0f4f8}"
 WIDGET_NOTE_CSS = "p.needs-kernel{font:13px system-ui,sans-serif;color:#555;margin:.2rem 0}"
 
@@ -197,8 +205,10 @@ def _nav(links: list[tuple[str, str]]) -> str:
     return f'<nav class="course">{items}</nav>'
 
 
-def markdown_page(source: Path, heading: str, nav: str) -> str:
+def markdown_page(source: Path, heading: str, nav: str, intro: str = "") -> str:
     body = markdown2html_mistune(source.read_text(encoding="utf-8"))
+    if intro:  # after the page's first heading
+        body = re.sub(r"(</h1>)", lambda m: m.group(1) + intro, body, count=1)
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(heading)}</title><style>{CSS}</style></head>"
@@ -244,7 +254,9 @@ def build(out: Path, ready: Path | None, folder: Path = NOTEBOOKS) -> dict[str, 
         page = markdown_page(folder / f"{stem}.md", heading, _nav(home))
         (out / f"{stem}.html").write_text(_links(page, names), encoding="utf-8")
         pages[f"{stem}.html"] = heading
-    index = markdown_page(folder / "README.md", "Event delivery: the course", _nav(home[1:]))
+    index = markdown_page(
+        folder / "README.md", "Event delivery: the course", _nav(home[1:]), STATIC_COPY
+    )
     (out / "index.html").write_text(_links(index, names), encoding="utf-8")
     pages["index.html"] = "Event delivery: the course"
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())

@@ -52,6 +52,8 @@ def driver():
 def lab_root() -> Path:
     root = BUILD / "lab"
     shutil.rmtree(root, ignore_errors=True)
+    for old in BUILD.glob("*.png"):  # screenshots of an earlier run
+        old.unlink()
     root.mkdir(parents=True)
     for path in LESSONS:
         if path.stem in WIDGET_LESSONS:

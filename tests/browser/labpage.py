@@ -267,7 +267,7 @@ class Notebook:
 
     def output_text(self, index: int) -> str:
         """The text of the widget's output (the recommendation in lesson 12), images aside."""
-        area = self._cell_element(index).find_elements(By.CSS_SELECTOR, ".widget-output")
+        area = self._cell_element(index).find_elements(By.CSS_SELECTOR, ".jp-Cell-outputArea")
         return area[0].text if area else ""
 
     def press(self, index: int, element, key: str, timeout_s: float = 30.0) -> float:

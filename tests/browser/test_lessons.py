@@ -10,6 +10,8 @@ lands in ``build/browser/``.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from conftest import BUILD, SLIDER_TIMES, WIDGET_LESSONS
 from labpage import Notebook
@@ -38,10 +40,11 @@ def test_the_lessons_with_sliders_are_found():
 def test_lesson_runs_and_its_sliders_redraw_the_figure(lesson, lab, driver):
     """... and in lesson 12, changing an input changes the recommendation."""
     nb = Notebook(driver, f"{lesson}.ipynb")
+    t0 = time.monotonic()
     nb.open(lab.open_url(f"{lesson}.ipynb"))
     try:
-        seconds = nb.run_all(RUN_ALL_TIMEOUT_S)
-        print(f"{lesson}: Run All took {seconds:.1f} s")
+        t1 = time.monotonic()
+        run_s = nb.run_all(RUN_ALL_TIMEOUT_S)
         nb.save()  # executed, at the defaults, with widget state: the static site's copy
         assert nb.problems() == []
         widgets = nb.widget_cells()
@@ -51,12 +54,16 @@ def test_lesson_runs_and_its_sliders_redraw_the_figure(lesson, lab, driver):
         cell = with_slider[0]
         assert cell["images"] >= 1, f"{lesson}: the widget shows no figure after Run All"
         nb.screenshot(BUILD / f"{lesson}.png", cell["index"])
+        t2 = time.monotonic()
         SLIDER_TIMES[lesson] = nb.move_slider(cell["index"], MOVES, SLIDER.get(lesson, ""))
         assert nb.problems() == []
-        nb.screenshot(BUILD / f"{lesson}-moved.png", cell["index"])
         if lesson == DECISION:
             _the_decision_tool_reacts(nb, cell["index"])
             nb.screenshot(BUILD / f"{lesson}-replay.png", cell["index"])
+        print(
+            f"{lesson}: open {t1 - t0:.1f} s, Run All {run_s:.1f} s, checks {t2 - t1 - run_s:.1f}"
+            f" s, {MOVES} moves {time.monotonic() - t2:.1f} s"
+        )
     finally:
         lab.shutdown_kernels()
 
