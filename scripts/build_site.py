@@ -38,6 +38,8 @@ from nbconvert.filters.markdown_mistune import markdown2html_mistune
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 MAX_BYTES = 50 * 1024 * 1024
+#: The longest a cell may run (lesson 13's cluster cells take about 20-45 s).
+CELL_TIMEOUT_S = 300
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 NEEDS_KERNEL = (
@@ -89,17 +91,24 @@ def executed(source: Path, ready: Path | None) -> tuple[nbformat.NotebookNode, s
         if any(c.get("outputs") for c in nb.cells if c.cell_type == "code"):
             return nb, "executed in the browser tests"
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     nb = jupytext.read(source)
     nb.metadata.pop("jupytext", None)
     t0 = time.monotonic()
-    NotebookClient(
+    client = NotebookClient(
         nb,
-        timeout=600,
+        timeout=CELL_TIMEOUT_S,
         kernel_name="python3",
         store_widget_state=True,
         resources={"metadata": {"path": str(source.parent)}},
-    ).execute()
+    )
+    try:
+        client.execute()
+    except CellTimeoutError as exc:
+        raise SiteError(f"{source.stem}: a cell ran over {CELL_TIMEOUT_S} s: {exc}") from exc
+    except CellExecutionError as exc:
+        raise SiteError(f"{source.stem} raised: {str(exc)[-2000:]}") from exc
     return nb, f"executed in {time.monotonic() - t0:.1f} s"
 
 

@@ -24,7 +24,10 @@ class BrowserMissing(RuntimeError):
 
 def _binary(env: str, *names: str) -> str | None:
     if os.environ.get(env):
-        return os.environ[env]
+        given = os.environ[env]
+        if not (os.path.isfile(given) and os.access(given, os.X_OK)):
+            raise BrowserMissing(f"{env}={given} is not an executable file; {INSTALL}")
+        return given
     for name in names:
         if found := shutil.which(name):
             return found
