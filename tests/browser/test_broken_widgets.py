@@ -10,7 +10,8 @@ healthy slider built the course's way (``sim.course.widgets.explore``):
   disabled (as ``jupyter labextension disable`` would), where widgets fall back to text.
 
 Each test also checks that the healthy widget passes, so the detector is not simply
-reporting everything.
+reporting everything; the first also checks that a cell that raises is reported. A last
+test shows that a figure redrawn in place (an ``ipywidgets.Image``) counts as a new figure.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def _run(server, driver, name: str) -> Notebook:
 
 
 def test_a_widget_version_mismatch_is_reported(lab, driver):
-    name = _notebook(lab.root, "broken_version.ipynb", HEALTHY, FROM_THE_FUTURE)
+    name = _notebook(lab.root, "broken_version.ipynb", HEALTHY, FROM_THE_FUTURE, "1 / 0")
     try:
         problems = _run(lab, driver, name).problems()
     finally:
@@ -70,8 +71,9 @@ def test_a_widget_version_mismatch_is_reported(lab, driver):
         (lab.root / name).unlink()
     print("\n".join(problems))
     assert problems, "the detector saw nothing wrong with a 99.0.0 widget"
-    assert all(" cell 1 " in p for p in problems), f"the healthy cell 0 was flagged: {problems}"
-    assert any("failed to render" in p for p in problems), problems
+    assert not [p for p in problems if " cell 0 " in p], f"the healthy cell was flagged: {problems}"
+    assert any(" cell 1 " in p and "failed to render" in p for p in problems), problems
+    assert any(" cell 2 " in p and "raised ZeroDivisionError" in p for p in problems), problems
 
 
 @pytest.fixture
@@ -98,3 +100,44 @@ def test_widgets_without_the_widget_manager_are_reported(lab_without_widget_mana
     print("\n".join(problems))
     assert any("renders as text" in p for p in problems), problems
     assert any("VBox(children=" in p for p in problems), problems
+
+
+IMAGE_IN_PLACE = """\
+import io
+import ipywidgets as widgets
+import matplotlib
+import matplotlib.pyplot as plt
+
+matplotlib.use("agg")
+fig, ax = plt.subplots(figsize=(3, 2))
+(line,) = ax.plot([0, 1], [0, 1])
+
+def png():
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+image = widgets.Image(value=png(), format="png")
+slope = widgets.IntSlider(value=1, min=0, max=5, description="slope")
+
+def redraw(change):
+    line.set_ydata([0, change["new"]])
+    image.value = png()
+
+slope.observe(redraw, names="value")
+widgets.VBox([slope, image])"""
+
+
+def test_an_image_widget_redrawn_in_place_counts_as_a_new_figure(lab, driver):
+    """The way a faster widget may redraw (an ``ipywidgets.Image`` whose value changes, no
+    Output re-display) is seen as a new figure too."""
+    name = _notebook(lab.root, "image_in_place.ipynb", IMAGE_IN_PLACE)
+    try:
+        nb = _run(lab, driver, name)
+        assert nb.problems() == []
+        (cell,) = nb.widget_cells()
+        times = nb.move_slider(cell["index"], 3)
+    finally:
+        lab.shutdown_kernels()
+        (lab.root / name).unlink()
+    assert len(times) == 3
