@@ -18,7 +18,7 @@ import jupytext
 import nbformat
 import pytest
 from chromium import BrowserMissing, start_chromium
-from labserver import start_lab
+from labserver import free_port, start_lab
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build" / "browser"
@@ -61,11 +61,40 @@ def lab_root() -> Path:
     return root
 
 
+#: The widget manager's JupyterLab extension, which a broken setup may lack.
+WIDGET_MANAGER = "@jupyter-widgets/jupyterlab-manager"
+
+
 @pytest.fixture(scope="session")
-def lab(lab_root):
-    server = start_lab(lab_root, BUILD / "state")
-    yield server
-    server.stop()
+def labs(lab_root, tmp_path_factory):
+    """The lessons' JupyterLab, and one with the widget manager disabled (for the detector
+    test), booted side by side."""
+    bare_root = tmp_path_factory.mktemp("no-widget-manager")
+    servers = [
+        start_lab(lab_root, BUILD / "state", wait=False),
+        start_lab(
+            bare_root,
+            BUILD / "state-no-widgets",
+            port=free_port(),
+            page_config={"disabledExtensions": {WIDGET_MANAGER: True}},
+            wait=False,
+        ),
+    ]
+    try:
+        yield [server.wait_ready() for server in servers]
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def lab(labs):
+    return labs[0]
+
+
+@pytest.fixture(scope="session")
+def lab_without_widget_manager(labs):
+    return labs[1]
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -308,7 +308,7 @@ class Notebook:
         high = float(handle.get_attribute("aria-valuemax"))
         up, down = (Keys.ARROW_RIGHT, Keys.ARROW_LEFT) if high - now >= now - low else (
             Keys.ARROW_LEFT, Keys.ARROW_RIGHT)  # fmt: skip
-        keys = [up, up, down, down, up][:moves] if moves <= 5 else [up, down] * (moves // 2)
+        keys = ([up, up, down, down] * (moves // 4 + 1))[:moves]
         times = [self.press(index, handle, key, timeout_s) for key in keys]
         self.moves_ms += times
         return times

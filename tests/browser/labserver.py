@@ -68,6 +68,10 @@ class LabServer:
                 timeout=30,
             ).close()
 
+    def wait_ready(self) -> LabServer:
+        """Wait until the server answers (at most START_TIMEOUT_S); fails with its log."""
+        return _wait_ready(self)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()  # SIGTERM: the server stops its kernels and exits
@@ -79,10 +83,16 @@ class LabServer:
 
 
 def start_lab(
-    root: Path, state: Path, *, port: int | None = None, page_config: dict | None = None
+    root: Path,
+    state: Path,
+    *,
+    port: int | None = None,
+    page_config: dict | None = None,
+    wait: bool = True,
 ) -> LabServer:
     """JupyterLab serving ``root``; settings, workspaces and logs under ``state``; on ``port``,
-    else COURSE_JUPYTER_PORT when set, else a free port.
+    else COURSE_JUPYTER_PORT when set, else a free port. With ``wait=False`` it returns at
+    once (call :meth:`LabServer.wait_ready` before use): two servers can boot side by side.
 
     ``page_config`` (e.g. ``{"disabledExtensions": {...}}``) goes into a private Jupyter
     config folder, which is how a learner's ``jupyter labextension disable`` would land.
@@ -119,6 +129,13 @@ def start_lab(
             cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     server = LabServer(root, port, token, process, log)
+    if wait:
+        server.wait_ready()
+    return server
+
+
+def _wait_ready(server: LabServer) -> LabServer:
+    process, log, port = server.process, server.log, server.port
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
         if process.poll() is not None:

@@ -17,10 +17,7 @@ test shows that a figure redrawn in place (an ``ipywidgets.Image``) counts as a 
 from __future__ import annotations
 
 import nbformat
-import pytest
-from conftest import BUILD
 from labpage import Notebook
-from labserver import free_port, start_lab
 
 HEALTHY = """\
 import matplotlib.pyplot as plt
@@ -74,20 +71,6 @@ def test_a_widget_version_mismatch_is_reported(lab, driver):
     assert not [p for p in problems if " cell 0 " in p], f"the healthy cell was flagged: {problems}"
     assert any(" cell 1 " in p and "failed to render" in p for p in problems), problems
     assert any(" cell 2 " in p and "raised ZeroDivisionError" in p for p in problems), problems
-
-
-@pytest.fixture
-def lab_without_widget_manager(tmp_path):
-    root = tmp_path / "root"
-    root.mkdir()
-    server = start_lab(
-        root,
-        BUILD / "state-no-widgets",
-        port=free_port(),
-        page_config={"disabledExtensions": {"@jupyter-widgets/jupyterlab-manager": True}},
-    )
-    yield server
-    server.stop()
 
 
 def test_widgets_without_the_widget_manager_are_reported(lab_without_widget_manager, driver):

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.brokers
 
 #: The longest Run All of one lesson (the slowest take about 15 s on a quiet machine).
 RUN_ALL_TIMEOUT_S = 180
-MOVES = 5
+MOVES = 4
 #: The slider to move where the first one's next step leaves the figure as it is: lesson 12's
 #: fan-out changes the recommendation's reasons, not the loss bars; in lesson 09 min-idle
 #: 5 s -> 6 s does not move the lag curve.
