@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import nbformat
 from labpage import Notebook
+from test_site_builder import build_site
 
 HEALTHY = """\
 import matplotlib.pyplot as plt
@@ -113,14 +114,20 @@ widgets.VBox([slope, image])"""
 
 def test_an_image_widget_redrawn_in_place_counts_as_a_new_figure(lab, driver):
     """The way a faster widget may redraw (an ``ipywidgets.Image`` whose value changes, no
-    Output re-display) is seen as a new figure too."""
+    Output re-display) is seen as a new figure too, and the site builder finds its PNG in the
+    widget state JupyterLab saves."""
     name = _notebook(lab.root, "image_in_place.ipynb", IMAGE_IN_PLACE)
     try:
         nb = _run(lab, driver, name)
         assert nb.problems() == []
         (cell,) = nb.widget_cells()
         times = nb.move_slider(cell["index"], 3)
+        nb.save()
+        saved = nbformat.read(lab.root / name, as_version=4)
     finally:
         lab.shutdown_kernels()
         (lab.root / name).unlink()
     assert len(times) == 3
+    # The static site can show it too: the saved widget state holds the image's PNG.
+    assert build_site.freeze_widgets(saved, name) == 1
+    assert "image/png" in saved.cells[0].outputs[1]["data"]
