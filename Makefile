@@ -9,14 +9,14 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # still there and paired); the other patterns are jupyter_server's defaults.
 HIDE := --ContentsManager.hide_globs='["__pycache__","*.pyc","*.pyo",".DS_Store","*~","[0-9][0-9]_*.py"]'
 
-.PHONY: course test env up down status reset logs notebooks check lint unit nbval labs-repeat leftovers bench clean
+.PHONY: course test env up down status reset logs notebooks check lint unit nbval browser site labs-repeat leftovers bench clean
 
 ## course: environment, brokers, then JupyterLab on 127.0.0.1 at the first notebook
 course: env notebooks
 	$(STACK) up
 	$(PY) -m jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=8888 $(HIDE) $(ROOT_FLAG) $(FIRST)
 
-## test: environment, brokers, lint + unit + real-broker tests + nbval, brokers down
+## test: environment, brokers, lint + unit + real-broker tests + nbval + browser, brokers down
 test: env
 	$(STACK) exec -- $(MAKE) --no-print-directory check
 
@@ -39,7 +39,7 @@ logs:
 notebooks: env
 	$(PY) -m jupytext --sync --update-metadata "$$($(PY) scripts/kernel_language_info.py)" $(NOTEBOOKS)
 
-check: lint unit nbval leftovers
+check: lint unit nbval browser leftovers
 
 lint:
 	$(PY) -m ruff check .
@@ -53,6 +53,20 @@ unit:
 nbval: notebooks
 	$(PY) tests/course/nbval_references.py prepare build/nbval
 	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax build/nbval
+
+# The lessons with sliders in JupyterLab in headless Chromium (Run All, widgets render as
+# controls, a slider moved with the keyboard redraws the figure; screenshots and times in
+# build/browser/), then the static site from the notebooks those tests ran and saved (only
+# the lessons without sliders execute again), opened from disk.
+browser:
+	$(PY) -m pytest -q -p no:cacheprovider tests/browser/test_site_builder.py \
+	  tests/browser/test_broken_widgets.py tests/browser/test_lessons.py
+	$(PY) scripts/build_site.py --executed build/browser/lab
+	$(PY) -m pytest -q -p no:cacheprovider tests/browser/test_site.py
+
+## site: the course as static HTML in build/site/ (executes every lesson; open index.html)
+site: env
+	$(STACK) exec -- $(PY) scripts/build_site.py
 
 # The lab suite twice more in a row (about 3 min; not part of `make test`, whose budget it
 # would strain): run it before a workshop, with the brokers up.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates the course's Python environment (.venv, pinned by pyproject.toml) and makes sure the
 # programs the native broker stack needs are there: a Java runtime >= 17, Maven (to fetch the
-# Kafka jars once) and redis-server. As root with apt-get it installs what is missing and says
+# Kafka jars once) and redis-server; and Chromium with its driver for the browser tests. As root with apt-get it installs what is missing and says
 # so; otherwise it stops with the install line. Idempotent: a second run does nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +57,25 @@ if [ "$needs_native" = 1 ]; then
 or run Docker (the stack then uses docker-compose.yml), or point REDIS_URL and
 KAFKA_BOOTSTRAP_SERVERS at brokers that already run."
     fi
+  fi
+fi
+
+# ---------------------------------------------------------------- the browser of the tests
+# `make test` drives Chromium headless through JupyterLab and the static site. The course itself
+# does not need it: without root and apt-get, setup says how to install it and goes on (the
+# browser tests then fail with the same line).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing the browser for the tests with apt-get: chromium chromium-driver"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-liberation \
+      >/dev/null
+  else
+    say "note: the browser tests of \`make test\` need Chromium and its driver:
+  Debian:        sudo apt-get install -y chromium chromium-driver
+  Ubuntu/macOS:  a Chromium or Chrome and its chromedriver on PATH
+                 (or COURSE_CHROMIUM=/path/to/browser COURSE_CHROMEDRIVER=/path/to/driver)"
   fi
 fi
 
