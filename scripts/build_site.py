@@ -90,21 +90,15 @@ def executed(source: Path, ready: Path | None) -> tuple[nbformat.NotebookNode, s
         nb = nbformat.read(copy, as_version=4)
         if any(c.get("outputs") for c in nb.cells if c.cell_type == "code"):
             return nb, "executed in the browser tests"
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    from sim.course.headless import execute
 
     nb = jupytext.read(source)
     nb.metadata.pop("jupytext", None)
     t0 = time.monotonic()
-    client = NotebookClient(
-        nb,
-        timeout=CELL_TIMEOUT_S,
-        kernel_name="python3",
-        store_widget_state=True,
-        resources={"metadata": {"path": str(source.parent)}},
-    )
     try:
-        client.execute()
+        execute(nb, source.parent, timeout_s=CELL_TIMEOUT_S, store_widget_state=True)
     except CellTimeoutError as exc:
         raise SiteError(f"{source.stem}: a cell ran over {CELL_TIMEOUT_S} s: {exc}") from exc
     except CellExecutionError as exc:

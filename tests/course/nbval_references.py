@@ -73,17 +73,11 @@ def reference_path(lesson: Path, references: Path = REFERENCES) -> Path:
 
 def update(paths: list[Path], timeout_s: int = 600) -> None:
     """Execute each lesson and store its checked cells' outputs (real brokers needed)."""
-    from nbclient import NotebookClient
+    from sim.course.headless import execute
 
     REFERENCES.mkdir(exist_ok=True)
     for path in paths:
-        nb = jupytext.read(path)
-        NotebookClient(
-            nb,
-            timeout=timeout_s,
-            kernel_name="python3",
-            resources={"metadata": {"path": str(path.parent)}},
-        ).execute()
+        nb = execute(jupytext.read(path), path.parent, timeout_s=timeout_s)
         cells = [
             {"head": _head(c), "outputs": [_plain(o) for o in c.outputs]}
             for c in nb.cells

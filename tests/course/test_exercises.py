@@ -37,7 +37,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
-from nbclient import NotebookClient
+
+from sim.course.headless import execute
 
 ROOT = Path(__file__).resolve().parents[2]
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
@@ -157,14 +158,8 @@ def _texts(cell) -> list[str]:
 def _run(path: Path) -> tuple[nbformat.NotebookNode, float]:
     nb = jupytext.read(path)
     nb.cells.append(nbformat.v4.new_code_cell(PROBE, metadata={"tags": [TAG]}))
-    client = NotebookClient(
-        nb,
-        timeout=CELL_TIMEOUT_S,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
     start = time.monotonic()
-    client.execute()
+    execute(nb, path.parent, timeout_s=CELL_TIMEOUT_S)
     seconds = time.monotonic() - start
     if seconds > SLOW_LESSON_S:
         warnings.warn(
