@@ -91,8 +91,28 @@ ex.check(answer)
 # Stuck? Run `ex.reveal()` in a new cell.
 
 # %% [markdown]
+# ## This machine's baseline
+# The two receipts above cost different amounts of time. Before the next cell runs, predict:
+# one event at a time, how long from send to read through Redis Pub/Sub, and through Kafka
+# (which appends the record to its log and acknowledges it before a consumer can fetch it)?
+# Same order of magnitude, or not? The cell sends 30 events through each, one after the
+# other (about 3 s), and plots every one; the numbers are this machine's, and change from
+# run to run.
+
+# %%
+from labs.baseline import latencies, plot_latencies
+
+baseline = latencies(count=30)
+plot_latencies(baseline)
+
+# %% [markdown]
+# Later lessons meet these times again: the latency columns of every report, and what a
+# consumer's lag means in seconds.
+#
 # ## Summary
 # - Two real brokers run on 127.0.0.1: Redis (Pub/Sub) and Kafka (a log), started by
 #   `python -m labs.stack up`.
 # - Redis's receipt is a receiver count; Kafka's is a storage position (partition, offset).
+# - One event through an acknowledged append to Kafka's log takes longer than an in-memory
+#   Redis fan-out -- the figure shows by how much on your machine.
 # - Next: [1 · Two models](01_two_models.ipynb) -- what happens when a consumer is away.

@@ -16,9 +16,6 @@ from selenium.webdriver.common.by import By
 
 SITE = ROOT / "build" / "site"
 MAX_BYTES = 50 * 1024 * 1024
-#: Pages without a figure by design: lesson 0 checks the setup (two brokers answer, one
-#: message through each) and prints receipts, it plots nothing.
-WITHOUT_FIGURES = {"00_setup_check.html"}
 
 _PAGE_JS = """
 const imgs = Array.from(document.querySelectorAll('.jp-OutputArea-output img'));
@@ -66,10 +63,7 @@ def test_every_lesson_page_opened_from_disk_has_title_figure_and_no_error(index,
         assert page["h1"] and page["title"] == page["h1"], f"{lesson}: title {page}"
         number = page["h1"].split(" ", 1)[0]
         assert number == str(int(lesson[:2])), f"{lesson}: heading {page['h1']!r}"
-        if lesson in WITHOUT_FIGURES:
-            assert page["images"] == 0, f"{lesson} has figures now: drop it from WITHOUT_FIGURES"
-        else:
-            assert page["figures"] >= 1, f"{lesson}: no figure ({page['images']} <img>)"
+        assert page["figures"] >= 1, f"{lesson}: no figure ({page['images']} <img>)"
         errors = [s for s in page["stderr"] if "Traceback" in s or "Error" in s]
         assert errors == [], f"{lesson}: error output {errors[0][:300]!r}"
         assert page["widgets"] == 0, f"{lesson}: a widget left for a widget library to render"
