@@ -4,19 +4,15 @@ a terminal nothing with a control character reaches the log."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
 import re
-import struct
 import subprocess
 import sys
-import termios
-import threading
 from pathlib import Path
 
 import pytest
+from pty_run import run_with_terminal_stderr
 
 from sim import progress
 
@@ -28,41 +24,12 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != progress.ENV}
 
 
-def run_with_terminal_stderr(args: list[str], timeout_s: float = 180):
-    """``python args`` with stderr on a pseudo-terminal: (exit code, stdout, terminal)."""
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
-    proc = subprocess.Popen(
-        [sys.executable, *args],
-        stdout=subprocess.PIPE,
-        stderr=follower,
-        stdin=subprocess.DEVNULL,
-        env=_env(),
-        cwd=ROOT,
-    )
-    os.close(follower)
-    chunks: list[bytes] = []
-
-    def read_terminal() -> None:
-        while True:
-            try:
-                data = os.read(leader, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            chunks.append(data)
-
-    reader = threading.Thread(target=read_terminal, daemon=True)
-    reader.start()
-    out, _ = proc.communicate(timeout=timeout_s)
-    reader.join(5)
-    os.close(leader)
-    return proc.returncode, out, b"".join(chunks)
+def _run(args: list[str]) -> tuple[int, bytes, bytes]:
+    return run_with_terminal_stderr(args, _env(), columns=120, timeout_s=180)
 
 
 def test_a_lab_on_a_terminal_counts_the_messages_it_sends():
-    code, out, terminal = run_with_terminal_stderr(["-m", "labs", "run", "loss"])
+    code, out, terminal = _run(["-m", "labs", "run", "loss"])
     assert code == 0, terminal[-2000:]
     assert b"loss lab on the real brokers" in terminal
     assert re.search(rb"sending +\d+%\|.*\| \d+/800 msg", terminal)
@@ -71,14 +38,14 @@ def test_a_lab_on_a_terminal_counts_the_messages_it_sends():
 
 
 def test_a_lab_with_json_prints_the_result_alone():
-    code, out, terminal = run_with_terminal_stderr(["-m", "labs", "run", "loss", "--json"])
+    code, out, terminal = _run(["-m", "labs", "run", "loss", "--json"])
     assert code == 0, terminal[-2000:]
     assert json.loads(out)["name"] == "loss"
     assert terminal == b""
 
 
 def test_a_twin_on_a_terminal_names_its_steps_and_without_one_logs_no_control_character():
-    code, out, terminal = run_with_terminal_stderr(["-m", "labs", "twin", "loss"])
+    code, out, terminal = _run(["-m", "labs", "twin", "loss"])
     assert code in (0, 1), terminal[-2000:]  # agreeing or not (the twin tests' business)
     assert b"simulator and real broker" in out
     assert b"loss twin: calibrating on the real brokers" in terminal

@@ -16,6 +16,7 @@ import matplotlib
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from offline_calibration import FIXED
 
 import sim
 from sim.analysis import plots
@@ -133,7 +134,6 @@ def test_every_plot_function_on_a_loss_and_a_many_reader_run(name):
 
 def test_twin_figures_offline_at_the_ends_of_their_ranges():
     from labs.twins import (
-        Calibration,
         HotPartitionsTwin,
         IdempotencyTwin,
         LagTwin,
@@ -143,17 +143,7 @@ def test_twin_figures_offline_at_the_ends_of_their_ranges():
     )
     from labs.twins.plot import plot
 
-    cal = Calibration(  # fixed, as in tests/twins/test_twins_offline.py
-        pubsub_latency_ms=0.1,
-        resubscribe_ms=2.0,
-        kafka_latency_ms=3.0,
-        rejoin_ms=200.0,
-        service_rate_per_s=100.0,
-        effective_rate_per_s=95.0,
-        service_overhead_ms=0.5,
-        duration_s=2.0,
-        measured_at="fixed for the offline tests",
-    )
+    cal = FIXED
 
     cases = [
         LossTwin(down_for_s=0.5),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from pty_run import run_with_terminal_stderr
 
 import sim
 from sim import progress
@@ -31,44 +31,6 @@ CONTROL = re.compile(rb"[\r\x1b]")
 def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != progress.ENV}
     return env | extra
-
-
-def run_with_terminal_stderr(args: list[str], env: dict[str, str], timeout_s: float = 120):
-    """Run ``python args`` with stderr on a pseudo-terminal (100 columns) and stdout on a
-    pipe; return (exit code, stdout bytes, what the terminal received)."""
-    import fcntl
-    import struct
-    import termios
-
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    proc = subprocess.Popen(
-        [sys.executable, *args],
-        stdout=subprocess.PIPE,
-        stderr=follower,
-        stdin=subprocess.DEVNULL,
-        env=env,
-        cwd=ROOT,
-    )
-    os.close(follower)
-    chunks: list[bytes] = []
-
-    def read_terminal() -> None:
-        while True:
-            try:
-                data = os.read(leader, 65536)
-            except OSError:  # the other end closed
-                return
-            if not data:
-                return
-            chunks.append(data)
-
-    reader = threading.Thread(target=read_terminal, daemon=True)
-    reader.start()
-    out, _ = proc.communicate(timeout=timeout_s)
-    reader.join(5)
-    os.close(leader)
-    return proc.returncode, out, b"".join(chunks)
 
 
 COUNTING = """

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from offline_calibration import FIXED
 
 from labs.twins import (
-    Calibration,
     HotPartitionsTwin,
     IdempotencyTwin,
     LagTwin,
@@ -23,17 +23,7 @@ from labs.twins import (
 from labs.twins.cli import main
 from labs.twins.common import lag_stats
 
-CAL = Calibration(
-    pubsub_latency_ms=0.1,
-    resubscribe_ms=2.0,
-    kafka_latency_ms=3.0,
-    rejoin_ms=200.0,
-    service_rate_per_s=100.0,
-    effective_rate_per_s=95.0,
-    service_overhead_ms=0.5,
-    duration_s=2.0,
-    measured_at="fixed for the offline tests",
-)
+CAL = FIXED
 
 
 @pytest.mark.parametrize(
