@@ -25,7 +25,9 @@ The code that is waited on only stores numbers (:meth:`Task.advance`, :meth:`Tas
 background thread draws at most :data:`TERMINAL_HZ` times a second, so a hot loop pays an
 attribute update, never a redraw. Progress reads nothing the work computes and draws no
 random numbers: with or without it, the same seed gives the same result. Every bar is
-closed when its ``with`` block ends, also on an error (a notebook bar then turns red).
+closed when its ``with`` block ends, also on an error (a notebook bar then turns red and
+stays); a notebook bar that ended well leaves nothing behind (its output is emptied: a closed
+widget would stay in the saved notebook as a view with no model).
 """
 
 from __future__ import annotations
@@ -230,8 +232,13 @@ class _Bar:
         self.stop = threading.Event()
         self.lines_printed = 0
         self.tqdm: Any = None
+        self.shown: Any = None  # a notebook bar's display, emptied when the task succeeds
         if kind in ("terminal", "notebook"):
             self.tqdm = _tqdm(task, kind, position)
+        if kind == "notebook":
+            from IPython.display import display
+
+            self.shown = display(self.tqdm.container, display_id=True)
         hz = {"terminal": TERMINAL_HZ, "notebook": NOTEBOOK_HZ}.get(kind, 1.0)
         self.thread = threading.Thread(
             target=self._tick, args=(1.0 / hz,), name=f"progress: {task.what}", daemon=True
@@ -270,6 +277,9 @@ class _Bar:
                 if not ok and self.kind == "terminal":
                     self.tqdm.leave = True  # what it was doing stays on screen
                 self.tqdm.close()
+            if ok and self.shown is not None:
+                # a closed widget would stay in the notebook as a dead view: leave nothing
+                self.shown.update({"text/plain": ""}, raw=True)
         elif self.lines_printed:
             self.line(", done" if ok else ", stopped by an error")
 
@@ -288,6 +298,7 @@ def _tqdm(task: Task, kind: str, position: int) -> Any:
         bar_format=counted if task.total is not None else waiting,
         file=sys.stderr,
         leave=False,
+        **({"display": False} if kind == "notebook" else {}),  # shown by _Bar (emptied on success)
         position=position if kind == "terminal" else None,
         dynamic_ncols=True,
         mininterval=1.0 / TERMINAL_HZ,

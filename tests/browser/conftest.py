@@ -18,6 +18,7 @@ import jupytext
 import nbformat
 import pytest
 from chromium import BrowserMissing, start_chromium
+from ipykernel.ipkernel import IPythonKernel
 from labserver import free_port, start_lab
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,9 +32,11 @@ SLIDER_TIMES: dict[str, list[float]] = {}
 
 
 def write_ipynb(source: Path, target: Path) -> None:
-    """The lesson as a plain .ipynb (no jupytext pairing: saving it touches nothing else)."""
+    """The lesson as a plain .ipynb (no jupytext pairing: saving it touches nothing else),
+    with the kernel's ``language_info`` as ``make notebooks`` writes it."""
     nb = jupytext.read(source)
     nb.metadata.pop("jupytext", None)
+    nb.metadata["language_info"] = IPythonKernel.language_info
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)
 

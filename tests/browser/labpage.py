@@ -41,7 +41,7 @@ if (!p || !p.content || !p.sessionContext) return null;
 const k = p.sessionContext.session && p.sessionContext.session.kernel;
 const cells = p.content.widgets.filter(c => c.model.type === 'code');
 return {
-  path: p.context.path, ready: p.context.isReady,
+  path: p.context.path, ready: p.context.isReady, dirty: p.context.model.dirty,
   status: k ? k.status : 'none',
   running: cells.filter(c => (c.promptNode ? c.promptNode.textContent : '').includes('*')).length,
   run: cells.filter(c => c.model.executionCount !== null).length,

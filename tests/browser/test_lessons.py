@@ -43,6 +43,9 @@ def test_lesson_runs_and_its_sliders_redraw_the_figure(lesson, lab, driver):
     t0 = time.monotonic()
     nb.open(lab.open_url(f"{lesson}.ipynb"))
     try:
+        # opened with its kernel started, the notebook is unchanged (make notebooks wrote the
+        # kernel's language_info): a learner closing it is not asked to save
+        assert nb.state()["dirty"] is False, f"{lesson} opens marked as modified"
         t1 = time.monotonic()
         run_s = nb.run_all(RUN_ALL_TIMEOUT_S)
         nb.save()  # executed, at the defaults, with widget state: the static site's copy
