@@ -100,6 +100,7 @@ ex.check(answer)
 # run to run.
 
 # %%
+# %matplotlib inline
 from labs.baseline import latencies, plot_latencies
 
 baseline = latencies(count=30)

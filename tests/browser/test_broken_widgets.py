@@ -82,8 +82,9 @@ def test_widgets_without_the_widget_manager_are_reported(lab_without_widget_mana
     finally:
         server.shutdown_kernels()
     print("\n".join(problems))
-    assert any("renders as text" in p for p in problems), problems
-    assert any("VBox(children=" in p for p in problems), problems
+    # without a widget manager the explorer's widget shows its fallback (the static figure,
+    # sim.course.widgets), not its controls: reported for the cell that made it
+    assert any(" cell 0 " in p and "renders as text" in p for p in problems), problems
 
 
 IMAGE_IN_PLACE = """\
