@@ -297,8 +297,9 @@ class Notebook:
         self, index: int, moves: int = 5, label: str = "", timeout_s: float = 30.0
     ) -> list[float]:
         """Move the first slider of cell ``index`` (whose label starts with ``label``)
-        ``moves`` times with the arrow keys, away from the nearer end and back; each move must
-        bring a new figure."""
+        ``moves`` times with the arrow keys, away from the nearer end: each move goes to a
+        value not drawn before (the widget keeps pictures it drew, so a move back would time
+        the cache, not a redraw) and must bring a new figure."""
         found = self.sliders(index, label)
         if not found:
             raise LabError(f"{self.name}: no slider labelled {label!r}... in cell {index}")
@@ -306,9 +307,12 @@ class Notebook:
         now = float(handle.get_attribute("aria-valuenow"))
         low = float(handle.get_attribute("aria-valuemin"))
         high = float(handle.get_attribute("aria-valuemax"))
-        up, down = (Keys.ARROW_RIGHT, Keys.ARROW_LEFT) if high - now >= now - low else (
-            Keys.ARROW_LEFT, Keys.ARROW_RIGHT)  # fmt: skip
-        keys = ([up, up, down, down] * (moves // 4 + 1))[:moves]
-        times = [self.press(index, handle, key, timeout_s) for key in keys]
+        up = Keys.ARROW_RIGHT if high - now >= now - low else Keys.ARROW_LEFT
+        end = high if up == Keys.ARROW_RIGHT else low
+        times = []
+        for _ in range(moves):  # at most ``moves``: a short range ends sooner
+            times.append(self.press(index, handle, up, timeout_s))
+            if float(handle.get_attribute("aria-valuenow")) == end:
+                break
         self.moves_ms += times
         return times
