@@ -18,9 +18,11 @@ partitions.
   event again after a newer one (``key_regressions``). With ``commit_on_revoke`` A commits
   in its rebalance listener before giving the partitions up, and the duplicates disappear.
   B's join must land while A is still busy, however slowly a loaded machine lets B start
-  (a workshop of learners on two cores): A processes at most :data:`HOLD_AT` of the messages
-  before B has its partitions. If it gets there first it pauses its partitions and keeps
-  polling -- so it still takes part in the rebalance -- until B's assignment arrives.
+  (a workshop of learners on two cores): A processes at most :data:`HOLD_AT` of any
+  partition's messages before B has its partitions -- per partition, since keys spread them
+  unevenly and a small partition A had finished would leave B nothing to do. If it gets
+  there first it pauses its partitions and keeps polling -- so it still takes part in the
+  rebalance -- until B's assignment arrives.
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ SOURCE = "kafka"
 HOLD_AT = 0.75
 #: How long A holds at most for B's assignment (then the lab fails with a clear error).
 HOLD_TIMEOUT_S = 30.0
+#: Producer batches and the members' fetches are kept small (bytes; a record here is about
+#: a dozen bytes, so 15-20 records). With the defaults, one fetch carries every partition's
+#: whole backlog and ``poll`` hands A the partitions one after another: by the time B joins
+#: A may have finished B's partitions and committed them, and B gets no work. Small fetches
+#: make A progress on every partition at once, as a consumer of a busy topic does.
+BATCH_BYTES = 256
 
 
 @progress.task("ordering lab on the real brokers")
@@ -86,7 +94,9 @@ def run_ordering(
         clock = Clock()
         topic = s.topic("accounts", partitions=partitions)
         tps = topic_partitions(topic, partitions)
-        producer = s.producer(acks="all", enable_idempotence=True, linger_ms=5)
+        producer = s.producer(
+            acks="all", enable_idempotence=True, linger_ms=5, batch_size=BATCH_BYTES
+        )
         sends = Sends()
         for i, k in enumerate(key_seq):
             sends.add_kafka(
@@ -107,6 +117,7 @@ def run_ordering(
             topic,
             clock,
             acked,
+            ends,
             service_rate_per_s,
             rebalance_at_s,
             commit_every,
@@ -235,9 +246,10 @@ class _Member:
             self.processed = {}
 
     def hold_for_joiner(self, stop: threading.Event) -> None:
-        """A only: at ``hold_at`` messages, pause and poll until B has its partitions."""
+        """A only: once a partition is :data:`HOLD_AT` read, pause and poll until B has its
+        partitions."""
         shared = self.shared
-        if self.name != "A" or self.count < shared["hold_at"] or shared["moved"] is not None:
+        if self.name != "A" or shared["moved"] is not None or not self._near_an_end():
             return
         c = self.consumer
         c.pause(*c.assignment())
@@ -252,9 +264,20 @@ class _Member:
         shared["held_s"] = self.clock.now() - held_from
         c.resume(*c.assignment())
 
+    def _near_an_end(self) -> bool:
+        """Has A read :data:`HOLD_AT` of some partition (``shared["ends"]``: end offsets)?"""
+        for tp, end in self.shared["ends"].items():
+            read = max(self.processed.get(tp, 0), self.committed.get(tp, 0))
+            if end and read >= HOLD_AT * end:
+                return True
+        return False
+
     def run(self, stop: threading.Event) -> None:
         self.consumer = self.s.consumer(
-            group_id=self.group, max_poll_records=20, heartbeat_interval_ms=200
+            group_id=self.group,
+            max_poll_records=20,
+            heartbeat_interval_ms=200,
+            max_partition_fetch_bytes=BATCH_BYTES,
         )
         subscribe_known(self.consumer, [self.topic], listener=_Listener(self))
         records = poll_until_assigned(self.consumer)
@@ -277,7 +300,7 @@ class _Member:
         self.consumer.close(autocommit=False)
 
 
-def _rebalance(s, topic, clock, acked, rate, rebalance_at_s, commit_every, commit_on_revoke):
+def _rebalance(s, topic, clock, acked, ends, rate, rebalance_at_s, commit_every, commit_on_revoke):
     group = s.group("rebalance")
     log = ReaderLog("group:rebalance")
     shared = {
@@ -286,7 +309,7 @@ def _rebalance(s, topic, clock, acked, rate, rebalance_at_s, commit_every, commi
         "pending_revoked": {},
         "moved": None,
         "stopping": False,
-        "hold_at": int(HOLD_AT * acked),
+        "ends": ends,
         "held_s": 0.0,
     }
     a = _Member("A", s, topic, group, log, clock, rate, commit_every, commit_on_revoke, shared)
