@@ -210,6 +210,8 @@ def run_loss(
             "publish_receivers_mean": float(receivers.mean()) if n else 0.0,
             "disconnects:subscriber:0": 1,
             "down_s:subscriber:0": outage["subscribed"] - outage["closed"],
+            "closed_at_s:subscriber:0": outage["closed"],
+            "subscribing_at_s:subscriber:0": outage["subscribing"],
             "lost_min:subscriber:0": lost_min,
             "lost_max:subscriber:0": lost_max,
             "down_s:group:0": consumer_outage["resumed"] - consumer_outage["stopped"],

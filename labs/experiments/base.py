@@ -42,6 +42,9 @@ class Timing:
     resubscribe_ms: float = 0.0
     rejoin_ms: float = 100.0
     service_ms: float | None = None
+    #: The subscriber's outage ``(from_s, for_s)`` a real run measured, instead of the
+    #: planned one (a twin passes it; see ``Calibration.with_run_outage``).
+    subscriber_down: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)

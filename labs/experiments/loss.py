@@ -179,7 +179,7 @@ def scenario(*, timing: Timing, **v) -> Scenario:
             ),
         ),
         faults=(
-            Fault("subscriber_down", "subscriber:0", *down),
+            Fault("subscriber_down", "subscriber:0", *(timing.subscriber_down or down)),
             Fault("consumer_leave", "group:0:0", *down),
         ),
         drain_s=math.ceil(drain + 3.0),

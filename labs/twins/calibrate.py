@@ -73,6 +73,9 @@ MEANING = {
     "probe_rate_per_s": "rate a bare pacing loop reached meanwhile (sleep overshoot only)",
     "run_probe_rate_per_s": "rate the same pacing loop reached during the real lab run",
     "run_rejoin_ms": "the real lab's consumer: end of its outage -> first record processed",
+    "run_down_from_s": "the real lab's subscriber: its connection closed at (s into the run)",
+    "run_down_for_s": "the real lab's subscriber: closed -> new SUBSCRIBE sent (s)",
+    "run_resubscribe_ms": "the real lab's subscriber: new SUBSCRIBE sent -> confirmed",
     "duration_s": "wall time the whole measurement took",
 }
 
@@ -93,6 +96,9 @@ class Calibration:
     probe_rate_per_s: float = float("nan")
     run_probe_rate_per_s: float = float("nan")
     run_rejoin_ms: float = float("nan")
+    run_down_from_s: float = float("nan")
+    run_down_for_s: float = float("nan")
+    run_resubscribe_ms: float = float("nan")
 
     def service_ms(self, service_rate_per_s: float) -> float:
         """Mean time per record of a consumer paced at ``service_rate_per_s`` on this machine.
@@ -115,6 +121,35 @@ class Calibration:
     def with_run_rejoin(self, rejoin_ms: float) -> Calibration:
         """This calibration with the rejoin the real lab's consumer showed during its run."""
         return replace(self, run_rejoin_ms=float(rejoin_ms))
+
+    def with_run_outage(
+        self, down_from_s: float, down_for_s: float, resubscribe_ms: float
+    ) -> Calibration:
+        """This calibration with the outage the real lab's subscriber really had: when its
+        connection closed, how long until the new SUBSCRIBE went out, and how long that took
+        to be confirmed. A thread that wakes late on a busy machine (a stall of a few hundred
+        ms) moves both ends of the outage; the simulator's subscriber then misses the same
+        sends."""
+        return replace(
+            self,
+            run_down_from_s=float(down_from_s),
+            run_down_for_s=float(down_for_s),
+            run_resubscribe_ms=float(resubscribe_ms),
+        )
+
+    @property
+    def subscriber_down_for_run(self) -> tuple[float, float] | None:
+        """The real subscriber's outage ``(from_s, for_s)`` when the run measured it."""
+        if math.isfinite(self.run_down_from_s) and math.isfinite(self.run_down_for_s):
+            return (self.run_down_from_s, self.run_down_for_s)
+        return None
+
+    @property
+    def resubscribe_for_run_ms(self) -> float:
+        """The resubscribe time the simulator uses: the real run's own when measured."""
+        if math.isfinite(self.run_resubscribe_ms):
+            return self.run_resubscribe_ms
+        return self.resubscribe_ms
 
     @property
     def rejoin_for_run_ms(self) -> float:

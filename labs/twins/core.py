@@ -101,9 +101,10 @@ class Twin:
         return Timing(
             pubsub_latency_ms=cal.pubsub_latency_ms,
             kafka_latency_ms=cal.kafka_latency_ms,
-            resubscribe_ms=cal.resubscribe_ms,
+            resubscribe_ms=cal.resubscribe_for_run_ms,
             rejoin_ms=cal.rejoin_for_run_ms,
             service_ms=cal.service_ms(rate) if rate and self.PACED_CONSUMER else None,
+            subscriber_down=cal.subscriber_down_for_run,
         )
 
     # -- the three views ----------------------------------------------------------------

@@ -68,10 +68,25 @@ class OutageParams(Twin):
         }
 
     def measured_in_run(self, cal: Calibration, real: Result) -> Calibration:
-        """The rejoin the lab's Kafka consumer really took: from the end of its outage to
-        its first record processed, less the one service time the lab sleeps before it
-        records a record (the calibration's rejoin is measured the same way, before that
-        sleep). On a shared machine one group join can take three times another."""
+        """What the real run itself measured of its two outages.
+
+        - The subscriber's: when its connection really closed, when the new SUBSCRIBE went
+          out and when it was confirmed (the lab records them). A thread that wakes late on
+          a busy machine -- stalls of 100-200 ms happen on a shared 2-core machine -- moves
+          the real outage, and the publisher's sends near its ends with it.
+        - The Kafka consumer's rejoin: from the end of its outage to its first record
+          processed, less the one service time the lab sleeps before it records a record
+          (the calibration's rejoin is measured the same way, before that sleep). On a
+          shared machine one group join can take three times another.
+        """
+        m = real.metrics
+        if "closed_at_s:subscriber:0" in m:
+            closed, subscribing = m["closed_at_s:subscriber:0"], m["subscribing_at_s:subscriber:0"]
+            cal = cal.with_run_outage(
+                closed,
+                subscribing - closed,
+                1000.0 * (m["down_s:subscriber:0"] - (subscribing - closed)),
+            )
         end = self.down_from_s + self.down_for_s
         times = np.asarray(real.history.reader("group:0").times, float)
         after = times[times >= end]
@@ -79,6 +94,21 @@ class OutageParams(Twin):
             return cal
         rejoin_s = float(after.min()) - end - 1.0 / self.service_rate_per_s
         return cal.with_run_rejoin(1000.0 * max(rejoin_s, 0.0))
+
+    def run_notes(self, real: Result) -> tuple[str, ...]:
+        m = real.metrics
+        if "closed_at_s:subscriber:0" not in m:
+            return ()
+        closed, back = (
+            m["closed_at_s:subscriber:0"],
+            m["closed_at_s:subscriber:0"] + m["down_s:subscriber:0"],
+        )
+        return (
+            f"the lab's subscriber was really away from {closed:.3f} s to {back:.3f} s (connection "
+            f"closed -> new SUBSCRIBE confirmed; planned {self.down_from_s:g} s to "
+            f"{self.down_from_s + self.down_for_s:g} s); the simulator's subscriber was away "
+            "over the same interval.",
+        )
 
     def workload_rows(self, real: Result, sim: Result) -> list[Row]:
         planned = self.workload()

@@ -3,6 +3,7 @@ the result record (table, HTML, JSON). A fixed calibration stands in for the mea
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -101,6 +102,31 @@ def test_simulated_loss_is_near_the_down_fraction(arrivals):
     f = t.theory()["loss_fraction"]
     assert abs(sim.report["subscriber:0"].loss_fraction - f) <= 0.05
     assert sim.report["group:0"].lost == 0
+
+
+def test_the_simulated_subscriber_is_away_exactly_when_the_real_one_was():
+    # A real run whose subscriber thread woke 180 ms late (a stall on a busy machine): its
+    # connection closed at 1.0 s, the new SUBSCRIBE went out at 2.68 s (planned: 2.5 s) and
+    # was confirmed 6 ms later. The simulator must miss the sends of that window, not of the
+    # planned one (300 messages).
+    t = LossTwin()
+    metrics = {
+        "closed_at_s:subscriber:0": 1.0,
+        "subscribing_at_s:subscriber:0": 2.68,
+        "down_s:subscriber:0": 1.686,
+    }
+    real_like = dataclasses.replace(t.simulate(CAL), metrics=metrics)
+    cal = t.measured_in_run(CAL, real_like)
+    assert cal.subscriber_down_for_run == pytest.approx((1.0, 1.68))
+    assert cal.resubscribe_for_run_ms == pytest.approx(6.0)
+    sends = t.workload().publish_time
+    expected = int(((sends >= 1.0) & (sends < 2.686)).sum())
+    assert expected == 338
+    assert t.simulate(cal).report["subscriber:0"].lost == expected
+    assert t.simulate(CAL).report["subscriber:0"].lost == int(
+        ((sends >= 1.0) & (sends < 2.5 + CAL.resubscribe_ms / 1000)).sum()
+    )
+    assert any("really away from 1.000 s to 2.686 s" in n for n in t.run_notes(real_like))
 
 
 def test_simulated_lag_follows_the_calibrated_theory():
