@@ -131,3 +131,24 @@ def test_one_fault_class():
 def test_module_size(name):
     lines = len(MODULES[name].read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_LINES, f"{MODULES[name]} has {lines} lines (at most {MAX_LINES})"
+
+
+def test_no_merge_conflict_left_in_a_tracked_file():
+    # A conflicted merge once left <<<<<<< / >>>>>>> blocks in ARCHITECTURE.md unnoticed.
+    import subprocess
+
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    marked = []
+    for name in files:
+        path = ROOT / name
+        if not path.is_file() or path.suffix in {".png", ".ico", ".woff2"}:
+            continue
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError:
+            continue
+        if any(ln.startswith(("<<<<<<< ", ">>>>>>> ")) for ln in lines):
+            marked.append(name)
+    assert not marked, f"merge conflict markers in: {marked}"
