@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from labs.throughput_result import ThroughputResult
 from sim.analysis.result import Result
 
 
@@ -308,6 +309,40 @@ def _retention(c: _Lesson) -> None:
     c.expect(0 < found < end, f"the late group found {found} of the {end} records written")
 
 
+def _throughput(c: _Lesson) -> None:
+    # Every curve stopped where it should; a point never delivers more than it planned.
+    for curve in c.r.curves:
+        points = c.r.points_of(curve.config)
+        c.expect(points, f"{curve.config}: no point measured")
+        c.expect(
+            all(p.received <= p.sent <= p.planned for p in points),
+            f"{curve.config}: received more than sent",
+        )
+        c.expect(
+            not any(p.saturated for p in points[:-1]), f"{curve.config}: swept past saturation"
+        )
+    # Larger messages lower the sustainable message rate: in every group of curves that
+    # differ only in size, the largest size sustains no more than the smallest, and less
+    # where the large one really saturated (not where the sweep's byte cap ended it).
+    groups: dict[tuple, list] = {}
+    for curve in c.r.curves:
+        key = (curve.system, curve.client, curve.acks, curve.linger_ms, curve.compression)
+        groups.setdefault(key, []).append(curve)
+    shown = 0
+    for curves in groups.values():
+        if len(curves) < 2:
+            continue
+        small = min(curves, key=lambda x: x.size_bytes)
+        large = max(curves, key=lambda x: x.size_bytes)
+        s, b = small.sustainable_rate_per_s, large.sustainable_rate_per_s
+        c.expect(b <= s, f"{large.config} sustained {b:g} msg/s, {small.config} only {s:g}")
+        if large.ended_by == "saturated":
+            c.expect(b < s, f"{large.config} sustained {b:g} msg/s, as many as {small.config}")
+            shown += b < s
+    if any(len(g) > 1 for g in groups.values()):
+        c.expect(shown, "no larger message size saturated below the smallest's rate")
+
+
 LESSONS: dict[str, Callable[[_Lesson], None]] = {
     "loss": _loss,
     "replay": _replay,
@@ -322,10 +357,11 @@ LESSONS: dict[str, Callable[[_Lesson], None]] = {
     "rebalance": _rebalance,
     "zombie": _zombie,
     "retention": _retention,
+    "throughput": _throughput,
 }
 
 
-def check(name: str, result: Result) -> list[str]:
+def check(name: str, result: Result | ThroughputResult) -> list[str]:
     """The failures of lab ``name``'s lesson in ``result`` (``[]``: the lesson held)."""
     key = name.replace("-", "_")
     if key not in LESSONS:

@@ -40,6 +40,9 @@ class Point:
     p99_ms: float
     p999_ms: float
     max_ms: float
+    #: Intended send time -> the broker's acknowledgement (PUBLISH/XADD reply, produce response).
+    ack_p50_ms: float
+    ack_p99_ms: float
     #: Thread CPU (``time.thread_time``) of the sending thread per message sent, of the
     #: receiving thread per message received; the whole process's per message received.
     send_cpu_us_per_msg: float
