@@ -67,7 +67,7 @@ from labs.naming import Scratch, scratch
 from labs.params import check_range
 from labs.recording import Clock
 from labs.sending import due_batches
-from labs.throughput_result import Curve, Point, ThroughputResult, curve_of
+from labs.throughput_result import Curve, Point, ThroughputResult, curve_of, described
 from labs.transports import Link, open_link
 from labs.workload import lab_rngs
 
@@ -260,15 +260,8 @@ class Session:
         }
         achieved = received / point_s
         delivered = achieved >= SUSTAINED_SHARE * rate_per_s
-        c = self.config
         return Point(
-            config=c.name,
-            system=c.system,
-            client=c.client,
-            acks=c.acks,
-            linger_ms=c.linger_ms,
-            compression=c.compression,
-            size_bytes=int(c.size_bytes or 0),
+            **described(self.config),
             target_rate_per_s=float(rate_per_s),
             planned=n,
             sent=sent,

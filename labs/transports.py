@@ -76,7 +76,26 @@ class Link:
         raise NotImplementedError
 
 
-class PubSubLink(Link):
+class _RedisLink(Link):
+    """A Redis link: a batch goes out as one pipeline; its reply acknowledges them all."""
+
+    pub: redis.Redis
+
+    def _add(self, pipe, payload: bytes) -> None:
+        raise NotImplementedError
+
+    def send(self, payloads: list[bytes]) -> int:
+        pipe = self.pub.pipeline(transaction=False)
+        for p in payloads:
+            self._add(pipe, p)
+        pipe.execute()
+        now = self.clock.now()
+        for p in payloads:
+            self.acked(p, now)
+        return len(payloads)
+
+
+class PubSubLink(_RedisLink):
     def __init__(self, s: Scratch, label: str) -> None:
         self.channel = s.redis_name(label)
         self.pub = redis_client()
@@ -84,15 +103,8 @@ class PubSubLink(Link):
         self.sub = subscribe(self.sub_client, self.channel)
         self.dropped = False
 
-    def send(self, payloads: list[bytes]) -> int:
-        pipe = self.pub.pipeline(transaction=False)
-        for p in payloads:
-            pipe.publish(self.channel, p)
-        pipe.execute()
-        now = self.clock.now()
-        for p in payloads:
-            self.acked(p, now)
-        return len(payloads)
+    def _add(self, pipe, payload: bytes) -> None:
+        pipe.publish(self.channel, payload)
 
     def receive(self, timeout_s: float) -> list[bytes]:
         if self.dropped:  # Redis closed the subscriber: what is published now is lost
@@ -121,7 +133,7 @@ class PubSubLink(Link):
                 c.close()
 
 
-class StreamsLink(Link):
+class StreamsLink(_RedisLink):
     FIELD = b"d"
 
     def __init__(self, s: Scratch, label: str) -> None:
@@ -131,15 +143,8 @@ class StreamsLink(Link):
         self.reader = redis_client()
         self.pub.xgroup_create(self.stream, self.group, id="0", mkstream=True)
 
-    def send(self, payloads: list[bytes]) -> int:
-        pipe = self.pub.pipeline(transaction=False)
-        for p in payloads:
-            pipe.xadd(self.stream, {self.FIELD: p})
-        pipe.execute()
-        now = self.clock.now()
-        for p in payloads:
-            self.acked(p, now)
-        return len(payloads)
+    def _add(self, pipe, payload: bytes) -> None:
+        pipe.xadd(self.stream, {self.FIELD: payload})
 
     def receive(self, timeout_s: float) -> list[bytes]:
         block = max(1, int(timeout_s * 1000))

@@ -202,5 +202,5 @@ THROUGHPUT = Experiment(
     lesson="14_throughput",
     theory="latency flat below the service rate, the tail unbounded above it; "
     "sustainable rate = highest rate with p99 <= SLO",
-    short_run={"configs": "quick"},
+    short_run={"configs": "quick", "point_s": 0.5},
 )
