@@ -16,6 +16,7 @@ failures per learner.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -321,26 +322,30 @@ def _throughput(c: _Lesson) -> None:
         c.expect(
             not any(p.saturated for p in points[:-1]), f"{curve.config}: swept past saturation"
         )
-    # Larger messages lower the sustainable message rate: in every group of curves that
-    # differ only in size, the largest size sustains no more than the smallest, and less
-    # where the large one really saturated (not where the sweep's byte cap ended it).
+    # Larger messages saturate at a lower message rate: in every group of curves that differ
+    # only in size, where the largest size saturated (not where the byte cap ended its
+    # sweep), it saturated at a lower rate than the smallest. Saturation (the median over
+    # the SLO, or deliveries short) is compared, not the sustainable rate: that rests on
+    # p99, which one stall of a loaded machine lifts at any rate.
     groups: dict[tuple, list] = {}
     for curve in c.r.curves:
         key = (curve.system, curve.client, curve.acks, curve.linger_ms, curve.compression)
         groups.setdefault(key, []).append(curve)
-    shown = 0
+    compared = 0
     for curves in groups.values():
-        if len(curves) < 2:
-            continue
         small = min(curves, key=lambda x: x.size_bytes)
         large = max(curves, key=lambda x: x.size_bytes)
-        s, b = small.sustainable_rate_per_s, large.sustainable_rate_per_s
-        c.expect(b <= s, f"{large.config} sustained {b:g} msg/s, {small.config} only {s:g}")
-        if large.ended_by == "saturated":
-            c.expect(b < s, f"{large.config} sustained {b:g} msg/s, as many as {small.config}")
-            shown += b < s
+        if large is small or large.saturated_at_per_s is None:
+            continue
+        compared += 1
+        limit = small.saturated_at_per_s or math.inf
+        c.expect(
+            large.saturated_at_per_s < limit,
+            f"{large.config} saturated at {large.saturated_at_per_s:g} msg/s, "
+            f"{small.config} at {limit:g}",
+        )
     if any(len(g) > 1 for g in groups.values()):
-        c.expect(shown, "no larger message size saturated below the smallest's rate")
+        c.expect(compared, "no larger message size saturated: the sweep ended before it did")
 
 
 LESSONS: dict[str, Callable[[_Lesson], None]] = {

@@ -97,7 +97,8 @@ def test_larger_messages_lower_the_sustainable_rate(quick):
     large = quick.curve("kafka-python acks=1 linger=0 none 100KB")
     assert large.ended_by == "saturated"  # measured, not the sweep's byte cap
     assert large.sustainable_rate_per_s < small.sustainable_rate_per_s
-    assert small.sustainable_rate_per_s >= 4 * max(large.sustainable_rate_per_s, 250.0)
+    # ... and its queue grew at a rate at least 4 times lower (robust to one slow point)
+    assert 4 * large.saturated_at_per_s <= (small.saturated_at_per_s or float("inf"))
 
 
 @pytest.mark.brokers
