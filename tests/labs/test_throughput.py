@@ -7,7 +7,8 @@ through that: the pause tests use a pause (400 ms) far above any stall seen here
 100 ms) and compare the top of the distribution (p99.9, max); the size test compares
 kafka-python at 100 B (it sustains thousands of messages a second) with 100 KB (its
 consumer decodes in Python at about 20 MB/s: it saturates near 200 msg/s), an order of
-magnitude apart; the acks test compares medians over interleaved repetitions.
+magnitude apart, with an SLO (``SLO_MS``) above the machine's stalls; the acks tests compare
+medians over interleaved repetitions.
 """
 
 from __future__ import annotations
@@ -63,9 +64,16 @@ def test_rates_are_geometric_and_sets_vary_one_factor():
             assert len(differ) <= 1, (c.name, differ)
 
 
+#: The tests' SLO. A 1 s point's p99 is its 1 % slowest messages: a stall of this shared
+#: machine (seen: 50-120 ms, at any rate, several times a minute under load) lifts it past
+#: the lab's default 50 ms even at 250 msg/s. 200 ms stays above such stalls and far below
+#: a queue that grows (a saturated point's latencies reach the point's length).
+SLO_MS = 200.0
+
+
 @pytest.fixture(scope="module")
 def quick():
-    return run_throughput(configs="quick")
+    return run_throughput(configs="quick", slo_p99_ms=SLO_MS)
 
 
 @pytest.mark.brokers
