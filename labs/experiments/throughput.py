@@ -16,7 +16,10 @@ plus batching (up to ``linger.ms``); near the service rate of the slowest stage 
 client's CPU per message, the bytes per second for large messages) the queues grow and the
 tail rises without bound: the sustainable rate is the highest rate whose p99 stays under the
 SLO. On the course's single broker (replication factor 1) the in-sync replicas are the leader
-alone, so ``acks=all`` waits for nothing more than ``acks=1``.
+alone, so ``acks=all`` waits for nothing more than ``acks=1``; the ``acks`` set runs on the
+3-broker cluster (replication 3, ``min.insync.replicas=2``), where it waits for a follower --
+in the producer's acknowledgement (``ack_p50_ms``), since a consumer reads a record only once
+every in-sync replica has it, whatever ``acks`` the producer asked for.
 """
 
 from __future__ import annotations
@@ -130,7 +133,8 @@ CONFIGS: dict[str, tuple[Config, ...]] = {
         Config("kafka", "kafka-python"),
         Config("kafka", "kafka-python", size_bytes=SIZES[-1]),
     ),
-    # On the 3-broker cluster, where acks=all waits for a follower (needs the cluster up).
+    # On the 3-broker cluster, where acks=all waits for a follower (the lab starts the
+    # cluster if it is not running and stops the nodes it started).
     "acks": tuple(
         Config("kafka", client, acks=acks, replicas=3)
         for client in ("confluent-kafka", "kafka-python")
