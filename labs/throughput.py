@@ -32,9 +32,12 @@ XADD, Kafka's produce response: ``ack_p50_ms``, ``ack_p99_ms``, also from the in
 time). That is where ``acks`` differs: a consumer reads a Kafka record only once it is
 below the high watermark, i.e. replicated to every in-sync replica, whatever the
 producer's ``acks`` -- so ``acks=all`` costs the *producer* the wait for the followers,
-and the end-to-end latency hardly changes. On a single broker the in-sync replicas are the
-leader alone and ``acks=all`` costs nothing; on the 3-broker cluster
-(``Config(replicas=3)``, topic with ``min.insync.replicas=2``) it costs a follower's fetch.
+and at low rates the end-to-end latency hardly changes. But a broker answers one request
+of a connection at a time: at a rate where the producer's requests queue behind those waits
+(here about 1000 msg/s with ``linger.ms=0``) the end-to-end latency rises too. On a single
+broker the in-sync replicas are the leader alone and ``acks=all`` costs nothing; on the
+3-broker cluster (``Config(replicas=3)``, topic with ``min.insync.replicas=2``) it costs a
+follower's fetch.
 
 ``consumer_pause_ms`` stops the receiving thread once in each point (at half its window):
 the messages sent meanwhile wait in the broker (or the subscriber's socket) and their
