@@ -160,7 +160,14 @@ PARAMS = Params(
             "max_rate_per_s", 128000.0, "last rate of a sweep", *RATE_RANGE, step=10, unit="msg/s"
         ),
         Param("steps", 10, "rates per sweep (a geometric series)", 1, 20),
-        Param("size_bytes", 100, "message size where a configuration names none", 24, 1000000),
+        Param(
+            "size_bytes",
+            100,
+            "message size where a configuration names none",
+            24,
+            1000000,
+            unit="B",
+        ),
         Param(
             "consumer_pause_ms",
             0.0,
