@@ -16,7 +16,6 @@ failures per learner.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -322,11 +321,12 @@ def _throughput(c: _Lesson) -> None:
         c.expect(
             not any(p.saturated for p in points[:-1]), f"{curve.config}: swept past saturation"
         )
-    # Larger messages saturate at a lower message rate: in every group of curves that differ
-    # only in size, where the largest size saturated (not where the byte cap ended its
-    # sweep), it saturated at a lower rate than the smallest. Saturation (the median over
-    # the SLO, or deliveries short) is compared, not the sustainable rate: that rests on
-    # p99, which one stall of a loaded machine lifts at any rate.
+    # Larger messages lower the message rate a configuration delivers: in every group of
+    # curves that differ only in size, where the largest size saturated (not where the byte
+    # cap ended its sweep), its peak delivered rate (received / point_s, the best point of
+    # its sweep) is below the smallest size's. Delivered messages are compared, not the
+    # sustainable rate: that rests on p99, which a stall of a loaded machine lifts at any
+    # rate (a workshop runs four learners on two cores).
     groups: dict[tuple, list] = {}
     for curve in c.r.curves:
         key = (curve.system, curve.client, curve.acks, curve.linger_ms, curve.compression)
@@ -338,11 +338,10 @@ def _throughput(c: _Lesson) -> None:
         if large is small or large.saturated_at_per_s is None:
             continue
         compared += 1
-        limit = small.saturated_at_per_s or math.inf
+        big, little = max(large.achieved_per_s), max(small.achieved_per_s)
         c.expect(
-            large.saturated_at_per_s < limit,
-            f"{large.config} saturated at {large.saturated_at_per_s:g} msg/s, "
-            f"{small.config} at {limit:g}",
+            big < little,
+            f"{large.config} delivered up to {big:.0f} msg/s, {small.config} {little:.0f}",
         )
     if any(len(g) > 1 for g in groups.values()):
         c.expect(compared, "no larger message size saturated: the sweep ended before it did")

@@ -2,10 +2,10 @@
 time, the sustainable rate for an SLO, and what message size costs.
 
 The machine has 2 cores shared with other work, so a single point's tail is noisy: a
-scheduling stall of tens of ms lifts one point's p99. The assertions are chosen to hold
-through that: the pause tests use a pause (400 ms) far above any stall seen here (under
-100 ms) and compare the top of the distribution (p99.9, max); the size test compares
-kafka-python at 100 B (it sustains thousands of messages a second) with 100 KB (its
+scheduling stall lifts one point's p99 (seen: up to 0.5 s at load 7, the tests niced). The
+assertions are chosen to hold through that: the pause tests use a pause (1.5 s) far above
+such stalls and compare the top of the distribution (p99.9, max); the size test compares
+kafka-python at 100 B (it delivers thousands of messages a second) with 100 KB (its
 consumer decodes in Python at about 20 MB/s: it saturates near 200 msg/s), an order of
 magnitude apart, with an SLO (``SLO_MS``) above the machine's stalls; the acks tests compare
 medians over interleaved repetitions.
@@ -25,7 +25,9 @@ from labs.experiments.throughput import CONFIGS, Config, rates
 from labs.naming import scratch
 from labs.throughput import Session, cluster_for, measure_point, run_throughput
 
-PAUSE_MS = 400.0
+PAUSE_MS = 1500.0
+#: Seconds of one point in the pause tests: the pause fits in its second half.
+PAUSE_POINT_S = 3.0
 KAFKA = Config("kafka", "confluent-kafka")
 
 
@@ -64,11 +66,11 @@ def test_rates_are_geometric_and_sets_vary_one_factor():
             assert len(differ) <= 1, (c.name, differ)
 
 
-#: The tests' SLO. A 1 s point's p99 is its 1 % slowest messages: a stall of this shared
-#: machine (seen: 50-120 ms, at any rate, several times a minute under load) lifts it past
-#: the lab's default 50 ms even at 250 msg/s. 200 ms stays above such stalls and far below
-#: a queue that grows (a saturated point's latencies reach the point's length).
-SLO_MS = 200.0
+#: The tests' SLO: the length of a point. A 1 s point's p99 is its 1 % slowest messages: a
+#: stall of this shared machine lifts it past the lab's default 50 ms at any rate (seen:
+#: 100-500 ms at 250 msg/s with load 7 on the 2 cores and the tests niced). A p99 within
+#: the point's length still says the queue did not grow without bound through the point.
+SLO_MS = 1000.0
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +107,9 @@ def test_larger_messages_lower_the_sustainable_rate(quick):
     large = quick.curve("kafka-python acks=1 linger=0 none 100KB")
     assert large.ended_by == "saturated"  # measured, not the sweep's byte cap
     assert large.sustainable_rate_per_s < small.sustainable_rate_per_s
-    # ... and its queue grew at a rate at least 4 times lower (robust to one slow point)
-    assert 4 * large.saturated_at_per_s <= (small.saturated_at_per_s or float("inf"))
+    # ... and it delivered at most a quarter of the messages a second (its consumer decodes
+    # in Python at about 20 MB/s; 100 B messages go at thousands a second).
+    assert 4 * max(large.achieved_per_s) <= max(small.achieved_per_s)
 
 
 @pytest.mark.brokers
@@ -133,19 +136,19 @@ def test_json_from_the_command_line():
 @pytest.mark.brokers
 @pytest.mark.parametrize("config", [KAFKA, Config("streams")], ids=lambda c: c.system)
 def test_a_consumer_pause_shows_in_the_tail(config):
-    """The consumer stops 400 ms once: the messages intended meanwhile wait, and their
+    """The consumer stops 1.5 s once: the messages intended meanwhile wait, and their
     latency from the intended send time shows it; a run without the pause does not."""
     with scratch("throughput") as s, Session(s, config.sized(100)) as session:
-        calm = session.point(1000.0, 1.0, slo_p99_ms=50.0)
-        paused = session.point(1000.0, 1.0, slo_p99_ms=50.0, consumer_pause_ms=PAUSE_MS)
+        calm = session.point(1000.0, PAUSE_POINT_S, slo_p99_ms=SLO_MS)
+        paused = session.point(1000.0, PAUSE_POINT_S, slo_p99_ms=SLO_MS, consumer_pause_ms=PAUSE_MS)
     assert paused.max_ms >= 0.9 * PAUSE_MS and paused.p999_ms >= 0.8 * PAUSE_MS, paused
     assert calm.p999_ms < 0.5 * PAUSE_MS, calm
-    assert paused.received == paused.sent == 1000  # delayed, not lost
+    assert paused.received == paused.sent == 3000  # delayed, not lost
 
 
 @pytest.mark.brokers
 def test_a_sender_stall_counts_from_the_intended_time():
-    """Coordinated omission: the sending thread stalls 400 ms once; the messages due
+    """Coordinated omission: the sending thread stalls 1.5 s once; the messages due
     meanwhile go out late, in a burst. Measured from their real send time they would look
     fast; measured from their intended time (as the lab does) the stall shows."""
     with scratch("throughput") as s, Session(s, KAFKA.sized(100)) as session:
@@ -161,7 +164,7 @@ def test_a_sender_stall_counts_from_the_intended_time():
 
         t0 = session.clock.now()
         session.link.send = send_with_one_stall
-        p = session.point(1000.0, 1.0, slo_p99_ms=50.0)
+        p = session.point(1000.0, PAUSE_POINT_S, slo_p99_ms=SLO_MS)
     assert stalled
     assert p.max_ms >= 0.9 * PAUSE_MS and p.p99_ms >= 0.5 * PAUSE_MS, p
 
