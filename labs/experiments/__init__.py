@@ -25,6 +25,7 @@ from labs.experiments.rebalance import REBALANCE
 from labs.experiments.replay import REPLAY
 from labs.experiments.retention import RETENTION
 from labs.experiments.streams import STREAMS
+from labs.experiments.throughput import THROUGHPUT
 from labs.experiments.zombie import ZOMBIE
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -44,6 +45,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         REBALANCE,
         ZOMBIE,
         RETENTION,
+        THROUGHPUT,
     )
 }
 

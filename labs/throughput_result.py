@@ -1,0 +1,179 @@
+"""The throughput lab's result: points, per-configuration curves, JSON and a table.
+
+A :class:`Point` is one configuration at one target rate (what was planned, sent and
+received, the achieved rate, the latency percentiles from the intended send time, the CPU
+per message of the sending and receiving threads); a :class:`Curve` is one configuration's
+sweep (the rates tried and the sustainable rate for the SLO); a :class:`ThroughputResult`
+holds them all. ``as_dict()`` is JSON-ready (an infinite latency -- a message never
+received within its point -- becomes ``null``); ``table()`` is the text form. For the labs'
+command line it answers ``to_dict()`` and ``summary()`` as a :class:`sim.Result` does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from labs.experiments.throughput import Config
+
+
+@dataclass(frozen=True)
+class Point:
+    """One configuration at one target rate (latencies in ms; ``inf``: not received)."""
+
+    config: str
+    system: str
+    client: str
+    acks: str
+    linger_ms: int
+    compression: str
+    size_bytes: int
+    target_rate_per_s: float
+    planned: int
+    sent: int
+    received: int
+    achieved_rate_per_s: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    p999_ms: float
+    max_ms: float
+    #: Thread CPU (``time.thread_time``) of the sending thread per message sent, of the
+    #: receiving thread per message received; the whole process's per message received.
+    send_cpu_us_per_msg: float
+    recv_cpu_us_per_msg: float
+    process_cpu_us_per_msg: float
+    consumer_pause_ms: float
+    #: Achieved >= 95 % of the target and p99 within the SLO.
+    meets_slo: bool
+    #: Achieved < 95 % of the target or p50 over the SLO: the queue grew (the sweep ends).
+    saturated: bool
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One configuration's sweep: the rates tried, lowest first, and what each achieved."""
+
+    config: str
+    system: str
+    client: str
+    acks: str
+    linger_ms: int
+    compression: str
+    size_bytes: int
+    rates_per_s: tuple[float, ...]
+    achieved_per_s: tuple[float, ...]
+    p99_ms: tuple[float, ...]
+    #: Highest target rate whose point met the SLO (0 when none did).
+    sustainable_rate_per_s: float
+    #: The first saturated target rate (None: the sweep ended first).
+    saturated_at_per_s: float | None
+    #: Why the sweep ended: "saturated", "last rate" (the series ran out) or "bytes cap"
+    #: (the next rate would move more than MAX_BYTES_PER_S).
+    ended_by: str
+
+
+def curve_of(config: Config, points: Sequence[Point], ended_by: str) -> Curve:
+    """The curve of ``config``'s points (in the order tried)."""
+    ok = [p.target_rate_per_s for p in points if p.meets_slo]
+    bad = [p.target_rate_per_s for p in points if p.saturated]
+    return Curve(
+        config=config.name,
+        system=config.system,
+        client=config.client,
+        acks=config.acks,
+        linger_ms=config.linger_ms,
+        compression=config.compression,
+        size_bytes=int(config.size_bytes or 0),
+        rates_per_s=tuple(p.target_rate_per_s for p in points),
+        achieved_per_s=tuple(p.achieved_rate_per_s for p in points),
+        p99_ms=tuple(p.p99_ms for p in points),
+        sustainable_rate_per_s=max(ok, default=0.0),
+        saturated_at_per_s=min(bad, default=None),
+        ended_by=ended_by,
+    )
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, float):
+        return None if math.isinf(value) or math.isnan(value) else round(value, 4)
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    return value
+
+
+def _verdict(p: Point) -> str:
+    return "saturated" if p.saturated else "SLO met" if p.meets_slo else "over SLO"
+
+
+def _ms(v: float) -> str:
+    return "lost" if math.isinf(v) else f"{v:.1f}"
+
+
+@dataclass(frozen=True)
+class ThroughputResult:
+    """Every point and curve of one run of the throughput lab."""
+
+    seed: int
+    params: dict[str, Any]
+    settings: dict[str, Any]
+    points: tuple[Point, ...]
+    curves: tuple[Curve, ...]
+    wall_s: float
+    name: str = "throughput"
+
+    def curve(self, config: str) -> Curve:
+        """The curve of the configuration named ``config``."""
+        for c in self.curves:
+            if c.config == config:
+                return c
+        raise KeyError(f"no configuration {config!r}; have {[c.config for c in self.curves]}")
+
+    def points_of(self, config: str) -> tuple[Point, ...]:
+        return tuple(p for p in self.points if p.config == config)
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """``sustainable_rate_per_s:<config>`` for every curve (the lesson checks read it)."""
+        return {f"sustainable_rate_per_s:{c.config}": c.sustainable_rate_per_s for c in self.curves}
+
+    def as_dict(self) -> dict[str, Any]:
+        return _json(
+            {
+                "name": self.name,
+                "seed": self.seed,
+                "params": self.params,
+                "settings": self.settings,
+                "wall_s": self.wall_s,
+                "curves": [asdict(c) for c in self.curves],
+                "points": [asdict(p) for p in self.points],
+            }
+        )
+
+    def table(self) -> str:
+        head = (
+            f"{'configuration':<40} {'rate/s':>8} {'achieved':>9} {'p50':>7} {'p95':>7} "
+            f"{'p99':>7} {'p99.9':>7} {'max':>7}  verdict"
+        )
+        lines = [f"throughput, SLO p99 <= {self.params['slo_p99_ms']:g} ms (latency in ms)", head]
+        for p in self.points:
+            lines.append(
+                f"{p.config:<40} {p.target_rate_per_s:>8g} {p.achieved_rate_per_s:>9.0f} "
+                f"{_ms(p.p50_ms):>7} {_ms(p.p95_ms):>7} {_ms(p.p99_ms):>7} "
+                f"{_ms(p.p999_ms):>7} {_ms(p.max_ms):>7}  {_verdict(p)}"
+            )
+        lines.append("sustainable rate for the SLO:")
+        for c in self.curves:
+            lines.append(
+                f"  {c.config:<40} {c.sustainable_rate_per_s:>8g} msg/s  (ended: {c.ended_by})"
+            )
+        lines.append(f"seed={self.seed}, {self.wall_s:.0f} s, run {self.settings['run_id']}")
+        return "\n".join(lines)
+
+    # The labs' command line prints any lab's result with these (as sim.Result's).
+    to_dict = as_dict
+    summary = table

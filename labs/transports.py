@@ -1,0 +1,266 @@
+"""One way through a broker and back, behind one interface: the throughput lab's links.
+
+A :class:`Link` is a sending side and a receiving side of one configuration
+(:class:`labs.experiments.throughput.Config`) on names of one lab run: :meth:`Link.send`
+hands a batch of payloads to the client (one Redis pipeline; as many Kafka ``send()`` /
+``produce()`` calls), :meth:`Link.receive` returns what arrived within a timeout (called
+from the receiving thread only), :meth:`Link.flush` waits, bounded, for what the producer
+still holds, :meth:`Link.close` closes both clients.
+
+- Redis Pub/Sub: PUBLISH in a pipeline; a subscriber's ``get_message``.
+- Redis Streams: XADD in a pipeline; XREADGROUP (COUNT 1000, BLOCK) then one XACK per batch.
+- Kafka, kafka-python: ``KafkaProducer(acks, linger_ms, compression_type)``, a consumer
+  assigned the topic's one partition (no group: nothing to join or rebalance).
+- Kafka, confluent-kafka: ``Producer({"acks", "linger.ms", "compression.type"})`` and an
+  assigned ``Consumer``; every wait has a timeout (``socket.timeout.ms``,
+  ``message.timeout.ms``) and :func:`labs.clients.wait_until`'s one-line error.
+
+Idempotence is off on both Kafka clients, so ``acks`` is the only difference between an
+``acks=1`` and an ``acks=all`` configuration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+import redis
+
+from labs.clients import (
+    KAFKA_REQUEST_TIMEOUT_MS,
+    redis_client,
+    subscribe,
+)
+from labs.experiments.throughput import Config
+from labs.naming import Scratch
+from labs.stack import endpoints
+
+#: Entries one XREADGROUP / records one Kafka poll returns at most.
+READ_BATCH = 1000
+#: Milliseconds kafka-python's send() may block on a full buffer (a point stays bounded).
+MAX_BLOCK_MS = 500
+
+
+class Link:
+    """See the module docstring."""
+
+    def send(self, payloads: list[bytes]) -> int:
+        """Hand ``payloads`` to the client; how many it took."""
+        raise NotImplementedError
+
+    def receive(self, timeout_s: float) -> list[bytes]:
+        raise NotImplementedError
+
+    def flush(self, timeout_s: float) -> None:
+        """Wait at most ``timeout_s`` for the producer's buffered messages to go out."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class PubSubLink(Link):
+    def __init__(self, s: Scratch, label: str) -> None:
+        self.channel = s.redis_name(label)
+        self.pub = redis_client()
+        self.sub_client = redis_client()
+        self.sub = subscribe(self.sub_client, self.channel)
+        self.dropped = False
+
+    def send(self, payloads: list[bytes]) -> int:
+        pipe = self.pub.pipeline(transaction=False)
+        for p in payloads:
+            pipe.publish(self.channel, p)
+        pipe.execute()
+        return len(payloads)
+
+    def receive(self, timeout_s: float) -> list[bytes]:
+        if self.dropped:  # Redis closed the subscriber: what is published now is lost
+            time.sleep(timeout_s)
+            return []
+        try:
+            return self._read(timeout_s)
+        except redis.ConnectionError:  # over client-output-buffer-limit pubsub
+            self.dropped = True
+            return []
+
+    def _read(self, timeout_s: float) -> list[bytes]:
+        out = []
+        msg = self.sub.get_message(timeout=timeout_s)
+        while msg is not None:
+            if msg["type"] == "message":
+                out.append(msg["data"])
+            if len(out) >= READ_BATCH:
+                break
+            msg = self.sub.get_message(timeout=0)
+        return out
+
+    def close(self) -> None:
+        for c in (self.sub, self.sub_client, self.pub):
+            with contextlib.suppress(Exception):
+                c.close()
+
+
+class StreamsLink(Link):
+    FIELD = b"d"
+
+    def __init__(self, s: Scratch, label: str) -> None:
+        self.stream = s.redis_name(label)
+        self.group = "readers"
+        self.pub = redis_client()
+        self.reader = redis_client()
+        self.pub.xgroup_create(self.stream, self.group, id="0", mkstream=True)
+
+    def send(self, payloads: list[bytes]) -> int:
+        pipe = self.pub.pipeline(transaction=False)
+        for p in payloads:
+            pipe.xadd(self.stream, {self.FIELD: p})
+        pipe.execute()
+        return len(payloads)
+
+    def receive(self, timeout_s: float) -> list[bytes]:
+        block = max(1, int(timeout_s * 1000))
+        got = self.reader.xreadgroup(
+            self.group, "reader-0", {self.stream: ">"}, count=READ_BATCH, block=block
+        )
+        if not got:
+            return []
+        entries = got[0][1]
+        self.reader.xack(self.stream, self.group, *[e[0] for e in entries])
+        return [e[1][self.FIELD] for e in entries]
+
+    def close(self) -> None:
+        for c in (self.reader, self.pub):
+            with contextlib.suppress(Exception):
+                c.close()
+
+
+class KafkaPythonLink(Link):
+    def __init__(self, s: Scratch, label: str, config: Config) -> None:
+        from kafka import TopicPartition
+
+        from labs.clients import kafka_consumer, kafka_producer
+
+        self.topic = s.topic(label)
+        self.producer = kafka_producer(
+            acks=1 if config.acks == "1" else config.acks,
+            enable_idempotence=False,
+            linger_ms=config.linger_ms,
+            compression_type=None if config.compression == "none" else config.compression,
+            max_request_size=2_000_000,
+            max_block_ms=MAX_BLOCK_MS,
+        )
+        self.consumer = kafka_consumer(group_id=None, fetch_max_wait_ms=100)
+        self.consumer.assign([TopicPartition(self.topic, 0)])
+        self.consumer.seek_to_beginning()
+
+    def send(self, payloads: list[bytes]) -> int:
+        from kafka.errors import KafkaTimeoutError
+
+        for sent, p in enumerate(payloads):
+            try:
+                self.producer.send(self.topic, value=p)
+            except KafkaTimeoutError:  # buffer_memory full for max_block_ms: saturated
+                return sent
+        return len(payloads)
+
+    def receive(self, timeout_s: float) -> list[bytes]:
+        got = self.consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=READ_BATCH)
+        return [r.value for records in got.values() for r in records]
+
+    def flush(self, timeout_s: float) -> None:
+        from kafka.errors import KafkaError
+
+        with contextlib.suppress(KafkaError):
+            self.producer.flush(timeout=timeout_s)
+
+    def close(self) -> None:
+        from labs.clients import close_producer
+
+        with contextlib.suppress(Exception):
+            close_producer(self.producer, timeout_s=1.0)
+        with contextlib.suppress(Exception):
+            self.consumer.close(autocommit=False)
+
+
+def confluent_common() -> dict[str, Any]:
+    """Settings every confluent-kafka client of the course gets: where, and timeouts."""
+    return {
+        "bootstrap.servers": endpoints().kafka_bootstrap_servers,
+        "socket.timeout.ms": KAFKA_REQUEST_TIMEOUT_MS,
+        "socket.connection.setup.timeout.ms": KAFKA_REQUEST_TIMEOUT_MS,
+        "reconnect.backoff.max.ms": 1000,
+        # TCP_NODELAY, as the Java client and kafka-python set it: small requests go at once.
+        "socket.nagle.disable": True,
+    }
+
+
+class ConfluentLink(Link):
+    def __init__(self, s: Scratch, label: str, config: Config) -> None:
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+
+        self.topic = s.topic(label)
+        self.producer = Producer(
+            {
+                **confluent_common(),
+                "acks": config.acks,
+                "enable.idempotence": False,
+                "linger.ms": config.linger_ms,
+                "compression.type": config.compression,
+                "message.timeout.ms": 10000,
+                "message.max.bytes": 2_000_000,
+            }
+        )
+        self.consumer = Consumer(
+            {
+                **confluent_common(),
+                "group.id": s.group(label),
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "fetch.wait.max.ms": 100,
+                "enable.partition.eof": False,
+            }
+        )
+        self.consumer.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])
+
+    def send(self, payloads: list[bytes]) -> int:
+        sent = 0
+        for p in payloads:
+            try:
+                self.producer.produce(self.topic, p)
+            except BufferError:  # the local queue is full: the client is saturated
+                self.producer.poll(0.001)
+                break
+            sent += 1
+        self.producer.poll(0)
+        return sent
+
+    def receive(self, timeout_s: float) -> list[bytes]:
+        # consume(n, timeout) waits for n messages or the timeout: wait for the first one
+        # only, then take what is already there.
+        first = self.consumer.poll(timeout_s)
+        if first is None:
+            return []
+        got = [first, *self.consumer.consume(num_messages=READ_BATCH - 1, timeout=0)]
+        return [m.value() for m in got if m.error() is None]
+
+    def flush(self, timeout_s: float) -> None:
+        self.producer.flush(timeout_s)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.producer.purge()
+            self.producer.flush(0)
+        with contextlib.suppress(Exception):
+            self.consumer.close()
+
+
+def open_link(s: Scratch, config: Config, label: str) -> Link:
+    """The link of ``config`` on fresh names of run ``s`` (``label`` tells them apart)."""
+    if config.system == "pubsub":
+        return PubSubLink(s, label)
+    if config.system == "streams":
+        return StreamsLink(s, label)
+    if config.client == "kafka-python":
+        return KafkaPythonLink(s, label, config)
+    return ConfluentLink(s, label, config)
