@@ -37,6 +37,12 @@ def sustainable_rate(points: Sequence[Point], slo_p99_ms: float) -> float:
     return best
 
 
+def _against_rate(ax, ylabel: str, title: str) -> None:
+    """Log-log axes of something against the offered rate, with a small title."""
+    ax.set(xscale="log", yscale="log", xlabel="offered rate (msg/s)", ylabel=ylabel, title=title)
+    ax.title.set_fontsize(9)
+
+
 def _configs(result: ThroughputResult) -> list[str]:
     return [c.config for c in result.curves]
 
@@ -69,15 +75,12 @@ def latency_curves(
         if rate > best_rate:
             best, best_rate = name, rate
     ax.axhline(slo, color="0.3", linestyle="--", linewidth=1, label=f"SLO p99 <= {slo:g} ms")
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="offered rate (msg/s)",
-        ylabel=f"{PERCENTILE_LABELS[percentile]} latency from intended send (ms)",
-        title=f"Latency vs offered rate: {best} sustains the most within the SLO "
-        f"({best_rate:g} msg/s); hollow: rate not delivered",
+    _against_rate(
+        ax,
+        f"{PERCENTILE_LABELS[percentile]} latency from intended send (ms)",
+        f"Latency vs offered rate: {best} sustains the highest rate within the "
+        f"{slo:g} ms SLO; hollow: rate not delivered",
     )
-    ax.title.set_fontsize(9)
     style.legend_outside(ax, fontsize=8)
     return fig
 
@@ -98,14 +101,11 @@ def cpu_per_message(result: ThroughputResult, configs: Sequence[str] | None = No
         ax.plot(x, y, "-o", color=looks[name]["color"], label=looks[name]["label"], markersize=4)
         if float(np.median(y)) > top_cost:
             top, top_cost = name, float(np.median(y))
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="offered rate (msg/s)",
-        ylabel="process CPU per message (µs)",
-        title=f"CPU per message: {top} costs the most; it falls as batches grow",
+    _against_rate(
+        ax,
+        "process CPU per message (µs)",
+        f"CPU per message: {top} costs the most; it falls as batches grow",
     )
-    ax.title.set_fontsize(9)
     style.legend_outside(ax, fontsize=8)
     return fig
 
@@ -138,14 +138,11 @@ def twin_curves(result: TwinResult) -> Figure:
         ax.axvspan(series[0] * 0.9, series[CAL_POINTS - 1] * 1.1, color="0.92", zorder=0)
         sat = sim.saturation_rate_per_s[label]
         ax.axvline(sat, color="tab:red", linestyle="--", label="simulated saturation")
-        ax.set(
-            xscale="log",
-            yscale="log",
-            xlabel="offered rate (msg/s)",
-            ylabel="latency from intended send (ms)",
-            title=f"{label}: saturates near {sat:,.0f} msg/s (simulated)",
+        _against_rate(
+            ax,
+            "latency from intended send (ms)",
+            f"{label}: saturates near {sat:,.0f} msg/s (simulated)",
         )
-        ax.title.set_fontsize(9)
     fig.suptitle("Throughput twin (shaded: the calibration rates)", fontsize=10)
     style.legend_outside(axes[0, -1], fontsize=8)
     return fig

@@ -323,16 +323,33 @@ class ThroughputTwin(Twin):
 
     # -- the simulator half -------------------------------------------------------------
     def simulate(self, cal: ThroughputCalibration, real: RealSweeps | None = None) -> SimCurves:  # type: ignore[override]
-        series = self.series()
+        """Each rate :data:`REPEATS` times (seeds ``seed``, ``seed + 1``, ...), point by point
+        as the lab measures it, and the median of each figure -- as the real half's: a
+        short point often misses the rare long stall, so a median of short points is not
+        the long-run percentile, in either half."""
         points = {
-            label: tuple(
-                simulate_point(model, rate, duration_s=self.point_s, seed=self.seed)
-                for rate in series
-            )
+            label: tuple(self._median_point(model, rate) for rate in self.series())
             for label, model in cal.models.items()
         }
         sat = {label: saturation_rate(m, seed=self.seed) for label, m in cal.models.items()}
         return SimCurves(points, sat)
+
+    def _median_point(self, model: ClientModel, rate: float) -> SimPoint:
+        runs = [
+            simulate_point(model, rate, duration_s=self.point_s, seed=self.seed + r)
+            for r in range(REPEATS)
+        ]
+        fields = {
+            f.name: float(np.median([getattr(p, f.name) for p in runs]))
+            for f in dataclasses.fields(SimPoint)
+            if f.name not in ("target_rate_per_s", "sent", "saturated")
+        }
+        return SimPoint(
+            target_rate_per_s=rate,
+            sent=runs[0].sent,
+            saturated=sum(p.saturated for p in runs) * 2 > len(runs),
+            **fields,
+        )
 
     # -- the comparison -------------------------------------------------------------------
     def compare(self, real: RealSweeps, sim: SimCurves, cal: ThroughputCalibration) -> list[Row]:  # type: ignore[override]
