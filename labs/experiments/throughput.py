@@ -198,7 +198,7 @@ THROUGHPUT = Experiment(
     summary="latency-throughput envelope: rates until saturation, p50..p99.9, sustainable rate",
     params=PARAMS,
     lab="labs.throughput:run_throughput",
-    lesson="14_throughput",
+    lesson="19_performance",
     theory="latency flat below the service rate, the tail unbounded above it; "
     "sustainable rate = highest rate with p99 <= SLO",
     twins={"throughput": ("labs.twins.throughput:ThroughputTwin", TWIN)},
