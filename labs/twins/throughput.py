@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -151,12 +152,15 @@ class RealSweeps:
     sweeps: Mapping[str, Sweep]
     rates_per_s: tuple[float, ...]
     point_s: float
+    #: The machine's 1-minute load average when the sweeps started and ended.
+    load_average: tuple[float, float] = (float("nan"), float("nan"))
 
     def to_dict(self) -> dict[str, Any]:
         return json_ready(
             {
                 "rates_per_s": list(self.rates_per_s),
                 "point_s": self.point_s,
+                "load_average": list(self.load_average),
                 "sweeps": {k: s.to_dict() for k, s in self.sweeps.items()},
             }
         )
@@ -284,6 +288,7 @@ class ThroughputTwin(Twin):
         from labs.throughput import Session
 
         series = self.series()
+        load_before = os.getloadavg()[0]
         got: dict[str, list] = {k: [] for k in TWIN_CONFIGS}
         bursts: dict[str, list] = {k: [] for k in TWIN_CONFIGS}
         with (
@@ -310,6 +315,7 @@ class ThroughputTwin(Twin):
             {k: Sweep(k, tuple(got[k]), tuple(bursts[k])) for k in TWIN_CONFIGS},
             series,
             self.point_s,
+            (load_before, os.getloadavg()[0]),
         )
 
     def calibrate_on(self, real: RealSweeps) -> ThroughputCalibration:
@@ -392,6 +398,18 @@ class ThroughputTwin(Twin):
             f"{BURST_S:g} s burst, which are not compared.",
         )
 
+    def run_notes(self, real: RealSweeps) -> tuple[str, ...]:  # type: ignore[override]
+        """A busy machine, said: the model gives the client's process a core between stalls."""
+        load, cores = max(real.load_average), os.cpu_count() or 1
+        if not load > cores:
+            return ()
+        return (
+            f"this machine was busy: 1-minute load average up to {load:.1f} on {cores} cores "
+            "during the sweeps. The model lets the client's process run whenever its thread "
+            "is not stalled; sharing the CPU with other work lowers the real saturation rate "
+            "and raises the tail at every rate, so expect disagreement.",
+        )
+
     def run(self, calibration: Any = None) -> TwinResult:
         """Sweep the real brokers, calibrate on the low-rate points, simulate, compare
         (``calibration`` is ignored: this twin calibrates on its own sweep)."""
@@ -408,5 +426,5 @@ class ThroughputTwin(Twin):
                 real=real,  # type: ignore[arg-type]
                 simulator=sim,  # type: ignore[arg-type]
                 rows=tuple(self.compare(real, sim, cal)),
-                notes=self.notes(),
+                notes=(*self.notes(), *self.run_notes(real)),
             )

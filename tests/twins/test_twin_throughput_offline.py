@@ -173,3 +173,11 @@ def test_lesson_figures_follow_the_house_style_and_the_sustainable_rate_rule():
         p.target_rate_per_s for p in pubsub if p.achieved_rate_per_s >= 0.95 * p.target_rate_per_s
     )
     assert sustainable_rate(pubsub, 0.0) == 0.0
+
+
+def test_a_busy_machine_is_said():
+    t = ThroughputTwin(point_s=1.0)
+    quiet = dataclasses.replace(_sweeps(t), load_average=(0.2, 0.3))
+    busy = dataclasses.replace(quiet, load_average=(0.2, 64.0))
+    assert t.run_notes(quiet) == ()
+    assert "load average up to 64.0" in t.run_notes(busy)[0]
