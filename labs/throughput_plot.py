@@ -78,8 +78,8 @@ def latency_curves(
     _against_rate(
         ax,
         f"{PERCENTILE_LABELS[percentile]} latency from intended send (ms)",
-        f"Latency vs offered rate: {best} sustains the highest rate within the "
-        f"{slo:g} ms SLO; hollow: rate not delivered",
+        f"Latency vs offered rate: {best} sustains the highest rate\n"
+        f"within the {slo:g} ms SLO (hollow: rate not delivered)",
     )
     style.legend_outside(ax, fontsize=8)
     return fig
@@ -104,7 +104,7 @@ def cpu_per_message(result: ThroughputResult, configs: Sequence[str] | None = No
     _against_rate(
         ax,
         "process CPU per message (µs)",
-        f"CPU per message: {top} costs the most; it falls as batches grow",
+        f"CPU per message: {top} costs the most;\nit falls as batches grow",
     )
     style.legend_outside(ax, fontsize=8)
     return fig
