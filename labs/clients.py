@@ -83,7 +83,7 @@ def _kafka_common() -> dict[str, Any]:
 def kafka_admin(**overrides: Any) -> KafkaAdminClient:
     """A Kafka admin client with request and bootstrap timeouts."""
     return _kafka_call(
-        "Kafka admin client", lambda: KafkaAdminClient(**_kafka_common(), **overrides)
+        "Kafka admin client", lambda: KafkaAdminClient(**{**_kafka_common(), **overrides})
     )
 
 

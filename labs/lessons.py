@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from labs.throughput_result import ThroughputResult
 from sim.analysis.result import Result
 
 
@@ -308,6 +309,44 @@ def _retention(c: _Lesson) -> None:
     c.expect(0 < found < end, f"the late group found {found} of the {end} records written")
 
 
+def _throughput(c: _Lesson) -> None:
+    # Every curve stopped where it should; a point never delivers more than it planned.
+    for curve in c.r.curves:
+        points = c.r.points_of(curve.config)
+        c.expect(points, f"{curve.config}: no point measured")
+        c.expect(
+            all(p.received <= p.sent <= p.planned for p in points),
+            f"{curve.config}: received more than sent",
+        )
+        c.expect(
+            not any(p.saturated for p in points[:-1]), f"{curve.config}: swept past saturation"
+        )
+    # Larger messages lower the message rate a configuration delivers: in every group of
+    # curves that differ only in size, where the largest size saturated (not where the byte
+    # cap ended its sweep), its peak delivered rate (received / point_s, the best point of
+    # its sweep) is below the smallest size's. Delivered messages are compared, not the
+    # sustainable rate: that rests on p99, which a stall of a loaded machine lifts at any
+    # rate (a workshop runs four learners on two cores).
+    groups: dict[tuple, list] = {}
+    for curve in c.r.curves:
+        key = (curve.system, curve.client, curve.acks, curve.linger_ms, curve.compression)
+        groups.setdefault(key, []).append(curve)
+    compared = 0
+    for curves in groups.values():
+        small = min(curves, key=lambda x: x.size_bytes)
+        large = max(curves, key=lambda x: x.size_bytes)
+        if large is small or large.saturated_at_per_s is None:
+            continue
+        compared += 1
+        big, little = max(large.achieved_per_s), max(small.achieved_per_s)
+        c.expect(
+            big < little,
+            f"{large.config} delivered up to {big:.0f} msg/s, {small.config} {little:.0f}",
+        )
+    if any(len(g) > 1 for g in groups.values()):
+        c.expect(compared, "no larger message size saturated: the sweep ended before it did")
+
+
 LESSONS: dict[str, Callable[[_Lesson], None]] = {
     "loss": _loss,
     "replay": _replay,
@@ -322,10 +361,11 @@ LESSONS: dict[str, Callable[[_Lesson], None]] = {
     "rebalance": _rebalance,
     "zombie": _zombie,
     "retention": _retention,
+    "throughput": _throughput,
 }
 
 
-def check(name: str, result: Result) -> list[str]:
+def check(name: str, result: Result | ThroughputResult) -> list[str]:
     """The failures of lab ``name``'s lesson in ``result`` (``[]``: the lesson held)."""
     key = name.replace("-", "_")
     if key not in LESSONS:

@@ -20,12 +20,25 @@ Percentiles (p50, p95, p99, p99.9) are numpy's ``inverted_cdf`` over every plann
 of the point: each is a latency some message really had (or infinite), never an
 interpolation. With at most a few hundred thousand messages per point all samples are
 kept, so no histogram's bucket rounding is needed. A point *meets the SLO* when the
-achieved rate (messages received / ``point_s``) is at least :data:`SUSTAINED_SHARE` of the
+achieved rate (:func:`delivered_rate`: messages received / ``point_s``, or the rate at which
+they arrived if that was lower) is at least :data:`SUSTAINED_SHARE` of the
 target and p99 is within the SLO; a curve's sustainable rate is the highest such target
 rate. A point is *saturated* -- and its configuration's sweep ends there -- when it
 delivers less than that share or even its median exceeds the SLO: the queue grew through
 the point. (A stall of the loaded machine lifts the tail of one point, not its median, and
 does not end a sweep.)
+
+The sending side records when the broker acknowledged each message (the reply to PUBLISH or
+XADD, Kafka's produce response: ``ack_p50_ms``, ``ack_p99_ms``, also from the intended
+time). That is where ``acks`` differs: a consumer reads a Kafka record only once it is
+below the high watermark, i.e. replicated to every in-sync replica, whatever the
+producer's ``acks`` -- so ``acks=all`` costs the *producer* the wait for the followers,
+and at low rates the end-to-end latency hardly changes. But a broker answers one request
+of a connection at a time: at a rate where the producer's requests queue behind those waits
+(here about 1000 msg/s with ``linger.ms=0``) the end-to-end latency rises too. On a single
+broker the in-sync replicas are the leader alone and ``acks=all`` costs nothing; on the
+3-broker cluster (``Config(replicas=3)``, topic with ``min.insync.replicas=2``) it costs a
+follower's fetch.
 
 ``consumer_pause_ms`` stops the receiving thread once in each point (at half its window):
 the messages sent meanwhile wait in the broker (or the subscriber's socket) and their
@@ -34,10 +47,12 @@ latency, measured from their intended time, shows the pause in p99.9 and the max
 
 from __future__ import annotations
 
+import contextlib
 import math
 import struct
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,14 +62,16 @@ from labs.clients import START_HINT, WaitTimeout
 from labs.experiments.throughput import (
     CONFIGS,
     MAX_BYTES_PER_S,
+    RATE_RANGE,
     THROUGHPUT,
     Config,
     rates,
 )
 from labs.naming import Scratch, scratch
+from labs.params import check_range
 from labs.recording import Clock
 from labs.sending import due_batches
-from labs.throughput_result import Curve, Point, ThroughputResult, curve_of
+from labs.throughput_result import Curve, Point, ThroughputResult, curve_of, described
 from labs.transports import Link, open_link
 from labs.workload import lab_rngs
 
@@ -65,6 +82,7 @@ __all__ = [
     "Point",
     "Session",
     "ThroughputResult",
+    "cluster_for",
     "measure_point",
     "run_throughput",
 ]
@@ -99,12 +117,14 @@ class _Recording:
     pause_at: float | None = None
     pause_s: float = 0.0
     latency: np.ndarray = field(init=False)
+    ack: np.ndarray = field(init=False)
     received: int = 0
     cpu_start: float | None = None
     cpu_now: float = 0.0
 
     def __post_init__(self) -> None:
         self.latency = np.full(self.n, np.nan)
+        self.ack = np.full(self.n, np.nan)  # intended send -> the broker's acknowledgement
 
 
 class _Receiver(threading.Thread):
@@ -145,18 +165,44 @@ class _Receiver(threading.Thread):
         rec.cpu_now = time.thread_time()
 
 
+def delivered_rate(arrivals: np.ndarray, point_s: float) -> float:
+    """Messages a second the receiver got: those received (``arrivals``, run times; NaN:
+    never) over ``point_s``, or -- lower when the receiver was the bottleneck and the drain
+    let it catch up after the window -- the rate at which they arrived, the middle 90 % of
+    them over the time between their 5th and 95th percentile (a late last message or a
+    constant latency does not change it)."""
+    got = arrivals[~np.isnan(arrivals)]
+    rate = got.size / point_s
+    if got.size >= 20:
+        lo, hi = np.quantile(got, [0.05, 0.95])
+        if hi > lo:
+            rate = min(rate, 0.9 * got.size / (hi - lo))
+    return float(rate)
+
+
 class Session:
     """One configuration's link and receiving thread; :meth:`point` measures one rate."""
 
     def __init__(self, s: Scratch, config: Config, *, seed: int = 0, label: str = "c0") -> None:
         self.config = config
         self.clock = Clock()
-        self.link = open_link(s, config, label)
+        self.sending: _Recording | None = None
+        self.link = open_link(s, config, label).attach(self.clock, self._acked)
         self.pad = padding(config.size_bytes or 0, seed)
         self.receiver = _Receiver(self.link, self.clock)
         self.receiver.start()
         self.points = 0
-        self._warm_up()
+        try:
+            self._warm_up()
+        except BaseException:
+            self.close()
+            raise
+
+    def _acked(self, body: bytes, t: float) -> None:
+        rec = self.sending
+        index, i, intended = HEADER.unpack_from(body)
+        if rec is not None and index == rec.index and 0 <= i < rec.n:
+            rec.ack[i] = t - intended
 
     def __enter__(self) -> Session:
         return self
@@ -203,7 +249,7 @@ class Session:
         rec = _Recording(self.points, n)
         if consumer_pause_ms > 0:
             rec.pause_at, rec.pause_s = t0 + point_s / 2, consumer_pause_ms / 1000.0
-        self.receiver.current = rec
+        self.receiver.current = self.sending = rec
         send_end = t0 + point_s * (1 + SEND_SLACK) + 0.1
         sent, cpu0, proc0 = 0, time.thread_time(), time.process_time()
         for start, stop, now in due_batches(plan, self.clock):
@@ -217,7 +263,7 @@ class Session:
         while rec.received < sent and self.clock.now() < drain_end:
             self._check()
             time.sleep(0.005)
-        self.receiver.current = None
+        self.receiver.current = self.sending = None
         self._check()
         proc_cpu = time.process_time() - proc0
         latency_ms = np.where(np.isnan(rec.latency), np.inf, rec.latency * 1000.0)
@@ -226,17 +272,15 @@ class Session:
             k: float(np.percentile(latency_ms, q, method="inverted_cdf"))
             for k, q in PERCENTILES.items()
         }
-        achieved = received / point_s
+        ack_ms = np.where(np.isnan(rec.ack), np.inf, rec.ack * 1000.0)
+        acks = {
+            f"ack_{k}": float(np.percentile(ack_ms, PERCENTILES[k], method="inverted_cdf"))
+            for k in ("p50_ms", "p99_ms")
+        }
+        achieved = delivered_rate(plan + rec.latency, point_s)
         delivered = achieved >= SUSTAINED_SHARE * rate_per_s
-        c = self.config
         return Point(
-            config=c.name,
-            system=c.system,
-            client=c.client,
-            acks=c.acks,
-            linger_ms=c.linger_ms,
-            compression=c.compression,
-            size_bytes=int(c.size_bytes or 0),
+            **described(self.config),
             target_rate_per_s=float(rate_per_s),
             planned=n,
             sent=sent,
@@ -244,6 +288,7 @@ class Session:
             achieved_rate_per_s=achieved,
             **pct,
             max_ms=float(latency_ms.max()),
+            **acks,
             send_cpu_us_per_msg=1e6 * send_cpu / max(sent, 1),
             recv_cpu_us_per_msg=1e6
             * (rec.cpu_now - (rec.cpu_start or rec.cpu_now))
@@ -253,6 +298,48 @@ class Session:
             meets_slo=delivered and pct["p99_ms"] <= slo_p99_ms,
             saturated=not delivered or pct["p50_ms"] > slo_p99_ms,
         )
+
+    def sweep(
+        self, series, point_s: float, *, slo_p99_ms: float, consumer_pause_ms: float = 0
+    ) -> tuple[Curve, list[Point]]:
+        """The points at ``series`` (lowest first) up to the first saturated one -- or the
+        last rate, or the first over :data:`MAX_BYTES_PER_S` -- and their curve."""
+        points: list[Point] = []
+        ended_by = "last rate"
+        for rate in series:
+            if rate * (self.config.size_bytes or 0) > MAX_BYTES_PER_S:
+                ended_by = "bytes cap"  # beyond what memory and disk should carry
+                break
+            with progress.step(f"{self.config.name} at {rate:g} msg/s"):
+                p = self.point(
+                    rate, point_s, slo_p99_ms=slo_p99_ms, consumer_pause_ms=consumer_pause_ms
+                )
+            points.append(p)
+            if p.saturated:
+                ended_by = "saturated"
+                break
+        return curve_of(self.config, points, ended_by), points
+
+
+@contextlib.contextmanager
+def cluster_for(configs: Sequence[Config]) -> Iterator[None]:
+    """The 3-broker cluster up while the block runs if a configuration of ``configs`` has
+    ``replicas=3``; the nodes it started are stopped afterwards (as the durability lab)."""
+    if not any(c.replicas > 1 for c in configs):
+        yield
+        return
+    from labs.stack import cluster
+
+    was_running = {node.name for node in cluster.nodes() if node.pid() is not None}
+    try:
+        if len(was_running) < len(cluster.nodes()):
+            with progress.step("starting the 3-broker cluster"):
+                cluster.up()
+        yield
+    finally:
+        for node in reversed(cluster.nodes()):  # stop what this run started
+            if node.name not in was_running:
+                cluster.stop(node.name)
 
 
 def measure_point(
@@ -269,9 +356,10 @@ def measure_point(
     THROUGHPUT.params.select("slo_p99_ms", "point_s", "size_bytes").check(
         dict(slo_p99_ms=slo_p99_ms, point_s=point_s, size_bytes=size_bytes)
     )
-    THROUGHPUT.params["min_rate_per_s"].check(rate_per_s)
-    with scratch("throughput") as s, Session(s, config.sized(size_bytes), seed=seed) as session:
-        return session.point(
+    check_range("rate_per_s", rate_per_s, RATE_RANGE[0], RATE_RANGE[1])
+    config = config.sized(size_bytes)
+    with cluster_for([config]), scratch("throughput") as s, Session(s, config, seed=seed) as ses:
+        return ses.point(
             rate_per_s, point_s, slo_p99_ms=slo_p99_ms, consumer_pause_ms=consumer_pause_ms
         )
 
@@ -297,30 +385,17 @@ def run_throughput(
     points: list[Point] = []
     curves: list[Curve] = []
     with (
+        cluster_for(chosen),
         scratch("throughput") as s,
         progress.task("configurations", total=len(chosen), unit="configs") as bar,
     ):
         for k, config in enumerate(chosen):
             with progress.step(config.name), Session(s, config, seed=seed, label=f"c{k}") as ses:
-                mine: list[Point] = []
-                ended_by = "last rate"
-                for rate in series:
-                    if rate * (config.size_bytes or 0) > MAX_BYTES_PER_S:
-                        ended_by = "bytes cap"  # beyond what memory and disk should carry
-                        break
-                    with progress.step(f"{config.name} at {rate:g} msg/s"):
-                        p = ses.point(
-                            rate,
-                            point_s,
-                            slo_p99_ms=slo_p99_ms,
-                            consumer_pause_ms=consumer_pause_ms,
-                        )
-                    mine.append(p)
-                    if p.saturated:
-                        ended_by = "saturated"
-                        break
+                curve, mine = ses.sweep(
+                    series, point_s, slo_p99_ms=slo_p99_ms, consumer_pause_ms=consumer_pause_ms
+                )
             points += mine
-            curves.append(curve_of(config, mine, ended_by))
+            curves.append(curve)
             bar.advance()
     return ThroughputResult(
         seed=seed,
@@ -336,6 +411,7 @@ def run_throughput(
             "percentiles": "numpy inverted_cdf over every planned message (unreceived = inf)",
             "meets_slo": f"achieved >= {SUSTAINED_SHARE:g} x target and p99 <= slo_p99_ms",
             "saturated": f"achieved < {SUSTAINED_SHARE:g} x target or p50 > slo_p99_ms",
+            "achieved": "received / point_s, or the arrival rate (5th-95th percentile) if lower",
             "drain_s": DRAIN_S,
             "max_bytes_per_s": MAX_BYTES_PER_S,
         },

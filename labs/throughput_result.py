@@ -20,8 +20,8 @@ from labs.experiments.throughput import Config
 
 
 @dataclass(frozen=True)
-class Point:
-    """One configuration at one target rate (latencies in ms; ``inf``: not received)."""
+class Described:
+    """Which configuration a point or curve is of (see :class:`Config`)."""
 
     config: str
     system: str
@@ -30,6 +30,27 @@ class Point:
     linger_ms: int
     compression: str
     size_bytes: int
+    replicas: int
+
+
+def described(config: Config) -> dict[str, Any]:
+    """The :class:`Described` fields of ``config`` (its size fixed)."""
+    return dict(
+        config=config.name,
+        system=config.system,
+        client=config.client,
+        acks=config.acks,
+        linger_ms=config.linger_ms,
+        compression=config.compression,
+        size_bytes=int(config.size_bytes or 0),
+        replicas=config.replicas,
+    )
+
+
+@dataclass(frozen=True)
+class Point(Described):
+    """One configuration at one target rate (latencies in ms; ``inf``: not received)."""
+
     target_rate_per_s: float
     planned: int
     sent: int
@@ -40,6 +61,9 @@ class Point:
     p99_ms: float
     p999_ms: float
     max_ms: float
+    #: Intended send time -> the broker's acknowledgement (PUBLISH/XADD reply, produce response).
+    ack_p50_ms: float
+    ack_p99_ms: float
     #: Thread CPU (``time.thread_time``) of the sending thread per message sent, of the
     #: receiving thread per message received; the whole process's per message received.
     send_cpu_us_per_msg: float
@@ -53,16 +77,9 @@ class Point:
 
 
 @dataclass(frozen=True)
-class Curve:
+class Curve(Described):
     """One configuration's sweep: the rates tried, lowest first, and what each achieved."""
 
-    config: str
-    system: str
-    client: str
-    acks: str
-    linger_ms: int
-    compression: str
-    size_bytes: int
     rates_per_s: tuple[float, ...]
     achieved_per_s: tuple[float, ...]
     p99_ms: tuple[float, ...]
@@ -80,13 +97,7 @@ def curve_of(config: Config, points: Sequence[Point], ended_by: str) -> Curve:
     ok = [p.target_rate_per_s for p in points if p.meets_slo]
     bad = [p.target_rate_per_s for p in points if p.saturated]
     return Curve(
-        config=config.name,
-        system=config.system,
-        client=config.client,
-        acks=config.acks,
-        linger_ms=config.linger_ms,
-        compression=config.compression,
-        size_bytes=int(config.size_bytes or 0),
+        **described(config),
         rates_per_s=tuple(p.target_rate_per_s for p in points),
         achieved_per_s=tuple(p.achieved_rate_per_s for p in points),
         p99_ms=tuple(p.p99_ms for p in points),

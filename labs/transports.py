@@ -23,17 +23,22 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
 
 from labs.clients import (
     KAFKA_REQUEST_TIMEOUT_MS,
+    BrokerUnavailable,
+    kafka_admin,
     redis_client,
     subscribe,
+    wait_until,
 )
 from labs.experiments.throughput import Config
 from labs.naming import Scratch
+from labs.recording import Clock
 from labs.stack import endpoints
 
 #: Entries one XREADGROUP / records one Kafka poll returns at most.
@@ -42,8 +47,20 @@ READ_BATCH = 1000
 MAX_BLOCK_MS = 500
 
 
+#: ``acked(body, t)``: the broker acknowledged the message ``body`` at run time ``t``.
+Acked = Callable[[bytes, float], None]
+
+
 class Link:
-    """See the module docstring."""
+    """See the module docstring. ``acked`` is told when the broker acknowledged each
+    message (run time of ``clock``): a Redis command's reply, a Kafka produce response."""
+
+    acked: Acked
+    clock: Clock
+
+    def attach(self, clock: Clock, acked: Acked) -> Link:
+        self.clock, self.acked = clock, acked
+        return self
 
     def send(self, payloads: list[bytes]) -> int:
         """Hand ``payloads`` to the client; how many it took."""
@@ -59,7 +76,26 @@ class Link:
         raise NotImplementedError
 
 
-class PubSubLink(Link):
+class _RedisLink(Link):
+    """A Redis link: a batch goes out as one pipeline; its reply acknowledges them all."""
+
+    pub: redis.Redis
+
+    def _add(self, pipe, payload: bytes) -> None:
+        raise NotImplementedError
+
+    def send(self, payloads: list[bytes]) -> int:
+        pipe = self.pub.pipeline(transaction=False)
+        for p in payloads:
+            self._add(pipe, p)
+        pipe.execute()
+        now = self.clock.now()
+        for p in payloads:
+            self.acked(p, now)
+        return len(payloads)
+
+
+class PubSubLink(_RedisLink):
     def __init__(self, s: Scratch, label: str) -> None:
         self.channel = s.redis_name(label)
         self.pub = redis_client()
@@ -67,12 +103,8 @@ class PubSubLink(Link):
         self.sub = subscribe(self.sub_client, self.channel)
         self.dropped = False
 
-    def send(self, payloads: list[bytes]) -> int:
-        pipe = self.pub.pipeline(transaction=False)
-        for p in payloads:
-            pipe.publish(self.channel, p)
-        pipe.execute()
-        return len(payloads)
+    def _add(self, pipe, payload: bytes) -> None:
+        pipe.publish(self.channel, payload)
 
     def receive(self, timeout_s: float) -> list[bytes]:
         if self.dropped:  # Redis closed the subscriber: what is published now is lost
@@ -101,7 +133,7 @@ class PubSubLink(Link):
                 c.close()
 
 
-class StreamsLink(Link):
+class StreamsLink(_RedisLink):
     FIELD = b"d"
 
     def __init__(self, s: Scratch, label: str) -> None:
@@ -111,12 +143,8 @@ class StreamsLink(Link):
         self.reader = redis_client()
         self.pub.xgroup_create(self.stream, self.group, id="0", mkstream=True)
 
-    def send(self, payloads: list[bytes]) -> int:
-        pipe = self.pub.pipeline(transaction=False)
-        for p in payloads:
-            pipe.xadd(self.stream, {self.FIELD: p})
-        pipe.execute()
-        return len(payloads)
+    def _add(self, pipe, payload: bytes) -> None:
+        pipe.xadd(self.stream, {self.FIELD: payload})
 
     def receive(self, timeout_s: float) -> list[bytes]:
         block = max(1, int(timeout_s * 1000))
@@ -141,8 +169,10 @@ class KafkaPythonLink(Link):
 
         from labs.clients import kafka_consumer, kafka_producer
 
-        self.topic = s.topic(label)
+        self.target = KafkaTopic(s, label, config)
+        self.topic, where = self.target.name, {"bootstrap_servers": self.target.bootstrap}
         self.producer = kafka_producer(
+            **where,
             acks=1 if config.acks == "1" else config.acks,
             enable_idempotence=False,
             linger_ms=config.linger_ms,
@@ -150,7 +180,7 @@ class KafkaPythonLink(Link):
             max_request_size=2_000_000,
             max_block_ms=MAX_BLOCK_MS,
         )
-        self.consumer = kafka_consumer(group_id=None, fetch_max_wait_ms=100)
+        self.consumer = kafka_consumer(group_id=None, fetch_max_wait_ms=100, **where)
         self.consumer.assign([TopicPartition(self.topic, 0)])
         self.consumer.seek_to_beginning()
 
@@ -159,10 +189,13 @@ class KafkaPythonLink(Link):
 
         for sent, p in enumerate(payloads):
             try:
-                self.producer.send(self.topic, value=p)
+                self.producer.send(self.topic, value=p).add_callback(self._acked, p)
             except KafkaTimeoutError:  # buffer_memory full for max_block_ms: saturated
                 return sent
         return len(payloads)
+
+    def _acked(self, body: bytes, _metadata) -> None:  # in the producer's sender thread
+        self.acked(body, self.clock.now())
 
     def receive(self, timeout_s: float) -> list[bytes]:
         got = self.consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=READ_BATCH)
@@ -181,12 +214,63 @@ class KafkaPythonLink(Link):
             close_producer(self.producer, timeout_s=1.0)
         with contextlib.suppress(Exception):
             self.consumer.close(autocommit=False)
+        self.target.delete()
 
 
-def confluent_common() -> dict[str, Any]:
+class KafkaTopic:
+    """A fresh one-partition topic for ``config``: on the course's broker (a scratch name,
+    deleted with the run) or, with ``replicas=3``, on the 3-broker cluster (created with
+    ``min.insync.replicas=2``, every replica in sync before it is used, deleted by
+    :meth:`delete`)."""
+
+    def __init__(self, s: Scratch, label: str, config: Config) -> None:
+        self.on_cluster = config.replicas > 1
+        if not self.on_cluster:
+            self.bootstrap = endpoints().kafka_bootstrap_servers
+            self.name = s.topic(label)
+            return
+        from kafka.admin import NewTopic
+
+        from labs.stack import cluster
+
+        if not cluster.running():
+            raise BrokerUnavailable(
+                f"{config.name} needs the 3-broker cluster, which is not running; "
+                "start it with: python -m labs.stack up --cluster"
+            )
+        self.bootstrap = cluster.bootstrap_servers()
+        self.name = s.kafka_name(label)
+        self.admin = kafka_admin(bootstrap_servers=self.bootstrap)
+        spec = NewTopic(self.name, 1, config.replicas, topic_configs={"min.insync.replicas": "2"})
+        self.admin.create_topics([spec], timeout_ms=10_000)
+        wait_until(
+            lambda: _in_sync(cluster, self.name) == config.replicas,
+            timeout_s=20,
+            what=f"every replica of {self.name} in sync on the cluster",
+            interval_s=0.2,
+        )
+
+    def delete(self) -> None:
+        if self.on_cluster:
+            with contextlib.suppress(Exception):
+                self.admin.delete_topics([self.name], timeout_ms=5000)
+            with contextlib.suppress(Exception):
+                self.admin.close()
+
+
+def _in_sync(cluster, topic: str) -> int:
+    from labs.stack.prereqs import StackError
+
+    try:
+        return len(cluster.describe(topic, timeout_s=1.0)[0].isr)
+    except StackError:  # not on the answering broker yet
+        return 0
+
+
+def confluent_common(bootstrap: str | None = None) -> dict[str, Any]:
     """Settings every confluent-kafka client of the course gets: where, and timeouts."""
     return {
-        "bootstrap.servers": endpoints().kafka_bootstrap_servers,
+        "bootstrap.servers": bootstrap or endpoints().kafka_bootstrap_servers,
         "socket.timeout.ms": KAFKA_REQUEST_TIMEOUT_MS,
         "socket.connection.setup.timeout.ms": KAFKA_REQUEST_TIMEOUT_MS,
         "reconnect.backoff.max.ms": 1000,
@@ -199,10 +283,11 @@ class ConfluentLink(Link):
     def __init__(self, s: Scratch, label: str, config: Config) -> None:
         from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
-        self.topic = s.topic(label)
+        self.target = KafkaTopic(s, label, config)
+        self.topic = self.target.name
         self.producer = Producer(
             {
-                **confluent_common(),
+                **confluent_common(self.target.bootstrap),
                 "acks": config.acks,
                 "enable.idempotence": False,
                 "linger.ms": config.linger_ms,
@@ -213,7 +298,7 @@ class ConfluentLink(Link):
         )
         self.consumer = Consumer(
             {
-                **confluent_common(),
+                **confluent_common(self.target.bootstrap),
                 "group.id": s.group(label),
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
@@ -224,10 +309,14 @@ class ConfluentLink(Link):
         self.consumer.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])
 
     def send(self, payloads: list[bytes]) -> int:
-        sent = 0
+        sent, now, acked = 0, self.clock.now(), self.acked
         for p in payloads:
-            try:
-                self.producer.produce(self.topic, p)
+            try:  # librdkafka measures produce() -> ack (Message.latency())
+                self.producer.produce(
+                    self.topic,
+                    p,
+                    on_delivery=lambda err, m, t=now: err or acked(m.value(), t + m.latency()),
+                )
             except BufferError:  # the local queue is full: the client is saturated
                 self.producer.poll(0.001)
                 break
@@ -253,6 +342,7 @@ class ConfluentLink(Link):
             self.producer.flush(0)
         with contextlib.suppress(Exception):
             self.consumer.close()
+        self.target.delete()
 
 
 def open_link(s: Scratch, config: Config, label: str) -> Link:

@@ -54,8 +54,9 @@ TWINS = tuple(dict.fromkeys(t for e in EXPERIMENTS.values() for t in e.twins))
 #: workshop runs its clients on its own laptop; here every learner shares this machine's
 #: cores, so at most :func:`rate_slots` learners run one of these at a time (the others
 #: meanwhile run the count labs and the twins). The lessons are judged on what the run
-#: achieved either way (:mod:`labs.lessons`).
-RATE_LABS = ("loss", "backpressure", "hot_partitions", "hybrid")
+#: achieved either way (:mod:`labs.lessons`). The throughput lab loads each configuration
+#: up to saturation, so it takes a slot too (and runs its short set, ``Experiment.short_run``).
+RATE_LABS = ("loss", "backpressure", "hot_partitions", "hybrid", "throughput")
 #: Environment variable naming the directory of the rate-lab slot lock files.
 SLOTS_ENV = "COURSE_WORKSHOP_SLOTS"
 #: The longest a learner waits for a rate-lab slot before running the lab anyway.
@@ -169,7 +170,8 @@ def _run_item(item: str) -> Outcome:
     t0 = time.monotonic()
     try:
         if kind == "lab":
-            failures = lessons.check(name, registry.run(name, seed=0))
+            short = registry.LABS[name].short_run
+            failures = lessons.check(name, registry.run(name, seed=0, **short))
         else:
             result = twin(name).run()
             failures = [

@@ -64,6 +64,9 @@ class Experiment:
     #: Runs on the 3-broker cluster (``labs.stack up --cluster``), not on the course's
     #: single Redis and Kafka: the workshop and the single-broker lab suites leave it out.
     needs_cluster: bool = False
+    #: The parameters the workshop runs this lab with, over the defaults (a shorter run
+    #: that still shows the lesson; empty: the defaults).
+    short_run: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def run(self) -> Callable[..., Result]:

@@ -32,6 +32,9 @@ CHEAP = {
     "retention": dict(
         duration_s=0.5, segment_ms=100, retention_ms=100, join_after_s=0.5, observe_s=1.0
     ),
+    "throughput": dict(
+        configs="quick", point_s=0.2, min_rate_per_s=100.0, max_rate_per_s=100.0, steps=1
+    ),
 }
 
 
