@@ -44,7 +44,7 @@ from labs.throughput_plot import config_named, cpu_per_message, latency_curves
 # ## The curves
 # The lab `run_throughput` with its `quick` set of configurations: Redis Pub/Sub and
 # Streams (redis-py 7.4.1, Redis 7), Kafka 4.1 through confluent-kafka 2.16.1 with
-# `acks=1` and `acks=all`, through kafka-python 3.0.12 with `acks=1`, and confluent-kafka
+# `acks=1` and `acks=all`, through kafka-python 3.0.12 with `acks=1`, and kafka-python
 # with 100 KB messages. Each is loaded at 250, 500, 1000 ... msg/s (doubling), half a
 # second per rate, until the first rate it does not deliver (or whose median exceeds the
 # lab's 50 ms SLO: the queue is growing). About 40 s in all.
@@ -96,8 +96,9 @@ for name in (one, every):
 
 # %% [markdown]
 # Two runs of the same thing, on one broker: the difference between the two lines is the
-# machine's noise, not durability. To see the price of `acks=all` you need followers --
-# lesson 13's 3-broker cluster.
+# machine's noise, not durability. To see the price of `acks=all` you need followers:
+# `run_throughput(configs="acks")` runs both settings on the 3-broker cluster of lesson 13
+# (replication factor 3, `min.insync.replicas=2`; it starts the cluster if needed).
 
 # %% [markdown]
 # ## The cost of batching: `linger.ms`

@@ -20,7 +20,7 @@ from labs.throughput_plot import (
     sustainable_rate,
     twin_curves,
 )
-from labs.throughput_result import Point, ThroughputResult, curve_of
+from labs.throughput_result import Point, ThroughputResult, curve_of, described
 from labs.twins.result import TwinResult
 from labs.twins.throughput import (
     CAL_POINTS,
@@ -72,11 +72,10 @@ def _point(label: str, rate: float, seed: int, scale: float = 1.0) -> Point:
     sp = simulate_point(MODELS[label], rate, duration_s=1.0, seed=seed)
     c = TWIN_CONFIGS[label].sized(100)
     return Point(
-        config=c.name, system=c.system, client=c.client, acks=c.acks, linger_ms=c.linger_ms,
-        compression=c.compression, size_bytes=100, target_rate_per_s=rate, planned=sp.sent,
+        **described(c), target_rate_per_s=rate, planned=sp.sent,
         sent=sp.sent, received=sp.sent, achieved_rate_per_s=sp.achieved_rate_per_s,
         p50_ms=scale * sp.p50_ms, p95_ms=scale * sp.p95_ms, p99_ms=scale * sp.p99_ms,
-        p999_ms=scale * sp.p999_ms, max_ms=scale * sp.max_ms,
+        p999_ms=scale * sp.p999_ms, max_ms=scale * sp.max_ms, ack_p50_ms=0.0, ack_p99_ms=0.0,
         send_cpu_us_per_msg=10.0, recv_cpu_us_per_msg=10.0,
         process_cpu_us_per_msg=MODELS[label].costs.per_message_us * (1 + 1000 / rate),
         consumer_pause_ms=0.0, meets_slo=not sp.saturated, saturated=sp.saturated,
