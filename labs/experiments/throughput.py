@@ -205,13 +205,24 @@ def rates(*, min_rate_per_s: float, max_rate_per_s: float, steps: int, **_) -> t
     return tuple(round(min_rate_per_s * ratio**i, 1) for i in range(steps))
 
 
+#: The throughput twin (:class:`labs.twins.throughput.ThroughputTwin`): sweeps of 2 s points
+#: from 1000 msg/s, high enough to reach Redis Pub/Sub's saturation.
+TWIN = PARAMS.select("point_s", "min_rate_per_s", "max_rate_per_s", "steps", "size_bytes").narrow(
+    point_s={"low": 0.5, "high": 5, "default": 2.0},
+    min_rate_per_s={"low": 100, "high": 4000, "default": 1000.0},
+    max_rate_per_s={"low": 8000, "default": 128000.0},
+    steps={"low": 4, "default": 8},
+    size_bytes={"high": 10000},
+)
+
 THROUGHPUT = Experiment(
     name="throughput",
     summary="latency-throughput envelope: rates until saturation, p50..p99.9, sustainable rate",
     params=PARAMS,
     lab="labs.throughput:run_throughput",
-    lesson="14_throughput",
+    lesson="19_performance",
     theory="latency flat below the service rate, the tail unbounded above it; "
     "sustainable rate = highest rate with p99 <= SLO",
+    twins={"throughput": ("labs.twins.throughput:ThroughputTwin", TWIN)},
     short_run={"configs": "quick", "point_s": 0.5},
 )

@@ -13,6 +13,10 @@ and, where there is one, the theory:
 - ``idempotency`` (:class:`IdempotencyTwin`) -- duplicates after a crash at message k, and
   none with a dedupe store.
 
+Later labs have theirs too (``python -m labs twin list``), among them ``throughput``
+(:class:`labs.twins.throughput.ThroughputTwin`): latency against the offered rate and the
+saturation rate, the simulator calibrated on the sweep's lowest rates.
+
 The simulator's timing parameters come from a short measurement on the real brokers
 (:func:`calibrate`), recorded in the result. In a notebook::
 

@@ -14,6 +14,7 @@ from labs.twins.loss import LossTwin
 from labs.twins.partitioners import PartitionersTwin
 from labs.twins.rebalance import RebalanceTwin
 from labs.twins.retention import RetentionTwin
+from labs.twins.throughput import ThroughputTwin
 from labs.twins.zombie import ZombieTwin
 
 TWINS: dict[str, type[Twin]] = {
@@ -27,6 +28,7 @@ TWINS: dict[str, type[Twin]] = {
         RebalanceTwin,
         RetentionTwin,
         ZombieTwin,
+        ThroughputTwin,
     )
 }
 if set(TWINS) != {n for e in EXPERIMENTS.values() for n in e.twins}:

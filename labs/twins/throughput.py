@@ -1,0 +1,430 @@
+"""The throughput twin: the latency curve below saturation and the saturation rate, predicted
+from low-rate points and compared with the real sweep.
+
+**Real half.** The throughput lab's sessions (:class:`labs.throughput.Session`: one link, a
+receiving thread, open-loop points with latency from each message's intended send time) for
+Redis Pub/Sub (redis-py) and Kafka ``acks=1`` (kafka-python), each swept over a geometric
+series of rates until the first rate it does not deliver (achieved < 95 % of the target) --
+:data:`REPEATS` times, interleaved, so one stall of a shared machine (a 40 ms pause puts a
+1 s point's p99 at 40 ms) does not decide a percentile: the compared figures are the
+medians over the repeats. After each sweep, one *burst* (every message due at once, for
+:data:`BURST_S`) measures the process's CPU per message when the send loop's batches are
+full.
+
+**Calibration** (:class:`ThroughputCalibration`), per configuration, from the
+:data:`CAL_POINTS` lowest rates only (and the burst's cost):
+
+- the latency distribution (median percentiles): the transit time and the stalls behind
+  its tail (:class:`sim.models.throughput.LatencyShape`);
+- ``per_message_us`` = the burst's process CPU per message (a full batch's share);
+- ``per_batch_us`` = the low-rate process CPU per message minus that: at a low rate every
+  wake-up of the send loop carries one message, so its cost is one batch's -- the round
+  trip, the wake-up, the receiving thread's call, and the polling the idle threads do.
+
+**Simulator half.** :func:`sim.models.throughput.simulate_point` at the same rates, same
+point length (a seeded run per rate), and its saturation rate
+(:func:`sim.models.throughput.saturation_rate`).
+
+**Rows.** For each rate above the calibration points that the real sweep delivered (in the
+median), up to :data:`MAX_LOAD` of the simulated saturation rate: p50 and p99 within ±25 % of
+the simulator's;
+the saturation rate -- real: the median achieved rate of the first point not delivered,
+when the offered load exceeded what the client could do -- within ±30 %. Theory (D/D/1: a
+constant rate through a constant cost never queues below the capacity) for the capacity
+``(1 - stalled share) K / (b + K c)``; for the percentiles, the fluid theory of a thread
+with Poisson stalls (:func:`sim.models.throughput.theory_percentile`: the quantile ``q`` at
+load ``rho`` is the low-rate quantile ``1 - (1 - q)(1 - rho)``).
+
+>>> ThroughputTwin(point_s=0.1)
+Traceback (most recent call last):
+...
+ValueError: "point_s" must be in [0.5, 5] s, got 0.1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import numpy as np
+
+import sim.progress as progress
+from labs.experiments.throughput import THROUGHPUT, Config, rates
+from labs.naming import scratch
+from labs.sending import MAX_BATCH
+from labs.throughput_result import _json as json_ready
+from labs.twins.core import Twin
+from labs.twins.result import Row, TwinResult
+from sim.models.throughput import (
+    ClientCosts,
+    ClientModel,
+    LatencyShape,
+    SimPoint,
+    capacity_per_s,
+    saturation_rate,
+    simulate_point,
+    theory_percentile,
+)
+
+#: Sweeps of each configuration (interleaved); the compared figures are their medians.
+REPEATS = 3
+#: The lowest rates of a sweep that calibrate the model (never compared).
+CAL_POINTS = 2
+#: The burst: every message due at once, for this long (s), at this rate (msg/s).
+BURST_S = 0.3
+BURST_RATE_PER_S = 200_000.0
+#: A point delivered its rate when it achieved this share of it.
+DELIVERED_SHARE = 0.95
+#: Latencies are compared up to this share of the simulated saturation rate. Closer to it
+#: the tail grows as 1 / (1 - rho), so the ±30 % allowed on the saturation rate would allow
+#: any latency at all: at rho = 0.5 the real load is at most 0.5 / 0.7 = 0.71 of the real
+#: capacity, where the stall theory's tail is 1.7 times longer -- still a curve, not a wall.
+MAX_LOAD = 0.5
+#: Tolerances of the acceptance criteria (relative to the simulator's value).
+LATENCY_TOLERANCE = 0.25
+SATURATION_TOLERANCE = 0.30
+#: The SLO handed to the lab's points: high, so a point's flag means throughput only.
+NO_SLO_MS = 5000.0
+#: The configurations compared, by the label the rows use.
+TWIN_CONFIGS: dict[str, Config] = {
+    "Pub/Sub": Config("pubsub"),
+    "Kafka acks=1": Config("kafka", "kafka-python", acks="1"),
+}
+
+
+def delivered(p: Any) -> bool:
+    """The point got its offered rate through (whatever its latency)."""
+    return p.achieved_rate_per_s >= DELIVERED_SHARE * p.target_rate_per_s
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One configuration's real points: ``points[r]`` is repeat ``r``'s sweep (lowest rate
+    first, ending at the first point not delivered) and ``bursts[r]`` its burst."""
+
+    label: str
+    points: tuple[tuple[Any, ...], ...]
+    bursts: tuple[Any, ...]
+
+    def at(self, rate: float) -> list[Any]:
+        return [p for sweep in self.points for p in sweep if p.target_rate_per_s == rate]
+
+    def median(self, rate: float, field_name: str) -> float:
+        vals = np.array([getattr(p, field_name) for p in self.at(rate)], float)
+        vals = vals[~np.isnan(vals)]
+        return float(np.median(vals)) if vals.size else float("nan")
+
+    def delivered_rates(self, series: Sequence[float]) -> list[float]:
+        """Rates every repeat reached and most repeats delivered."""
+        out = []
+        for rate in series:
+            pts = self.at(rate)
+            if len(pts) == len(self.points) and sum(map(delivered, pts)) * 2 > len(pts):
+                out.append(rate)
+        return out
+
+    def saturation_rate(self) -> float:
+        """Median over repeats of the achieved rate at the first point not delivered (NaN
+        when a repeat delivered every rate it tried)."""
+        got = []
+        for sweep in self.points:
+            first = next((p for p in sweep if not delivered(p)), None)
+            got.append(float("nan") if first is None else first.achieved_rate_per_s)
+        return float(np.median(got))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "points": [[dataclasses.asdict(p) for p in s] for s in self.points],
+            "bursts": [dataclasses.asdict(b) for b in self.bursts],
+        }
+
+
+@dataclass(frozen=True)
+class RealSweeps:
+    """The real half: every configuration's sweeps."""
+
+    sweeps: Mapping[str, Sweep]
+    rates_per_s: tuple[float, ...]
+    point_s: float
+    #: The machine's 1-minute load average when the sweeps started and ended.
+    load_average: tuple[float, float] = (float("nan"), float("nan"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_ready(
+            {
+                "rates_per_s": list(self.rates_per_s),
+                "point_s": self.point_s,
+                "load_average": list(self.load_average),
+                "sweeps": {k: s.to_dict() for k, s in self.sweeps.items()},
+            }
+        )
+
+
+@dataclass(frozen=True)
+class SimCurves:
+    """The simulator half: per configuration, a point per rate and the saturation rate."""
+
+    points: Mapping[str, tuple[SimPoint, ...]]
+    saturation_rate_per_s: Mapping[str, float]
+
+    def point(self, label: str, rate: float) -> SimPoint:
+        return next(p for p in self.points[label] if p.target_rate_per_s == rate)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_ready(
+            {
+                "points": {k: [dataclasses.asdict(p) for p in v] for k, v in self.points.items()},
+                "saturation_rate_per_s": dict(self.saturation_rate_per_s),
+            }
+        )
+
+
+#: What each calibrated figure means (the per-configuration fields of the calibration).
+MEANING = {
+    "p50_ms": "low-rate p50 (median over the calibration points and repeats)",
+    "p99_ms": "low-rate p99 (same)",
+    "stalled_share": "share of time the thread is stalled (from the low-rate tail)",
+    "per_batch_us": "process CPU per message at low rate minus per_message_us",
+    "per_message_us": "process CPU per message in the burst (full batches)",
+}
+
+
+@dataclass(frozen=True)
+class ThroughputCalibration:
+    """Per configuration, the model the low-rate points and the burst give
+    (:data:`MEANING`); it stands where a twin's calibration does in a
+    :class:`~labs.twins.result.TwinResult` (table, HTML, JSON)."""
+
+    models: Mapping[str, ClientModel]
+    figures: Mapping[str, Mapping[str, float]]
+    measured_at: str = ""
+    duration_s: float = 0.0
+
+    def _key(self, label: str, name: str) -> str:
+        return f"{label.replace(' ', '_').replace('/', '')}.{name}"
+
+    def describe_fields(self) -> list[tuple[str, str]]:
+        return [(self._key(lab, n), m) for lab in self.figures for n, m in MEANING.items()]
+
+    def __getattr__(self, key: str) -> float:
+        for lab, figs in self.__dict__.get("figures", {}).items():
+            for n in MEANING:
+                if self._key(lab, n) == key:
+                    return float(figs[n])
+        raise AttributeError(key)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k, _ in self.describe_fields()} | {
+            "measured_at": self.measured_at,
+            "duration_s": self.duration_s,
+        }
+
+    def table(self) -> str:
+        lines = [f"calibration (low-rate points and a burst, measured at {self.measured_at}):"]
+        for key, meaning in self.describe_fields():
+            lines.append(f"  {key:<28} {getattr(self, key):>10.3f}  {meaning}")
+        return "\n".join(lines)
+
+
+def calibrate_from(sweep: Sweep, series: Sequence[float], linger_ms: float) -> tuple:
+    """The model of one configuration from its calibration points and bursts."""
+    cal = [p for r in series[:CAL_POINTS] for p in sweep.at(r)]
+    pct = {}
+    for name in ("p50_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms"):
+        vals = np.array([getattr(p, name) for p in cal], float)
+        finite = vals[np.isfinite(vals)]
+        pct[name] = float(np.median(finite)) if finite.size else float("nan")
+    if not math.isfinite(pct["max_ms"]):
+        pct["max_ms"] = pct["p999_ms"]
+    shape = LatencyShape.from_percentiles(
+        p50=pct["p50_ms"],
+        p95=pct["p95_ms"],
+        p99=pct["p99_ms"],
+        p999=pct["p999_ms"],
+        max_ms=pct["max_ms"],
+    )
+    low = float(np.median([p.process_cpu_us_per_msg for p in cal]))
+    per_msg = float(np.median([b.process_cpu_us_per_msg for b in sweep.bursts]))
+    costs = ClientCosts(
+        per_message_us=max(per_msg, 0.01),
+        per_batch_us=max(low - per_msg, 0.0),
+        max_batch=MAX_BATCH,
+    )
+    model = ClientModel(shape, costs, linger_ms=float(linger_ms))
+    figures = {
+        "p50_ms": pct["p50_ms"],
+        "p99_ms": pct["p99_ms"],
+        "stalled_share": shape.stalled_share(),
+        "per_batch_us": costs.per_batch_us,
+        "per_message_us": costs.per_message_us,
+    }
+    return model, figures
+
+
+class ThroughputTwin(Twin):
+    """Latency below saturation (p50, p99) and the saturation rate: simulator calibrated at
+    low rates against the real sweep. Parameters and ranges: the ``throughput`` twin of
+    :data:`labs.experiments.throughput.THROUGHPUT`."""
+
+    EXPERIMENT = THROUGHPUT
+    name = "throughput"
+    summary = "latency vs offered rate and the saturation rate, predicted from low rates"
+    SEND_TIMES_FROM_LAB: ClassVar[bool] = False
+
+    def series(self) -> tuple[float, ...]:
+        return rates(
+            min_rate_per_s=self.min_rate_per_s, max_rate_per_s=self.max_rate_per_s, steps=self.steps
+        )
+
+    # -- the real half ----------------------------------------------------------------
+    def run_lab(self) -> RealSweeps:  # type: ignore[override]
+        """:data:`REPEATS` interleaved sweeps of every configuration, each with its burst."""
+        from labs.throughput import Session
+
+        series = self.series()
+        load_before = os.getloadavg()[0]
+        got: dict[str, list] = {k: [] for k in TWIN_CONFIGS}
+        bursts: dict[str, list] = {k: [] for k in TWIN_CONFIGS}
+        with (
+            scratch("tputtwin") as s,
+            progress.task("sweeps", total=REPEATS * len(TWIN_CONFIGS), unit="sweeps") as bar,
+        ):
+            for r in range(REPEATS):
+                for k, (label, config) in enumerate(TWIN_CONFIGS.items()):
+                    sized = config.sized(self.size_bytes)
+                    with Session(s, sized, seed=self.seed, label=f"r{r}c{k}") as ses:
+                        mine = []
+                        for rate in series:
+                            with progress.step(f"{label} at {rate:g} msg/s (sweep {r + 1})"):
+                                p = ses.point(rate, self.point_s, slo_p99_ms=NO_SLO_MS)
+                            mine.append(p)
+                            if not delivered(p):
+                                break
+                        got[label].append(tuple(mine))
+                        bursts[label].append(
+                            ses.point(BURST_RATE_PER_S, BURST_S, slo_p99_ms=NO_SLO_MS)
+                        )
+                    bar.advance()
+        return RealSweeps(
+            {k: Sweep(k, tuple(got[k]), tuple(bursts[k])) for k in TWIN_CONFIGS},
+            series,
+            self.point_s,
+            (load_before, os.getloadavg()[0]),
+        )
+
+    def calibrate_on(self, real: RealSweeps) -> ThroughputCalibration:
+        models, figures = {}, {}
+        for label, config in TWIN_CONFIGS.items():
+            models[label], figures[label] = calibrate_from(
+                real.sweeps[label], real.rates_per_s, config.linger_ms
+            )
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        return ThroughputCalibration(models, figures, measured_at=stamp)
+
+    # -- the simulator half -------------------------------------------------------------
+    def simulate(self, cal: ThroughputCalibration, real: RealSweeps | None = None) -> SimCurves:  # type: ignore[override]
+        """Each rate :data:`REPEATS` times (seeds ``seed``, ``seed + 1``, ...), point by point
+        as the lab measures it, and the median of each figure -- as the real half's: a
+        short point often misses the rare long stall, so a median of short points is not
+        the long-run percentile, in either half."""
+        points = {
+            label: tuple(self._median_point(model, rate) for rate in self.series())
+            for label, model in cal.models.items()
+        }
+        sat = {label: saturation_rate(m, seed=self.seed) for label, m in cal.models.items()}
+        return SimCurves(points, sat)
+
+    def _median_point(self, model: ClientModel, rate: float) -> SimPoint:
+        runs = [
+            simulate_point(model, rate, duration_s=self.point_s, seed=self.seed + r)
+            for r in range(REPEATS)
+        ]
+        fields = {
+            f.name: float(np.median([getattr(p, f.name) for p in runs]))
+            for f in dataclasses.fields(SimPoint)
+            if f.name not in ("target_rate_per_s", "sent", "saturated")
+        }
+        return SimPoint(
+            target_rate_per_s=rate,
+            sent=runs[0].sent,
+            saturated=sum(p.saturated for p in runs) * 2 > len(runs),
+            **fields,
+        )
+
+    # -- the comparison -------------------------------------------------------------------
+    def compare(self, real: RealSweeps, sim: SimCurves, cal: ThroughputCalibration) -> list[Row]:  # type: ignore[override]
+        rows: list[Row] = []
+        series = real.rates_per_s
+        for label, sweep in real.sweeps.items():
+            limit = MAX_LOAD * sim.saturation_rate_per_s[label]
+            for rate in sweep.delivered_rates(series[CAL_POINTS:]):
+                sp = sim.point(label, rate)
+                if sp.saturated or rate > limit:
+                    continue
+                for name, q in (("p50", 0.5), ("p99", 0.99)):
+                    rows.append(
+                        Row(
+                            f"{label} {name} at {rate:g} msg/s (ms)",
+                            theory_percentile(cal.models[label], q, rate),
+                            getattr(sp, f"{name}_ms"),
+                            sweep.median(rate, f"{name}_ms"),
+                            tolerance=LATENCY_TOLERANCE,
+                            relative=True,
+                        )
+                    )
+            rows.append(
+                Row(
+                    f"{label} saturation rate (msg/s)",
+                    capacity_per_s(cal.models[label]),
+                    sim.saturation_rate_per_s[label],
+                    sweep.saturation_rate(),
+                    tolerance=SATURATION_TOLERANCE,
+                    relative=True,
+                )
+            )
+        return rows
+
+    def notes(self) -> tuple[str, ...]:
+        return (
+            f"real figures: medians over {REPEATS} interleaved sweeps (redis-py 7.4.1 against "
+            "Redis 7.x; kafka-python 3.0.12 against Kafka 4.1.1, acks=1, linger 0, no "
+            f"compression); the model was calibrated on the {CAL_POINTS} lowest rates and a "
+            f"{BURST_S:g} s burst, which are not compared.",
+        )
+
+    def run_notes(self, real: RealSweeps) -> tuple[str, ...]:  # type: ignore[override]
+        """A busy machine, said: the model gives the client's process a core between stalls."""
+        load, cores = max(real.load_average), os.cpu_count() or 1
+        if not load > cores:
+            return ()
+        return (
+            f"this machine was busy: 1-minute load average up to {load:.1f} on {cores} cores "
+            "during the sweeps. The model lets the client's process run whenever its thread "
+            "is not stalled; sharing the CPU with other work lowers the real saturation rate "
+            "and raises the tail at every rate, so expect disagreement.",
+        )
+
+    def run(self, calibration: Any = None) -> TwinResult:
+        """Sweep the real brokers, calibrate on the low-rate points, simulate, compare
+        (``calibration`` is ignored: this twin calibrates on its own sweep)."""
+        with progress.task(f"{self.name} twin") as shown:
+            shown.waiting_for("sweeping the real brokers")
+            real = self.run_lab()
+            cal = self.calibrate_on(real)
+            shown.waiting_for("simulating the same rates")
+            sim = self.simulate(cal, real)
+            return TwinResult(
+                name=self.name,
+                params=self.params(),
+                calibration=cal,  # type: ignore[arg-type]
+                real=real,  # type: ignore[arg-type]
+                simulator=sim,  # type: ignore[arg-type]
+                rows=tuple(self.compare(real, sim, cal)),
+                notes=(*self.notes(), *self.run_notes(real)),
+            )

@@ -1,0 +1,367 @@
+"""Open-loop load through a client's bottleneck thread: latency percentiles against the
+offered rate, and the rate where the client saturates.
+
+The throughput lab (``labs.throughput``) sends at a constant rate from one Python thread and
+reads from another, and measures each message's latency from the instant it was *due*
+(not from when the busy thread got round to it). This module predicts that curve from
+what the lab measured at low rates, with three ingredients:
+
+- **The low-rate latency** (:class:`LatencyShape`): at a low rate nothing queues, so the
+  measured distribution is the path's own time -- client, network, broker, client. Its body
+  (up to the quantile :data:`BODY`) is drawn for every message as its *transit* time.
+- **Stalls**: its tail above the body is time the client's thread could not run (the OS
+  scheduled something else, another thread held the GIL, the collector ran). A message due
+  during a stall waits for its end, so at a low rate the latency excess is the *residual* of
+  a stall at a random instant. For stalls starting as a Poisson process (rate ``g``) with
+  lengths ``D``, the residual's density is ``f(x) = g P(D > x)`` (the renewal identity):
+  the stall length's survival function is the measured tail's density, normalised
+  (:meth:`LatencyShape.stalls`). The simulator draws those stalls on the timeline; unlike
+  an excess drawn per message, a stall delays *every* message due during it, and the
+  backlog it leaves drains at ``mu - lambda`` -- which is what makes p99 climb long
+  before the mean rate reaches the capacity.
+- **The bottleneck thread's costs** (:class:`ClientCosts`): each wake-up of the send loop
+  takes every message due by then (at most ``max_batch``, as ``labs.sending.due_batches``
+  does) and spends ``per_batch_us + k * per_message_us`` on a batch of ``k``. While the
+  thread keeps up, batches are single messages; once it falls behind they grow, and the
+  per-batch cost is shared -- the client's own batching.
+
+The server works only between stalls: in "available time" ``tau(t) = t - (stalled time
+before t)`` it is an ordinary batch server; departures are mapped back to real time.
+A Kafka producer's ``linger_ms`` is one more batching step after the send call
+(:func:`linger`). Seeded: the same model, rate and seed give the same numbers.
+
+Theory. Without stalls a constant rate through a constant cost never queues (D/D/1) until
+it reaches the drain rate ``K / (b + K c)`` (full batches of ``K``); a thread stalled a
+share ``s`` of the time saturates at ``(1 - s)`` of that (:func:`capacity_per_s`). Below
+it, each stall's backlog drains at ``mu - lambda``: the fluid view gives each percentile
+as a higher low-rate percentile (:func:`theory_percentile`). The tail above :data:`BODY`
+is all stall, so ``s = 1 - BODY`` -- a tenth of the time, in short stalls mostly.
+
+>>> shape = LatencyShape.from_percentiles(p50=1.0, p95=2.0, p99=4.0, p999=8.0, max_ms=10.0)
+>>> model = ClientModel(shape, ClientCosts(per_message_us=100.0))
+>>> round(capacity_per_s(model))
+9000
+>>> simulate_point(model, 200.0, duration_s=2.0, seed=1).saturated
+False
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.core.queue import departures
+from sim.core.validation import check_number
+
+#: The latency body: the low-rate distribution up to this quantile is transit time; above
+#: it, time the client's thread was stalled.
+BODY = 0.9
+#: A point is saturated when it delivered less than this share of its offered rate.
+SATURATED_SHARE = 0.95
+#: The percentiles reported (quantiles).
+PERCENTILES = {"p50_ms": 0.5, "p95_ms": 0.95, "p99_ms": 0.99, "p999_ms": 0.999}
+
+
+@dataclass(frozen=True)
+class LatencyShape:
+    """A latency distribution as a piecewise-linear quantile function: ``values_ms[j]`` is
+    the quantile ``probs[j]`` (``probs`` from 0 to 1, both non-decreasing)."""
+
+    probs: tuple[float, ...]
+    values_ms: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        p, v = np.asarray(self.probs, float), np.asarray(self.values_ms, float)
+        if p.size < 2 or p.size != v.size:
+            raise ValueError('"probs" and "values_ms" must have the same length (at least 2).')
+        if p[0] != 0.0 or p[-1] != 1.0 or np.any(np.diff(p) <= 0):
+            raise ValueError('"probs" must increase from 0 to 1.')
+        if np.any(v < 0) or np.any(np.diff(v) < 0):
+            raise ValueError('"values_ms" must be non-negative and non-decreasing.')
+
+    @classmethod
+    def from_percentiles(
+        cls,
+        *,
+        p50: float,
+        p95: float,
+        p99: float,
+        p999: float,
+        max_ms: float,
+        min_ms: float | None = None,
+    ) -> LatencyShape:
+        """The shape through measured percentiles (sorted, so a noisy p99 below p95 cannot
+        break it). Without ``min_ms`` the minimum is taken as half the median: only the
+        body's upper part matters to the predictions."""
+        values = [0.5 * p50 if min_ms is None else min_ms, p50, p95, p99, p999, max_ms]
+        probs = (0.0, 0.5, 0.95, 0.99, 0.999, 1.0)
+        return cls(probs, tuple(float(x) for x in np.maximum.accumulate(values)))
+
+    @classmethod
+    def from_samples(cls, samples_ms: Sequence[float], points: int = 201) -> LatencyShape:
+        """The empirical quantile function of measured latencies, on ``points`` quantiles."""
+        x = np.asarray(samples_ms, float)
+        x = x[np.isfinite(x)]
+        if x.size < 10:
+            raise ValueError(f'"samples_ms" needs at least 10 finite latencies, got {x.size}.')
+        probs = np.linspace(0.0, 1.0, points)
+        return cls(tuple(probs), tuple(float(q) for q in np.quantile(x, probs)))
+
+    def quantile(self, u: np.ndarray | float) -> np.ndarray:
+        return np.interp(u, self.probs, self.values_ms)
+
+    @property
+    def body_ms(self) -> float:
+        """The body's upper end: the quantile :data:`BODY`."""
+        return float(self.quantile(BODY))
+
+    def stalls(self) -> tuple[float, np.ndarray, np.ndarray]:
+        """The stall process behind the tail: ``(rate per ms, lengths_ms, probabilities)``.
+
+        The tail's excess ``x`` over the body has a piecewise-constant density ``f_j`` on
+        each segment of the quantile function; the stall length's survival function is
+        ``f(x) / f(0+)`` (made non-increasing: a noisy tail cannot raise it), so the length
+        is ``x_{j+1}`` (a segment's end) with probability ``s_j - s_{j+1}``, and stalls
+        start at ``f(0+)`` per ms."""
+        p = np.asarray(self.probs, float)
+        x = np.asarray(self.values_ms, float) - self.body_ms
+        keep = p >= BODY
+        p, x = (
+            np.concatenate(([BODY], p[keep & (p > BODY)])),
+            np.concatenate(([0.0], x[keep & (p > BODY)])),
+        )
+        width = np.diff(x)
+        mass = np.diff(p)
+        ok = width > 1e-9
+        if not ok.any():
+            return 0.0, np.zeros(0), np.zeros(0)
+        density = np.where(ok, mass / np.where(ok, width, 1.0), np.inf)
+        density = np.minimum.accumulate(density)  # the survival function never rises
+        rate = float(density[ok][0])
+        survival = density / rate
+        survival = np.where(ok, np.minimum(survival, 1.0), np.nan)
+        lengths, s = x[1:][ok], survival[ok]
+        prob = s - np.append(s[1:], 0.0)
+        return rate, lengths, prob / prob.sum()
+
+    def stalled_share(self) -> float:
+        """The share of time the thread is stalled: rate x mean stall length."""
+        rate, lengths, prob = self.stalls()
+        return float(min(rate * np.dot(lengths, prob), 0.99)) if lengths.size else 0.0
+
+
+@dataclass(frozen=True)
+class ClientCosts:
+    """The bottleneck thread's time: ``per_batch_us + k * per_message_us`` for a batch of
+    ``k`` messages (``k`` at most ``max_batch``)."""
+
+    per_message_us: float
+    per_batch_us: float = 0.0
+    max_batch: int = 64
+
+    def __post_init__(self) -> None:
+        check_number(self, "per_message_us", 0.01, 1e6)
+        check_number(self, "per_batch_us", 0.0, 1e6)
+        check_number(self, "max_batch", 1, 100_000, integer=True)
+
+
+@dataclass(frozen=True)
+class ClientModel:
+    """One configuration: its low-rate latency, its bottleneck costs and the producer's
+    ``linger_ms`` (0: no producer batching beyond the send loop's)."""
+
+    latency: LatencyShape
+    costs: ClientCosts
+    linger_ms: float = 0.0
+    #: Messages that fill one producer batch (``batch.size / message size``).
+    batch_messages: int = 160
+
+
+@dataclass(frozen=True)
+class SimPoint:
+    """One offered rate, simulated: what was sent, at what rate it got through, and the
+    latency percentiles from each message's due time."""
+
+    target_rate_per_s: float
+    sent: int
+    achieved_rate_per_s: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    p999_ms: float
+    max_ms: float
+    saturated: bool
+
+
+def capacity_per_s(model: ClientModel) -> float:
+    """The theory's saturation rate: full batches of ``K`` at ``b + K c`` each, while the
+    thread is not stalled (see the module docstring)."""
+    return (1.0 - model.latency.stalled_share()) * drain_rate_per_s(model.costs)
+
+
+def drain_rate_per_s(costs: ClientCosts) -> float:
+    """How fast the thread works off a backlog: full batches, ``K / (b + K c)``."""
+    k = costs.max_batch
+    return k / (1e-6 * (costs.per_batch_us + k * costs.per_message_us))
+
+
+def theory_percentile(model: ClientModel, q: float, rate_per_s: float) -> float:
+    """The fluid theory of a thread with Poisson stalls under a constant rate: a stall of
+    ``D`` delays the messages due in the next ``D / (1 - rho)`` seconds, by ``D`` down to 0
+    (the backlog drains at ``mu - lambda``), so the share of messages waiting more than
+    ``x`` is the low-rate share divided by ``1 - rho``, ``rho = lambda / mu`` with ``mu``
+    the drain rate. The quantile ``q`` at ``rate_per_s`` is therefore the low-rate quantile
+    ``1 - (1 - q)(1 - rho)`` (infinite at ``rho >= 1``). It neglects overlapping stalls and
+    the transit's own spread (the model draws both), so it checks the simulator rather than
+    replacing it.
+
+    >>> shape = LatencyShape((0.0, 0.5, 0.99, 1.0), (1.0, 1.0, 3.0, 5.0))
+    >>> m = ClientModel(shape, ClientCosts(per_message_us=100.0))
+    >>> round(theory_percentile(m, 0.99, 10.0), 2), round(theory_percentile(m, 0.99, 5000.0), 2)
+    (3.0, 4.0)
+    """
+    rho = rate_per_s / drain_rate_per_s(model.costs)
+    if rho >= 1.0:
+        return float("inf")
+    return float(model.latency.quantile(1.0 - (1.0 - q) * (1.0 - rho)))
+
+
+def _stall_intervals(shape: LatencyShape, end_s: float, rng: np.random.Generator) -> np.ndarray:
+    """Merged stall intervals ``[[start, end], ...]`` (s) over ``[0, end_s]``."""
+    rate_per_ms, lengths_ms, prob = shape.stalls()
+    if not lengths_ms.size or rate_per_ms <= 0:
+        return np.zeros((0, 2))
+    n = rng.poisson(rate_per_ms * 1000.0 * end_s)
+    starts = np.sort(rng.uniform(0.0, end_s, n))
+    ends = starts + rng.choice(lengths_ms, size=n, p=prob) / 1000.0
+    if n == 0:
+        return np.zeros((0, 2))
+    reach = np.maximum.accumulate(ends)
+    new = np.concatenate(([True], starts[1:] > reach[:-1]))
+    group = np.cumsum(new) - 1
+    merged_end = np.zeros(group[-1] + 1)
+    np.maximum.at(merged_end, group, ends)
+    return np.column_stack((starts[new], merged_end))
+
+
+def _available_time(stalls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Breakpoints ``(real, tau)`` of ``tau(t) = t - stalled time before t``."""
+    if not stalls.size:
+        return np.array([0.0, 1.0]), np.array([0.0, 1.0])
+    lost = np.cumsum(stalls[:, 1] - stalls[:, 0])
+    before = np.concatenate(([0.0], lost[:-1]))
+    real = np.column_stack((stalls[:, 0], stalls[:, 1])).ravel()
+    tau = np.column_stack((stalls[:, 0] - before, stalls[:, 1] - lost)).ravel()
+    return np.concatenate(([0.0], real)), np.concatenate(([0.0], tau))
+
+
+def _to_tau(t: np.ndarray, real: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    out = np.interp(t, real, tau)
+    beyond = t > real[-1]
+    out[beyond] = tau[-1] + (t[beyond] - real[-1])
+    return out
+
+
+def _to_real(x: np.ndarray, real: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """The first real time at which ``x`` of available time has passed (after a stall
+    that starts exactly at ``x``: its start)."""
+    i = np.searchsorted(tau, x, side="left")  # tau is flat across a stall: its first point
+    i = np.clip(i, 1, tau.size - 1)
+    beyond = x > tau[-1]
+    seg = np.where(
+        tau[i] > tau[i - 1],
+        (x - tau[i - 1]) / np.where(tau[i] > tau[i - 1], tau[i] - tau[i - 1], 1.0),
+        1.0,
+    )
+    out = real[i - 1] + seg * (real[i] - real[i - 1])
+    out[beyond] = real[-1] + (x[beyond] - tau[-1])
+    return out
+
+
+def batch_departures(arrivals: np.ndarray, costs: ClientCosts) -> np.ndarray:
+    """Departures of the send loop (arrivals sorted, in available time): each wake-up takes
+    every message arrived by then, at most ``max_batch``, and finishes them together."""
+    if costs.per_batch_us == 0.0:  # batching changes nothing: Lindley, vectorised
+        return departures(arrivals, np.full(arrivals.size, 1e-6 * costs.per_message_us))
+    n = arrivals.size
+    out = np.empty(n)
+    b, c, k_max = 1e-6 * costs.per_batch_us, 1e-6 * costs.per_message_us, costs.max_batch
+    free, i = -np.inf, 0
+    while i < n:
+        start = max(free, arrivals[i])
+        j = min(max(int(np.searchsorted(arrivals, start, side="right")), i + 1), i + k_max, n)
+        free = start + b + (j - i) * c
+        out[i:j] = free
+        i = j
+    return out
+
+
+def linger(sent: np.ndarray, linger_ms: float, batch_messages: int) -> np.ndarray:
+    """When a Kafka producer ships each message: a batch opens with its first message and
+    goes ``linger_ms`` later, or as soon as it holds ``batch_messages``."""
+    if linger_ms <= 0:
+        return sent
+    out = np.empty_like(sent)
+    wait, n, i = linger_ms / 1000.0, sent.size, 0
+    while i < n:
+        close = sent[i] + wait
+        j = min(int(np.searchsorted(sent, close, side="right")), i + batch_messages)
+        j = max(j, i + 1)
+        out[i:j] = close if j - i < batch_messages else sent[j - 1]
+        i = j
+    return out
+
+
+def simulate_point(
+    model: ClientModel, rate_per_s: float, *, duration_s: float, seed: int
+) -> SimPoint:
+    """``rate_per_s`` messages a second, due at ``i / rate``, for ``duration_s`` seconds."""
+    check_number_arg("rate_per_s", rate_per_s, 0.1, 10_000_000)
+    check_number_arg("duration_s", duration_s, 0.05, 3600)
+    rng = np.random.default_rng([seed, int(rate_per_s * 1000)])
+    n = max(1, int(round(rate_per_s * duration_s)))
+    due = np.arange(n) / rate_per_s
+    c = model.costs
+    # the low-rate latency already holds one wake-up's cost and the linger of a lone message
+    own_ms = 1e-3 * (c.per_batch_us + c.per_message_us) + model.linger_ms
+    transit = np.maximum(model.latency.quantile(rng.uniform(0.0, BODY, n)) - own_ms, 0.0)
+    horizon = duration_s * 4 + 1.0
+    real, tau = _available_time(_stall_intervals(model.latency, horizon, rng))
+    left = _to_real(batch_departures(_to_tau(due, real, tau), c), real, tau)
+    shipped = linger(left, model.linger_ms, model.batch_messages)
+    latency_ms = 1000.0 * (shipped - due) + transit
+    span = max(float(shipped[-1]), duration_s)
+    achieved = n / span
+    q = np.quantile(latency_ms, list(PERCENTILES.values()))
+    return SimPoint(
+        float(rate_per_s),
+        n,
+        achieved,
+        *(float(v) for v in q),
+        float(latency_ms.max()),
+        achieved < SATURATED_SHARE * rate_per_s,
+    )
+
+
+def check_number_arg(name: str, value: float, low: float, high: float) -> None:
+    if not isinstance(value, int | float) or not low <= value <= high:
+        raise ValueError(f'"{name}" must be in [{low:g}, {high:g}], got {value!r}.')
+
+
+def saturation_rate(
+    model: ClientModel, *, seed: int, duration_s: float = 1.0, steps: int = 10
+) -> float:
+    """The simulator's saturation rate: what it delivers when offered more than it can
+    take -- the achieved rate at 1.5 x the lowest offered rate it does not deliver (found by
+    bisection between a tenth of the capacity and twice it). As the lab measures it."""
+    cap = capacity_per_s(model)
+    lo, hi = 0.1 * cap, 2.0 * cap
+    for _ in range(steps):
+        mid = float(np.sqrt(lo * hi))
+        if simulate_point(model, mid, duration_s=duration_s, seed=seed).saturated:
+            hi = mid
+        else:
+            lo = mid
+    return simulate_point(model, 1.5 * hi, duration_s=duration_s, seed=seed).achieved_rate_per_s

@@ -1,0 +1,182 @@
+"""The throughput twin without brokers: its simulator half with a fixed calibration against
+the theory, its rows' verdicts, its JSON, and lesson 19's figures and exercise rule.
+
+The fixed calibration is what a quiet run of the twin measured on the development machine,
+rounded (Pub/Sub: p50 0.34 ms, p99 4 ms, 195 us per wake-up, 17 us per message in full
+batches; Kafka acks=1 through kafka-python: p50 8.7 ms, p99 97 ms, 350 / 41 us).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from labs.experiments.throughput import Config
+from labs.throughput_plot import (
+    cpu_per_message,
+    latency_curves,
+    sustainable_rate,
+    twin_curves,
+)
+from labs.throughput_result import Point, ThroughputResult, curve_of, described
+from labs.twins.result import TwinResult
+from labs.twins.throughput import (
+    CAL_POINTS,
+    MAX_LOAD,
+    REPEATS,
+    TWIN_CONFIGS,
+    RealSweeps,
+    Sweep,
+    ThroughputCalibration,
+    ThroughputTwin,
+)
+from sim.analysis.style import problems
+from sim.models.throughput import (
+    ClientCosts,
+    ClientModel,
+    LatencyShape,
+    capacity_per_s,
+    simulate_point,
+)
+
+MODELS = {
+    "Pub/Sub": ClientModel(
+        LatencyShape.from_percentiles(p50=0.34, p95=1.5, p99=4.0, p999=9.0, max_ms=12.0),
+        ClientCosts(per_message_us=17.0, per_batch_us=195.0),
+    ),
+    "Kafka acks=1": ClientModel(
+        LatencyShape.from_percentiles(p50=8.7, p95=40.0, p99=97.0, p999=130.0, max_ms=140.0),
+        ClientCosts(per_message_us=41.0, per_batch_us=350.0),
+    ),
+}
+CAL = ThroughputCalibration(
+    MODELS,
+    {
+        k: {
+            "p50_ms": 1.0,
+            "p99_ms": 1.0,
+            "stalled_share": 0.1,
+            "per_batch_us": 1.0,
+            "per_message_us": 1.0,
+        }
+        for k in MODELS
+    },
+    measured_at="fixed for the offline tests",
+)
+
+
+def _point(label: str, rate: float, seed: int, scale: float = 1.0) -> Point:
+    """A lab Point whose figures are the simulator's (latencies times ``scale``)."""
+    sp = simulate_point(MODELS[label], rate, duration_s=1.0, seed=seed)
+    c = TWIN_CONFIGS[label].sized(100)
+    return Point(
+        **described(c), target_rate_per_s=rate, planned=sp.sent,
+        sent=sp.sent, received=sp.sent, achieved_rate_per_s=sp.achieved_rate_per_s,
+        p50_ms=scale * sp.p50_ms, p95_ms=scale * sp.p95_ms, p99_ms=scale * sp.p99_ms,
+        p999_ms=scale * sp.p999_ms, max_ms=scale * sp.max_ms, ack_p50_ms=0.0, ack_p99_ms=0.0,
+        send_cpu_us_per_msg=10.0, recv_cpu_us_per_msg=10.0,
+        process_cpu_us_per_msg=MODELS[label].costs.per_message_us * (1 + 1000 / rate),
+        consumer_pause_ms=0.0, meets_slo=not sp.saturated, saturated=sp.saturated,
+    )  # fmt: skip
+
+
+def _sweeps(t: ThroughputTwin, scale: float = 1.0) -> RealSweeps:
+    sweeps = {}
+    for label in TWIN_CONFIGS:
+        runs = []
+        for r in range(REPEATS):
+            pts = []
+            for rate in t.series():
+                pts.append(_point(label, rate, seed=r, scale=scale))
+                if pts[-1].saturated:
+                    break
+            runs.append(tuple(pts))
+        bursts = tuple(_point(label, 4e5, seed=r) for r in range(REPEATS))
+        sweeps[label] = Sweep(label, tuple(runs), bursts)
+    return RealSweeps(sweeps, t.series(), t.point_s)
+
+
+def test_bad_parameters_name_the_parameter():
+    for params, name in (({"point_s": 0.1}, "point_s"), ({"steps": 2}, "steps")):
+        with pytest.raises(ValueError, match=f'"{name}"'):
+            ThroughputTwin(**params)
+
+
+def test_simulated_saturation_is_the_capacity_theory():
+    sim = ThroughputTwin(point_s=1.0).simulate(CAL)
+    for label, model in MODELS.items():
+        # the simulator delivers what the theory's capacity allows, within 5 %
+        assert sim.saturation_rate_per_s[label] == pytest.approx(capacity_per_s(model), rel=0.05)
+        flat = [p for p in sim.points[label] if p.target_rate_per_s < 0.1 * capacity_per_s(model)]
+        assert flat and all(not p.saturated for p in flat)
+
+
+def test_rows_agree_with_a_real_half_like_the_simulator_and_not_with_a_slower_one():
+    t = ThroughputTwin(point_s=1.0)
+    sim = t.simulate(CAL)
+    rows = t.compare(_sweeps(t), sim, CAL)
+    names = [r.metric for r in rows]
+    assert (
+        "Pub/Sub saturation rate (msg/s)" in names
+        and "Kafka acks=1 saturation rate (msg/s)" in names
+    )
+    assert any(n.startswith("Pub/Sub p99 at") for n in names)
+    # rows only above the calibration rates, and up to MAX_LOAD of the saturation rate
+    for r in rows:
+        if " at " in r.metric:
+            rate = float(r.metric.split(" at ")[1].split()[0])
+            label = r.metric.split(" p")[0]
+            assert rate > t.series()[CAL_POINTS - 1]
+            assert rate <= MAX_LOAD * sim.saturation_rate_per_s[label]
+    assert all(r.agrees for r in rows if "saturation" in r.metric)
+    slow = t.compare(_sweeps(t, scale=1.5), sim, CAL)
+    assert not all(r.agrees for r in slow if " at " in r.metric), "50 % slower must show"
+
+
+def test_result_json_and_table():
+    t = ThroughputTwin(point_s=1.0)
+    real, sim = _sweeps(t), t.simulate(CAL)
+    res = TwinResult("throughput", t.params(), CAL, real, sim, tuple(t.compare(real, sim, CAL)))
+    data = json.loads(res.to_json())
+    assert data["twin"] == "throughput" and data["rows"]
+    assert (
+        "Pub/Sub.per_message_us" in data["calibration"]
+        or "PubSub.per_message_us" in data["calibration"]
+    )
+    assert "saturation rate" in res.table()
+    assert problems(twin_curves(res)) == []
+
+
+def test_lesson_figures_follow_the_house_style_and_the_sustainable_rate_rule():
+    t = ThroughputTwin(point_s=1.0)
+    sweeps = _sweeps(t)
+    points = [p for s in sweeps.sweeps.values() for p in s.points[0]]
+    configs = [dataclasses.replace(c, size_bytes=100) for c in TWIN_CONFIGS.values()]
+    result = ThroughputResult(
+        seed=0,
+        params={"slo_p99_ms": 50.0, "size_bytes": 100},
+        settings={"run_id": "offline"},
+        points=tuple(points),
+        curves=tuple(
+            curve_of(c, [p for p in points if p.config == c.name], "saturated") for c in configs
+        ),
+        wall_s=0.0,
+    )
+    for fig in (latency_curves(result), latency_curves(result, "p50_ms"), cpu_per_message(result)):
+        assert problems(fig) == []
+    pubsub = result.points_of(Config("pubsub").sized(100).name)
+    # the rule: the last rate before the first one that fails
+    assert sustainable_rate(pubsub, 1e9) == max(
+        p.target_rate_per_s for p in pubsub if p.achieved_rate_per_s >= 0.95 * p.target_rate_per_s
+    )
+    assert sustainable_rate(pubsub, 0.0) == 0.0
+
+
+def test_a_busy_machine_is_said():
+    t = ThroughputTwin(point_s=1.0)
+    quiet = dataclasses.replace(_sweeps(t), load_average=(0.2, 0.3))
+    busy = dataclasses.replace(quiet, load_average=(0.2, 64.0))
+    assert t.run_notes(quiet) == ()
+    assert "load average up to 64.0" in t.run_notes(busy)[0]
