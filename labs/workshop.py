@@ -2,13 +2,14 @@
 
 ``python -m labs workshop --learners N [--json]`` starts N processes, each with its own
 ``COURSE_LEARNER`` (so its names never meet another's, see :mod:`labs.stack.config`), all
-against the same Redis and Kafka. Each learner runs the nine labs and the four twins one
-after the other -- learner ``i`` starts at the ``i``-th, so the learners are spread over
-the labs -- and checks every lab's lesson with the same checks as the lab tests
-(:mod:`labs.lessons`); a twin counts as held when simulator and real broker agree. The labs
-whose lessons need a publisher faster than its readers (:data:`RATE_LABS`) take turns: at
-most one learner per two cores runs one at a time, as if each learner's clients had their
-own laptop's core (the brokers are shared either way); the wait is reported. At the
+against the same Redis and Kafka. Each learner runs every lab on the single brokers and
+every twin but :data:`SOLO` one after the other -- learner ``i`` starts at the ``i``-th, so
+the learners are spread over the labs -- and checks every lab's lesson with the same checks
+as the lab tests (:mod:`labs.lessons`); a twin counts as held when simulator and real
+broker agree. The labs whose lessons need a publisher faster than its readers
+(:data:`RATE_LABS`) take turns: at most one learner per two cores runs one at a time, as if
+each learner's clients had their own laptop's core (the brokers are shared either way); the
+wait is reported. At the
 end the command lists the course names of these learners still on the brokers (the labs
 delete theirs, also on failure), then deletes them.
 
@@ -44,11 +45,17 @@ from labs.experiments import EXPERIMENTS
 from labs.stack import config
 from sim.progress import Task, silenced, task, write
 
+#: Twins a workshop leaves out: the throughput twin measures where this machine's clients
+#: saturate (3 minutes of load up to that point); N learners at once would measure each
+#: other. Each learner can run it alone afterwards (``python -m labs twin throughput``).
+SOLO = ("throughput",)
 #: The labs and twins each learner runs, in the order of their declarations (rotated per
 #: learner): every declared lab on the shared brokers (not the durability lab, which needs
 #: a 3-broker cluster of its own), every declared twin.
 LABS = tuple(name for name, e in EXPERIMENTS.items() if not e.needs_cluster)
-TWINS = tuple(dict.fromkeys(t for e in EXPERIMENTS.values() for t in e.twins))
+TWINS = tuple(
+    t for t in dict.fromkeys(t for e in EXPERIMENTS.values() for t in e.twins) if t not in SOLO
+)
 #: Labs whose lessons need the publisher to keep up a rate above its readers' (a backlog,
 #: a hot partition's lag, what went out while a reader was away). A learner at a real
 #: workshop runs its clients on its own laptop; here every learner shares this machine's

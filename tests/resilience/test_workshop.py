@@ -3,7 +3,7 @@
 Each learner is its own process with its own ``COURSE_LEARNER``; the lessons are checked
 with the lab tests' own checks (:mod:`labs.lessons`), which judge every run against what it
 actually did (the rate its publisher achieved, the outage it recorded). Asserted: every
-learner finishes all nine labs and four twins within its budget, every lab's lesson held for
+learner finishes every lab and twin of the workshop within its budget, every lab's lesson held for
 every learner (a failure names the check and, where the machine could not keep up, the
 achieved and asked rate), the report is consistent with the outcomes, and no name of any
 learner is left on the brokers. The twins are reported, not asserted: their agreement
