@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.analysis.checker import _first_occurrences, _reordered
-from sim.analysis.metrics import lag_profile
+from sim.analysis.metrics import LagProfile, lag_profile
 
 
 def _reordered_loop(keys, ids):
@@ -64,8 +64,9 @@ def _lag_loop(appends, ev, start, when):
     ),
     st.lists(st.tuples(st.integers(1, 40), st.integers(0, 2), st.integers(0, 12)), max_size=25),
     st.integers(1, 6),
+    st.integers(0, 44),
 )
-def test_lag_profile_equals_the_definition(raw_appends, raw_updates, chunk):
+def test_lag_profile_equals_the_definition(raw_appends, raw_updates, chunk, after):
     appends = [np.array(a, float) for a in raw_appends]
     P = len(appends)
     updates = [(t / 4, p % P, min(v, appends[p % P].size)) for t, p, v in raw_updates]
@@ -73,15 +74,24 @@ def test_lag_profile_equals_the_definition(raw_appends, raw_updates, chunk):
     ev_t = np.array([e[0] for e in ev], float)
     ev_p = np.array([e[1] for e in ev], np.int64)
     ev_v = np.array([e[2] for e in ev], np.int64)
-    prof, per = lag_profile(appends, ev_t, ev_p, ev_v, 0.0, chunk=chunk)
     grid = np.arange(0, 44) / 4 + 0.1
+    prof, by_part = lag_profile(appends, ev_t, ev_p, ev_v, 0.0, grid, chunk=chunk)
     want = [_lag_loop(appends, ev, 0.0, g) for g in grid]
     np.testing.assert_array_equal(prof.at(grid), want)
     events = sorted({0.0, *(x for a in appends for x in a), *(e[0] for e in ev)})
     at_events = [_lag_loop(appends, ev, 0.0, t) for t in events]
     assert prof.peak == max(at_events)
     assert prof.peak_time == events[int(np.argmax(at_events))]
-    for q, (t, run) in enumerate(per):  # per-partition positions: running maxima
-        last = np.r_[t[1:] != t[:-1], True]  # the position after all updates of an instant
-        for tj, rj in zip(t[last], run[last], strict=True):
-            assert rj == max(v for tt, p, v in ev if p == q and tt <= tj)
+    # First passages below a threshold, against the merged step function of the events.
+    merged = LagProfile(np.array(events), np.array(at_events))
+    for thr in (None, 0, 1, 3):
+        assert _same(prof.first_below(after / 4, thr), merged.first_below(after / 4, thr))
+    assert _same(prof.catch_up_s(), merged.catch_up_s())
+    for q in range(P):  # every partition's lag at the grid: appended minus its position
+        for g, got in zip(grid, by_part[q], strict=True):
+            pos = [v for t, p, v in ev if p == q and t <= g]
+            assert got == int(np.searchsorted(appends[q], g, side="right")) - max(pos)
+
+
+def _same(x: float, y: float) -> bool:
+    return x == y or (np.isnan(x) and np.isnan(y))
