@@ -127,35 +127,47 @@ def check_reader(history: History, reader: ReaderHistory) -> CheckRow:
     n = history.messages
     acked = history.outcome == OK
     expected = acked if reader.expected is None else (reader.expected & acked)
+    del acked
     counts = np.bincount(reader.ids, minlength=n) if n else np.zeros(0, np.int64)
+    repeats = counts.size > 0 and int(counts.max()) > 1
     seen = counts > 0
     available = np.zeros(n, bool) if reader.available is None else reader.available
     missing = expected & ~seen
-    dup = expected & (counts > 1)
-
-    # First completion of each id, in processing order.
-    if counts.size == 0 or counts.max() <= 1:  # no repeats: no copies
-        first_ids, first_times = reader.ids, reader.times
-    else:
+    if repeats:
+        duplicated = int((expected & (counts > 1)).sum())
+        extra = int((counts[expected] - 1).clip(min=0).sum())
+        # First completion of each id, in processing order.
         first_idx = _first_occurrences(reader.ids, counts)
         first_ids, first_times = reader.ids[first_idx], reader.times[first_idx]
+        del first_idx
+    else:  # no repeats: no copies
+        duplicated = extra = 0
+        first_ids, first_times = reader.ids, reader.times
+    del counts
     keep = expected[first_ids]
-    kept_ids = first_ids[keep]
-    reordered = _reordered(history.keys[kept_ids], kept_ids)
+    if keep.all():  # (no copies)
+        kept_ids, kept_times = first_ids, first_times
+    else:
+        kept_ids, kept_times = first_ids[keep], first_times[keep]
+    del keep, first_ids, first_times
+    reordered = _reordered_ids(history.keys, kept_ids)
 
-    lat = first_times[keep] - history.publish_time[kept_ids]
-    if lat.size:
-        p50, p95, p99 = (float(x) for x in np.percentile(lat, [50, 95, 99]))
+    lat = kept_times - history.publish_time[kept_ids]
+    del kept_ids, kept_times
+    if lat.size:  # (``lat`` is scratch: it may be partitioned in place)
+        pct = np.percentile(lat, [50, 95, 99], overwrite_input=True)
+        p50, p95, p99 = (float(x) for x in pct)
     else:
         p50 = p95 = p99 = float("nan")
+    del lat
     return CheckRow(
         reader=reader.name,
         acknowledged=int(expected.sum()),
         processed=int((expected & seen).sum()),
         lost=int((missing & ~available).sum()),
         unseen=int((missing & available).sum()),
-        duplicated=int(dup.sum()),
-        extra=int((counts[expected] - 1).clip(min=0).sum()) if n else 0,
+        duplicated=duplicated,
+        extra=extra,
         reordered=reordered,
         unknown=int((history.outcome == UNKNOWN).sum()),
         latency_p50_s=p50,
@@ -177,25 +189,35 @@ def _first_occurrences(ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.flatnonzero(mark)
 
 
+def _reordered_ids(keys: np.ndarray, ids: np.ndarray) -> int:
+    """:func:`_reordered` of the processings ``ids`` (in processing order) with their
+    ``keys`` looked up (``keys``: per message) only when the ids are out of order."""
+    if ids.size < 2 or bool((ids[1:] > ids[:-1]).all()):
+        return 0  # processed in publish order: nothing can be out of order
+    return _reordered(keys[ids], ids)
+
+
 def _reordered(keys: np.ndarray, ids: np.ndarray) -> int:
     """Count processings that come after a later-published message of the same key.
 
     ``ids`` are in processing order; message ids are in publish order. Null keys (-1) carry
     no order promise and are skipped.
     """
-    mask = keys >= 0
-    keys, ids = keys[mask], ids[mask]
+    if keys.size and keys.min() < 0:
+        mask = keys >= 0
+        keys, ids = keys[mask], ids[mask]
     if ids.size < 2 or bool((ids[1:] > ids[:-1]).all()):
         return 0  # processed in publish order: nothing can be out of order
     # Group by key, processing order kept within a key: sort (key, position) pairs packed
     # into one integer -- a plain sort of distinct values, far cheaper than a stable argsort.
     n = ids.size
-    if int(keys.max()) < (1 << 62) // n:
-        packed = keys * n
+    bits = n.bit_length()  # position in the low bits: shifts and masks, no divisions
+    if int(keys.max()) < (1 << (62 - bits)):
+        packed = keys << bits
         packed += np.arange(n)
         packed.sort()
-        k = packed // n
-        np.remainder(packed, n, out=packed)
+        k = packed >> bits
+        np.bitwise_and(packed, (1 << bits) - 1, out=packed)
         i = ids[packed]
         del packed
     else:  # keys too large to pack: the general stable sort

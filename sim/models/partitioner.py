@@ -76,10 +76,23 @@ def key_hashes(keys: np.ndarray, partitioner: str = "murmur2") -> np.ndarray:
 
 
 def _distinct_hashes(keys: np.ndarray, partitioner: str) -> tuple[np.ndarray, np.ndarray]:
-    keys = np.asarray(keys, dtype=np.int64)
-    uniq, inverse = np.unique(keys, return_inverse=True)
+    keys = np.asarray(keys, dtype=np.int64).reshape(-1)
+    uniq, inverse = _unique(keys)
     hashes = np.fromiter((key_hash(key_bytes(k), partitioner) for k in uniq), np.int64, uniq.size)
-    return hashes, inverse.reshape(-1)
+    return hashes, inverse
+
+
+def _unique(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)``; without a sort when the keys are small
+    non-negative integers (a workload's keys): a presence table and a lookup."""
+    if keys.size == 0 or keys.min() < 0 or keys.max() > 4 * keys.size + (1 << 16):
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        return uniq, inverse.reshape(-1)
+    present = np.bincount(keys) > 0
+    uniq = np.flatnonzero(present)
+    lookup = np.empty(present.size, np.intp)
+    lookup[uniq] = np.arange(uniq.size)
+    return uniq, lookup[keys]
 
 
 def partitions_for(keys: np.ndarray, num_partitions, partitioner: str = "murmur2") -> np.ndarray:
