@@ -194,56 +194,78 @@ class SubscriberSim:
         windows; stop at a buffer-limit disconnect and return ``(at, reconnect_at)``."""
         t, sizes, conn = self.msgs.publish_time, self.msgs.size, self.conn
         end = int(np.searchsorted(conn, np.searchsorted(t, until, side="left"), side="left"))
-        hard, soft, soft_s, delay = self.hard, self.soft, self.soft_s, self.delay
+        delay = self.delay
         while self.j < end:
             j = self.j
             idx = conn[j : min(j + self.window, end)] if self.limited else conn[j:end]
-            a = t[idx] + delay
-            s = self.service[idx]
-            d = departures(a, s, self.free)
+            lo = int(idx[0])
+            # A run of consecutive ids (no outage inside): slices, no gathers.
+            at = slice(lo, lo + idx.size) if int(idx[-1]) - lo + 1 == idx.size else idx
+            a = t[at] + delay
+            d = departures(a, self.service[at], self.free)
             st = starts(a, d, self.free)
-            cut = idx.size
-            # Bytes waiting in the output buffer right after each arrival: the messages
-            # (earlier ones included) that have not started processing yet.
-            pend_st, pend_sz = self.pend_st, self.pend_sz
-            m = pend_st.size
-            st_all = np.concatenate((pend_st, st))
-            csz = np.concatenate(([0], np.cumsum(np.concatenate((pend_sz, sizes[idx])))))
-            k = np.searchsorted(st_all, a, side="right")
-            k = np.minimum(k, np.arange(m + 1, m + idx.size + 1))
-            buf = csz[m + 1 :] - csz[k]
+            buf = self._buffer(a, st, sizes, at)
             if self.limited:
-                if hard > 0:
-                    over = np.flatnonzero(buf > hard)
-                    if over.size:
-                        cut = int(over[0])
-                if soft > 0:
-                    over = buf > soft
-                    first = np.where(over & ~np.r_[False, over[:-1]], np.arange(idx.size), 0)
-                    since = t[idx][np.maximum.accumulate(first)]
-                    if self.soft_since is not None and over.size and over[0]:
-                        lead = np.argmin(over) if not over.all() else over.size
-                        since[:lead] = self.soft_since
-                    hit = np.flatnonzero(over & (t[idx] - since >= soft_s))
-                    if hit.size:
-                        cut = min(cut, int(hit[0]))
-                    self.soft_since = float(since[-1]) if over.size and over[-1] else None
-            if cut < idx.size:
-                self.max_buf = max(self.max_buf, int(buf[: cut + 1].max()))
-            elif buf.size:
-                self.max_buf = max(self.max_buf, int(buf.max()))
-            if cut < idx.size:
-                return self._buffer_disconnect(idx, st, d, cut)
+                cut = self._limits(buf, t[at])
+                if cut < idx.size:
+                    self.max_buf = max(self.max_buf, int(buf[: cut + 1].max()))
+                    return self._buffer_disconnect(idx, st, d, cut)
+            self.max_buf = max(self.max_buf, int(buf.max()) if buf.size else 0)
             self.ids_parts.append(idx)
             self.time_parts.append(d)
-            if idx.size:
-                self.free = float(d[-1])
-                keep = st_all > a[-1]  # a suffix: still waiting for the next arrivals
-                self.pend_st = st_all[keep]
-                self.pend_sz = np.concatenate((pend_sz, sizes[idx]))[keep]
+            self.free = float(d[-1])
+            # Still waiting for the next arrivals: a suffix of the earlier ones, then of these.
+            kp = int(np.searchsorted(self.pend_st, a[-1], side="right"))
+            ks = int(np.searchsorted(st, a[-1], side="right"))
+            self.pend_st = np.concatenate((self.pend_st[kp:], st[ks:]))
+            self.pend_sz = np.concatenate((self.pend_sz[kp:], sizes[idx[ks:]]))
             self.j += idx.size
             self.window *= 2
         return None
+
+    def _buffer(self, a: np.ndarray, st: np.ndarray, sizes: np.ndarray, at) -> np.ndarray:
+        """Bytes waiting in the output buffer right after each arrival ``a`` (``st``: the
+        start times; ``at``: the messages): those (earlier ones included) that have not
+        started processing yet -- none for a message that starts on arrival."""
+        pend_st, pend_sz = self.pend_st, self.pend_sz
+        m = pend_st.size
+        w = np.flatnonzero(st > a)  # the arrivals that find the subscriber busy
+        buf = np.zeros(a.size, np.int64)
+        if not w.size:
+            return buf
+        aw = a[w]
+        # Started by each of them: pending ones (all earlier than this window), then these.
+        k = np.searchsorted(pend_st, aw, side="right") + np.searchsorted(st, aw, side="right")
+        k = np.minimum(k, w + (m + 1))
+        if sizes.strides == (0,):  # one size for all: bytes are a count times the size
+            buf[w] = int(sizes[0]) * (w + (m + 1) - k)
+        else:
+            csz = np.concatenate(([0], np.cumsum(np.concatenate((pend_sz, sizes[at])))))
+            buf[w] = csz[w + (m + 1)] - csz[k]
+        return buf
+
+    def _limits(self, buf: np.ndarray, t: np.ndarray) -> int:
+        """The first message (index) whose arrival makes the server disconnect: the buffer
+        passes the hard limit, or has stayed above the soft limit for the soft period
+        (``t``: publish times); ``buf.size`` when none. Carries the over-soft run."""
+        hard, soft, cut = self.hard, self.soft, buf.size
+        top = int(buf.max()) if buf.size else 0
+        if hard > 0 and top > hard:
+            cut = int(np.flatnonzero(buf > hard)[0])
+        if soft > 0 and top <= soft:
+            self.soft_since = None  # never over the soft limit in this window
+        elif soft > 0:
+            over = buf > soft
+            first = np.where(over & ~np.r_[False, over[:-1]], np.arange(buf.size), 0)
+            since = t[np.maximum.accumulate(first)]
+            if self.soft_since is not None and over[0]:
+                lead = np.argmin(over) if not over.all() else over.size
+                since[:lead] = self.soft_since
+            hit = np.flatnonzero(over & (t - since >= self.soft_s))
+            if hit.size:
+                cut = min(cut, int(hit[0]))
+            self.soft_since = float(since[-1]) if over[-1] else None
+        return cut
 
     def _buffer_disconnect(self, idx, st, d, cut: int) -> tuple[float, float]:
         """The server closes the connection at the arrival of ``idx[cut]``, dropping the
