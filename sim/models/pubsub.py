@@ -299,13 +299,17 @@ class SubscriberSim:
         times = np.concatenate(self.time_parts) if self.time_parts else np.zeros(0)
         self.ids_parts, self.time_parts = [], []
         keep = times <= self.end_time
-        poison = msgs.poison[ids]
-        failed = int((poison & keep).sum())
-        keep &= ~poison
+        failed = 0
+        if msgs.poison.any():
+            poison = msgs.poison[ids]
+            failed = int((poison & keep).sum())
+            keep &= ~poison
+        if not keep.all():
+            ids, times = ids[keep], times[keep]
         return SubscriberRun(
             name=self.name,
-            ids=ids[keep],
-            times=times[keep],
+            ids=ids,
+            times=times,
             connected=self.connected,
             disconnects=self.disconnects,
             buffer_disconnects=self.buffer_disconnects,
