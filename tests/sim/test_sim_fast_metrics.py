@@ -1,4 +1,5 @@
-"""The checker's and the lag profile's array tricks against plain loops."""
+"""The array tricks of the checker, the lag profile and the key draws against plain
+loops and searches."""
 
 import numpy as np
 from hypothesis import given, settings
@@ -6,6 +7,7 @@ from hypothesis import strategies as st
 
 from sim.analysis.checker import _first_occurrences, _reordered
 from sim.analysis.metrics import LagProfile, lag_profile
+from sim.core.workload import inverse_cdf, zipf_weights
 
 
 def _reordered_loop(keys, ids):
@@ -95,3 +97,18 @@ def test_lag_profile_equals_the_definition(raw_appends, raw_updates, chunk, afte
 
 def _same(x: float, y: float) -> bool:
     return x == y or (np.isnan(x) and np.isnan(y))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 3000), st.floats(0.0, 5.0), st.integers(0, 2**32 - 1))
+def test_key_draws_equal_a_binary_search(keys, s, seed):
+    cdf = np.cumsum(zipf_weights(keys, s))
+    cdf[-1] = 1.0
+    rng = np.random.default_rng(seed)
+    edges = np.arange(1 << 12) / (1 << 12)  # bucket starts of any table up to 2**12 buckets
+    points = cdf[cdf < 1]
+    u = np.concatenate(
+        (rng.random(64 * keys + 1000), edges, points, np.nextafter(points, 0), [0.0])
+    )
+    u = np.concatenate((u, [np.nextafter(1.0, 0)]))
+    np.testing.assert_array_equal(inverse_cdf(cdf, u), np.searchsorted(cdf, u, side="right"))
