@@ -105,6 +105,24 @@ def _drop_tail(ids_parts: list, time_parts: list, n: int) -> None:
             n = 0
 
 
+def _started(st: np.ndarray, a: np.ndarray, w: np.ndarray, steps: int = 8) -> np.ndarray:
+    """``searchsorted(st, a, side="right")`` (how many of the start times ``st`` are at or
+    before each arrival ``a``) where ``st[w] > a``: the answer is at most ``w`` and, the
+    queue being short, rarely far below -- a few steps down from ``w``, then a search for
+    the arrivals still behind a long queue."""
+    k = w.copy()
+    todo = np.arange(w.size)
+    for _ in range(steps):
+        below = k[todo] - 1
+        more = (below >= 0) & (st[np.maximum(below, 0)] > a[todo])  # also not started
+        todo = todo[more]
+        if not todo.size:
+            return k
+        k[todo] -= 1
+    k[todo] = np.searchsorted(st, a[todo], side="right")
+    return k
+
+
 def publish_ok(msgs: Messages, faults: tuple[Fault, ...]) -> np.ndarray:
     """PUBLISH succeeded (the server was up) for each message."""
     starts, ends = fl.windows(faults, ("broker_down",), ("pubsub",))
@@ -235,7 +253,7 @@ class SubscriberSim:
             return buf
         aw = a[w]
         # Started by each of them: pending ones (all earlier than this window), then these.
-        k = np.searchsorted(pend_st, aw, side="right") + np.searchsorted(st, aw, side="right")
+        k = np.searchsorted(pend_st, aw, side="right") + _started(st, aw, w)
         k = np.minimum(k, w + (m + 1))
         if sizes.strides == (0,):  # one size for all: bytes are a count times the size
             buf[w] = int(sizes[0]) * (w + (m + 1) - k)
