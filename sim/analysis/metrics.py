@@ -130,18 +130,22 @@ class LagSteps(_LagQueries):
         t0 = max(after, self.start)
         if self._level(np.array([t0]))[0] <= thr:
             return t0
-        j = int(np.searchsorted(self.step_t, t0, side="right"))
-        size = min(1024, self.chunk)
-        while j < self.step_t.size:
-            # The lag right after the j-th update (an earlier update of a tied instant
-            # only reads higher: the instant's last one decides).
-            t = self.step_t[j : j + size]
-            lag = np.searchsorted(self.app, t, "right") - self.cum[j + 1 : j + 1 + t.size]
+        # Blocks of updates: inside one, the lag is at least what was appended by its first
+        # update minus the positions after its last (ties included). Only blocks where
+        # that bound is under the threshold are read, update by update.
+        step_t, cum, size = self.step_t, self.cum, min(1024, self.chunk)
+        first = np.arange(int(np.searchsorted(step_t, t0, side="right")), step_t.size, size)
+        last = np.minimum(first + size, step_t.size) - 1
+        low = np.searchsorted(self.app, step_t[first], side="right")
+        low -= cum[np.searchsorted(step_t, step_t[last], side="right")]
+        for j in first[low <= thr]:
+            # The lag right after each update (an earlier update of a tied instant only
+            # reads higher: the instant's last one decides).
+            t = step_t[j : j + size]
+            lag = np.searchsorted(self.app, t, side="right") - cum[j + 1 : j + 1 + t.size]
             hit = np.flatnonzero(lag <= thr)
             if hit.size:
                 return float(t[hit[0]])
-            j += t.size
-            size = min(2 * size, self.chunk)
         return float("nan")
 
 
