@@ -109,7 +109,7 @@ class LagSteps(_LagQueries):
             # The lag right after the i-th append (an earlier append of a tied instant
             # only reads lower: the instant's last one decides).
             t = self.app[i : i + self.chunk]
-            done = self.cum[np.searchsorted(self.step_t, t, side="right")]
+            done = self.cum[_after(self.step_t, t, min(4096, self.chunk))]
             lag = np.arange(i + 1, i + 1 + t.size) - done
             k = int(np.argmax(lag))
             if lag[k] > best:
@@ -147,6 +147,21 @@ class LagSteps(_LagQueries):
             if hit.size:
                 return float(t[hit[0]])
         return float("nan")
+
+
+def _after(hay: np.ndarray, needles: np.ndarray, block: int = 4096) -> np.ndarray:
+    """``searchsorted(hay, needles, side="right")`` for sorted ``needles``: block by block,
+    each searching only the stretch of ``hay`` its needles span (it stays in cache)."""
+    out = np.empty(needles.size, np.intp)
+    lo = 0
+    for i in range(0, needles.size, block):
+        x = needles[i : i + block]
+        lo += int(np.searchsorted(hay[lo:], x[0], side="right"))  # entries <= every needle
+        hi = lo + int(np.searchsorted(hay[lo:], x[-1], side="right"))
+        r = out[i : i + x.size]
+        r[:] = np.searchsorted(hay[lo:hi], x, side="right")
+        r += lo
+    return out
 
 
 def _ordered(ev_t, ev_p, ev_pos):
