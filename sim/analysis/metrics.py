@@ -180,14 +180,18 @@ def lag_profile(
     start: float,
     grid: np.ndarray,
     *,
+    init: np.ndarray | None = None,
     all_appends: np.ndarray | None = None,
     chunk: int = 1 << 16,
 ) -> tuple[LagSteps, np.ndarray]:
     """Exact total lag from ``start`` on, given each partition's append times (sorted) and
-    the position updates ``(time, partition, new position)`` (include one per partition at
-    ``start``); and the lag of every partition (rows) at ``grid`` (columns).
+    the position updates ``(time, partition, new position)``; and the lag of every
+    partition (rows) at ``grid`` (columns).
 
-    A partition's position is the running maximum of its updates; the total is the sum of
+    Every partition's position at ``start`` is either among the updates (one update per
+    partition at ``start``) or given as ``init`` -- then every update comes at or after
+    ``start`` and the arrays are used as they are (no copy when in time order). A
+    partition's position is the running maximum of its updates; the total is the sum of
     the forward steps. ``all_appends`` (every partition's append times, sorted) saves the
     sort when several groups read one topic; ``chunk`` bounds the scratch memory of the
     queries (:class:`LagSteps`).
@@ -196,23 +200,35 @@ def lag_profile(
     t, p, pos = _ordered(ev_t, ev_p, ev_pos)
     if all_appends is None:
         all_appends = np.sort(np.concatenate(appends)) if appends else np.zeros(0)
-    within = np.argsort(p.astype(np.int16 if partitions < 2**15 else np.int64), kind="stable")
+    small = p.astype(np.int16 if partitions < 2**15 else np.int64)
+    within = np.argsort(small, kind="stable")
     bounds = np.zeros(partitions + 1, np.int64)
-    np.cumsum(np.bincount(p, minlength=partitions), out=bounds[1:])
+    for i in range(0, small.size, 1 << 20):  # (bincount casts to intp: a slice at a time)
+        bounds[1:] += np.bincount(small[i : i + (1 << 20)], minlength=partitions)
+    del small
+    np.cumsum(bounds, out=bounds)
     cum = np.zeros(t.size + 1, np.int64)
     step = cum[1:]  # forward step of each update, in time order (summed in place below)
     upto = np.searchsorted(t, grid, side="right")  # updates at or before each grid time
     by_part = np.zeros((partitions, grid.size))
     for q in range(partitions):
         idx = within[bounds[q] : bounds[q + 1]]  # this partition's updates, by time
+        first = 0 if init is None else int(init[q])
         run = np.maximum.accumulate(pos[idx]).astype(np.int64, copy=False)
-        step[idx] = np.diff(run, prepend=0)
+        if init is not None:
+            np.maximum(run, first, out=run)
+        step[idx] = np.diff(run, prepend=first)
         k = np.searchsorted(idx, upto, side="left") - 1  # its last update by each grid time
-        if run.size:
-            ends = np.searchsorted(appends[q], grid, side="right")
+        ends = np.searchsorted(appends[q], grid, side="right")
+        if init is not None:  # at or after start: at least the position at start
+            at = run[np.maximum(k, 0)] if run.size else first
+            by_part[q] = np.where(grid >= start, ends - np.where(k >= 0, at, first), 0)
+        elif run.size:
             by_part[q] = np.where(k >= 0, ends - run[np.maximum(k, 0)], 0)
     del within
     np.cumsum(step, out=step)
+    if init is not None:
+        cum += int(np.sum(init))
     return LagSteps(all_appends, t, cum, float(start), chunk), by_part
 
 

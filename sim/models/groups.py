@@ -563,27 +563,44 @@ class GroupSim(Rebalancing, Stalls):
         if not rec:
             z = np.zeros(0, np.int64)
             return z, np.zeros(0), z.astype(np.int32), z
-        times = np.concatenate([r[1] for r in rec])
-        order = np.argsort(times, kind="stable")
-        times = times[order]
-        out = [np.concatenate([r[i] for r in rec])[order] for i in (0, 2, 3)]
-        return out[0], times, out[1], out[2]
+        cols = [list(col) for col in zip(*rec, strict=True)]  # ids, times, partition, offset
+        del rec
+        out = []
+        for i in (1, 0, 2, 3):  # each column joined, its chunks dropped, then put in order
+            col = np.concatenate(cols[i])
+            cols[i].clear()
+            if i == 1:
+                ordered = col.size < 2 or bool((col[1:] >= col[:-1]).all())
+                order = None if ordered else np.argsort(col, kind="stable")
+            out.append(col if order is None else col[order])
+            del col
+        times, ids, pp, off = out
+        return ids, times, pp, off
 
     def dead_letters(self) -> tuple[np.ndarray, np.ndarray]:
         if not self.dlq:
             return np.zeros(0, np.int64), np.zeros(0)
         return np.concatenate([x[0] for x in self.dlq]), np.concatenate([x[1] for x in self.dlq])
 
-    def position_updates(self, times, pp, off) -> tuple[np.ndarray, ...]:
+    def position_updates(self, times, pp, off) -> tuple[np.ndarray | None, ...]:
         """The group's position updates ``(time, partition, new position)`` from the
-        processings ``(times, partition pp, offset off)`` of :meth:`records`: its start,
-        every processed record and every retention reset."""
-        P = len(self.parts)
+        processings ``(times, partition pp, offset off)`` of :meth:`records`, and the
+        positions where it started (``init``, for :func:`sim.analysis.metrics.lag_profile`).
+        Without retention resets these are the arrays themselves (``off`` becomes the new
+        positions, in place); with them, one update per partition at the start, every
+        processed record and every reset (``init`` is None)."""
+        if not self.resets:
+            off += 1
+            return times, pp, off, self.init_pos
+        P, n = len(self.parts), times.size
         resets = np.array(self.resets, float).reshape(-1, 3)
         ev_t = np.concatenate((np.full(P, self.group.join_at_s), times, resets[:, 0]))
-        ev_p = np.concatenate((np.arange(P), pp, resets[:, 1])).astype(np.int32)
-        ev_v = np.concatenate((self.init_pos, off + 1, resets[:, 2])).astype(np.int64)
-        return ev_t, ev_p, ev_v
+        ev_p = np.empty(ev_t.size, np.int32)
+        ev_v = np.empty(ev_t.size, np.int64)
+        for arr, parts in ((ev_p, (np.arange(P), pp)), (ev_v, (self.init_pos, off + 1))):
+            arr[:P], arr[P : P + n] = parts
+        ev_p[P + n :], ev_v[P + n :] = resets[:, 1], resets[:, 2]
+        return ev_t, ev_p, ev_v, None
 
     def masks(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """``expected`` (records at or after where the group started) and ``available``

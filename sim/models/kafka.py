@@ -142,7 +142,7 @@ class _RunningKafka(Running):
         out.metrics["partition_skew"] = mx.skew(counts)
         return out
 
-    def _lag(self, gs: GroupSim, ev_t, ev_p, ev_v, grid, out: Collected) -> None:
+    def _lag(self, gs: GroupSim, ev_t, ev_p, ev_v, init, grid, out: Collected) -> None:
         """The group's lag series and metrics from its position updates."""
         parts = gs.parts
         start = gs.group.join_at_s
@@ -151,7 +151,7 @@ class _RunningKafka(Running):
             self.all_appends = np.sort(np.concatenate(appends)) if appends else np.zeros(0)
         g = grid[grid >= start]
         prof, by_part = mx.lag_profile(
-            appends, ev_t, ev_p, ev_v, start, g, all_appends=self.all_appends
+            appends, ev_t, ev_p, ev_v, start, g, init=init, all_appends=self.all_appends
         )
         total = prof.at(g)
         name, series, metrics = gs.name, out.series, out.metrics

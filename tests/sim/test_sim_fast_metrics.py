@@ -65,34 +65,41 @@ def _lag_loop(appends, ev, start, when):
         max_size=3,
     ),
     st.lists(st.tuples(st.integers(1, 40), st.integers(0, 2), st.integers(0, 12)), max_size=25),
+    st.lists(st.integers(0, 4), min_size=3, max_size=3),
     st.integers(1, 6),
     st.integers(0, 44),
 )
-def test_lag_profile_equals_the_definition(raw_appends, raw_updates, chunk, after):
+def test_lag_profile_equals_the_definition(raw_appends, raw_updates, raw_init, chunk, after):
     appends = [np.array(a, float) for a in raw_appends]
     P = len(appends)
+    init = [min(v, appends[p].size) for p, v in enumerate(raw_init[:P])]
     updates = [(t / 4, p % P, min(v, appends[p % P].size)) for t, p, v in raw_updates]
-    ev = [(0.0, p, 0) for p in range(P)] + updates
+    ev = [(0.0, p, init[p]) for p in range(P)] + updates
     ev_t = np.array([e[0] for e in ev], float)
     ev_p = np.array([e[1] for e in ev], np.int64)
     ev_v = np.array([e[2] for e in ev], np.int64)
     grid = np.arange(0, 44) / 4 + 0.1
-    prof, by_part = lag_profile(appends, ev_t, ev_p, ev_v, 0.0, grid, chunk=chunk)
-    want = [_lag_loop(appends, ev, 0.0, g) for g in grid]
-    np.testing.assert_array_equal(prof.at(grid), want)
     events = sorted({0.0, *(x for a in appends for x in a), *(e[0] for e in ev)})
     at_events = [_lag_loop(appends, ev, 0.0, t) for t in events]
-    assert prof.peak == max(at_events)
-    assert prof.peak_time == events[int(np.argmax(at_events))]
-    # First passages below a threshold, against the merged step function of the events.
     merged = LagProfile(np.array(events), np.array(at_events))
-    for thr in (None, 0, 1, 3):
-        assert _same(prof.first_below(after / 4, thr), merged.first_below(after / 4, thr))
-    assert _same(prof.catch_up_s(), merged.catch_up_s())
-    for q in range(P):  # every partition's lag at the grid: appended minus its position
-        for g, got in zip(grid, by_part[q], strict=True):
-            pos = [v for t, p, v in ev if p == q and t <= g]
-            assert got == int(np.searchsorted(appends[q], g, side="right")) - max(pos)
+    for with_init in (False, True):  # the start positions among the updates, or apart
+        if with_init:
+            args, kw = (ev_t[P:], ev_p[P:], ev_v[P:]), {"init": np.array(init)}
+        else:
+            args, kw = (ev_t, ev_p, ev_v), {}
+        prof, by_part = lag_profile(appends, *args, 0.0, grid, chunk=chunk, **kw)
+        want = [_lag_loop(appends, ev, 0.0, g) for g in grid]
+        np.testing.assert_array_equal(prof.at(grid), want)
+        assert prof.peak == max(at_events)
+        assert prof.peak_time == events[int(np.argmax(at_events))]
+        # First passages below a threshold, against the merged step function of the events.
+        for thr in (None, 0, 1, 3):
+            assert _same(prof.first_below(after / 4, thr), merged.first_below(after / 4, thr))
+        assert _same(prof.catch_up_s(), merged.catch_up_s())
+        for q in range(P):  # every partition's lag at the grid: appended minus its position
+            for g, got in zip(grid, by_part[q], strict=True):
+                pos = [v for t, p, v in ev if p == q and t <= g]
+                assert got == int(np.searchsorted(appends[q], g, side="right")) - max(pos)
 
 
 def _same(x: float, y: float) -> bool:
