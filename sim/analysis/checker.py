@@ -128,22 +128,22 @@ def check_reader(history: History, reader: ReaderHistory) -> CheckRow:
     acked = history.outcome == OK
     expected = acked if reader.expected is None else (reader.expected & acked)
     del acked
-    counts = np.bincount(reader.ids, minlength=n) if n else np.zeros(0, np.int64)
-    repeats = counts.size > 0 and int(counts.max()) > 1
-    seen = counts > 0
+    seen = np.zeros(n, bool)
+    seen[reader.ids] = True
     available = np.zeros(n, bool) if reader.available is None else reader.available
     missing = expected & ~seen
-    if repeats:
+    if np.count_nonzero(seen) < reader.ids.size:  # some id was processed more than once
+        counts = np.bincount(reader.ids, minlength=n)
         duplicated = int((expected & (counts > 1)).sum())
         extra = int((counts[expected] - 1).clip(min=0).sum())
         # First completion of each id, in processing order.
         first_idx = _first_occurrences(reader.ids, counts)
+        del counts
         first_ids, first_times = reader.ids[first_idx], reader.times[first_idx]
         del first_idx
     else:  # no repeats: no copies
         duplicated = extra = 0
         first_ids, first_times = reader.ids, reader.times
-    del counts
     keep = expected[first_ids]
     if keep.all():  # (no copies)
         kept_ids, kept_times = first_ids, first_times
@@ -194,18 +194,18 @@ def _reordered_ids(keys: np.ndarray, ids: np.ndarray) -> int:
     ``keys`` looked up (``keys``: per message) only when the ids are out of order."""
     if ids.size < 2 or bool((ids[1:] > ids[:-1]).all()):
         return 0  # processed in publish order: nothing can be out of order
-    return _reordered(keys[ids], ids)
+    return _reordered(keys[ids], ids, scratch=True)
 
 
-def _reordered(keys: np.ndarray, ids: np.ndarray) -> int:
+def _reordered(keys: np.ndarray, ids: np.ndarray, scratch: bool = False) -> int:
     """Count processings that come after a later-published message of the same key.
 
     ``ids`` are in processing order; message ids are in publish order. Null keys (-1) carry
-    no order promise and are skipped.
+    no order promise and are skipped. ``scratch``: ``keys`` may be overwritten.
     """
     if keys.size and keys.min() < 0:
         mask = keys >= 0
-        keys, ids = keys[mask], ids[mask]
+        keys, ids, scratch = keys[mask], ids[mask], True
     if ids.size < 2 or bool((ids[1:] > ids[:-1]).all()):
         return 0  # processed in publish order: nothing can be out of order
     # Group by key, processing order kept within a key: sort (key, position) pairs packed
@@ -213,23 +213,31 @@ def _reordered(keys: np.ndarray, ids: np.ndarray) -> int:
     n = ids.size
     bits = n.bit_length()  # position in the low bits: shifts and masks, no divisions
     if int(keys.max()) < (1 << (62 - bits)):
-        packed = keys << bits
-        packed += np.arange(n)
+        packed = keys if scratch and keys.dtype == np.int64 else keys.astype(np.int64)
+        packed <<= bits
+        for lo in range(0, n, 1 << 20):  # (+ position, without an n-long arange)
+            packed[lo : lo + (1 << 20)] += np.arange(lo, min(lo + (1 << 20), n))
         packed.sort()
-        k = packed >> bits
-        np.bitwise_and(packed, (1 << bits) - 1, out=packed)
+        starts = np.empty(n, bool)
+        starts[0] = True
+        diff = packed[1:] ^ packed[:-1]  # a new key where the high bits differ
+        diff >>= bits
+        np.not_equal(diff, 0, out=starts[1:])
+        del diff
+        packed &= (1 << bits) - 1
         i = ids[packed]
         del packed
     else:  # keys too large to pack: the general stable sort
         order = np.argsort(keys, kind="stable")
         k, i = keys[order], ids[order]
         del order
+        starts = np.empty(n, bool)
+        starts[0] = True
+        np.not_equal(k[1:], k[:-1], out=starts[1:])
+        del k
+    del keys
     # Running maximum of ids within each key group: offset every group so that a plain
     # cumulative maximum never crosses a group boundary.
-    starts = np.empty(n, bool)
-    starts[0] = True
-    np.not_equal(k[1:], k[:-1], out=starts[1:])
-    del k
     shifted = np.cumsum(starts)
     shifted *= int(i.max()) + 1
     shifted += i
