@@ -172,6 +172,24 @@ def _ordered(ev_t, ev_p, ev_pos):
     return ev_t[by_t], ev_p[by_t], ev_pos[by_t]
 
 
+def _by_partition(p: np.ndarray, partitions: int):
+    """The indices of each partition's entries of ``p``, in order, one partition at a
+    time: a scan per partition when they are few, else one stable (radix) sort."""
+    if partitions <= 64:
+        for q in range(partitions):
+            yield np.flatnonzero(p == q)
+        return
+    small = p.astype(np.int16 if partitions < 2**15 else np.int64)
+    within = np.argsort(small, kind="stable")
+    bounds = np.zeros(partitions + 1, np.int64)
+    for i in range(0, small.size, 1 << 20):  # (bincount casts to intp: a slice at a time)
+        bounds[1:] += np.bincount(small[i : i + (1 << 20)], minlength=partitions)
+    del small
+    np.cumsum(bounds, out=bounds)
+    for q in range(partitions):
+        yield within[bounds[q] : bounds[q + 1]]
+
+
 def lag_profile(
     appends: list[np.ndarray],
     ev_t: np.ndarray,
@@ -200,19 +218,11 @@ def lag_profile(
     t, p, pos = _ordered(ev_t, ev_p, ev_pos)
     if all_appends is None:
         all_appends = np.sort(np.concatenate(appends)) if appends else np.zeros(0)
-    small = p.astype(np.int16 if partitions < 2**15 else np.int64)
-    within = np.argsort(small, kind="stable")
-    bounds = np.zeros(partitions + 1, np.int64)
-    for i in range(0, small.size, 1 << 20):  # (bincount casts to intp: a slice at a time)
-        bounds[1:] += np.bincount(small[i : i + (1 << 20)], minlength=partitions)
-    del small
-    np.cumsum(bounds, out=bounds)
     cum = np.zeros(t.size + 1, np.int64)
     step = cum[1:]  # forward step of each update, in time order (summed in place below)
     upto = np.searchsorted(t, grid, side="right")  # updates at or before each grid time
     by_part = np.zeros((partitions, grid.size))
-    for q in range(partitions):
-        idx = within[bounds[q] : bounds[q + 1]]  # this partition's updates, by time
+    for q, idx in enumerate(_by_partition(p, partitions)):  # its updates, by time
         first = 0 if init is None else int(init[q])
         run = np.maximum.accumulate(pos[idx]).astype(np.int64, copy=False)
         if init is not None:
@@ -225,7 +235,6 @@ def lag_profile(
             by_part[q] = np.where(grid >= start, ends - np.where(k >= 0, at, first), 0)
         elif run.size:
             by_part[q] = np.where(k >= 0, ends - run[np.maximum(k, 0)], 0)
-    del within
     np.cumsum(step, out=step)
     if init is not None:
         cum += int(np.sum(init))

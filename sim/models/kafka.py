@@ -148,7 +148,8 @@ class _RunningKafka(Running):
         start = gs.group.join_at_s
         appends = [p.append for p in parts]
         if self.all_appends is None:  # every group reads the same appends: sort them once
-            self.all_appends = np.sort(np.concatenate(appends)) if appends else np.zeros(0)
+            self.all_appends = np.concatenate(appends) if appends else np.zeros(0)
+            self.all_appends.sort()
         g = grid[grid >= start]
         prof, by_part = mx.lag_profile(
             appends, ev_t, ev_p, ev_v, start, g, init=init, all_appends=self.all_appends

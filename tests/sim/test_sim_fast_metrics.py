@@ -68,11 +68,14 @@ def _lag_loop(appends, ev, start, when):
     st.lists(st.integers(0, 4), min_size=3, max_size=3),
     st.integers(1, 6),
     st.integers(0, 44),
+    st.booleans(),
 )
-def test_lag_profile_equals_the_definition(raw_appends, raw_updates, raw_init, chunk, after):
+def test_lag_profile_equals_the_definition(raw_appends, raw_updates, raw_init, chunk, after, wide):
     appends = [np.array(a, float) for a in raw_appends]
+    if wide:  # many partitions (most of them empty): the partitions found by a sort
+        appends += [np.zeros(0)] * 70
     P = len(appends)
-    init = [min(v, appends[p].size) for p, v in enumerate(raw_init[:P])]
+    init = [min(raw_init[p % 3], appends[p].size) for p in range(P)]
     updates = [(t / 4, p % P, min(v, appends[p % P].size)) for t, p, v in raw_updates]
     ev = [(0.0, p, init[p]) for p in range(P)] + updates
     ev_t = np.array([e[0] for e in ev], float)
