@@ -91,20 +91,6 @@ class SubscriberRun:
 WINDOW = 4096
 
 
-def _drop_tail(ids_parts: list, time_parts: list, n: int) -> None:
-    """Remove the last ``n`` accepted messages."""
-    while n > 0 and ids_parts:
-        size = ids_parts[-1].size
-        if size <= n:
-            ids_parts.pop()
-            time_parts.pop()
-            n -= size
-        else:
-            ids_parts[-1] = ids_parts[-1][: size - n]
-            time_parts[-1] = time_parts[-1][: size - n]
-            n = 0
-
-
 def _started(st: np.ndarray, a: np.ndarray, w: np.ndarray, steps: int = 8) -> np.ndarray:
     """``searchsorted(st, a, side="right")`` (how many of the start times ``st`` are at or
     before each arrival ``a``) where ``st[w] > a``: the answer is at most ``w`` and, the
@@ -167,14 +153,16 @@ class SubscriberSim:
             extra_s=self.reconnect,
         )
         self.connected = ~fl.inside(t, self.d_s, self.d_e) & ok
+        # The connected messages, in order; the accepted ones are compacted into its
+        # prefix (``self.w`` of them, completed at ``self.out_t``) as the flow goes.
         self.conn = np.flatnonzero(self.connected)
+        self.out_t = np.empty(self.conn.size)
+        self.w = 0
         self.disconnects = int(self.d_s.size)
         self.hard, self.soft = channel.buffer_hard_bytes, channel.buffer_soft_bytes
         self.soft_s = channel.buffer_soft_s
         self.limited = self.hard > 0 or self.soft > 0
         # Flow state, carried from one stretch (and window) to the next.
-        self.ids_parts: list[np.ndarray] = []
-        self.time_parts: list[np.ndarray] = []
         self.buffer_disconnects, self.max_buf = 0, 0
         self.j, self.free, self.window = 0, -np.inf, WINDOW
         self.pend_st = np.zeros(0)  # accepted messages still waiting in the buffer
@@ -203,7 +191,7 @@ class SubscriberSim:
             yield env.timeout(max(up - env.now, 0.0))
             self.changes.append((env.now, "up"))
         self._flow(np.inf)
-        self.service = self.conn = None  # every message is through: free the arrays now
+        self.service = None  # every message is through: free it now
 
     # ------------------------------------------------------------------ message flow
 
@@ -211,7 +199,8 @@ class SubscriberSim:
         """Deliver and process the connected messages published before ``until``, in
         windows; stop at a buffer-limit disconnect and return ``(at, reconnect_at)``."""
         t, sizes, conn = self.msgs.publish_time, self.msgs.size, self.conn
-        end = int(np.searchsorted(conn, np.searchsorted(t, until, side="left"), side="left"))
+        last = np.searchsorted(t, until, side="left")  # (conn[:j] holds accepted ids now)
+        end = self.j + int(np.searchsorted(conn[self.j :], last, side="left"))
         delay = self.delay
         while self.j < end:
             j = self.j
@@ -229,14 +218,13 @@ class SubscriberSim:
                     self.max_buf = max(self.max_buf, int(buf[: cut + 1].max()))
                     return self._buffer_disconnect(idx, st, d, cut)
             self.max_buf = max(self.max_buf, int(buf.max()) if buf.size else 0)
-            self.ids_parts.append(idx)
-            self.time_parts.append(d)
             self.free = float(d[-1])
             # Still waiting for the next arrivals: a suffix of the earlier ones, then of these.
             kp = int(np.searchsorted(self.pend_st, a[-1], side="right"))
             ks = int(np.searchsorted(st, a[-1], side="right"))
             self.pend_st = np.concatenate((self.pend_st[kp:], st[ks:]))
             self.pend_sz = np.concatenate((self.pend_sz[kp:], sizes[idx[ks:]]))
+            self._accept(idx, d, at=j)  # (last: it may overwrite ``idx``)
             self.j += idx.size
             self.window *= 2
         return None
@@ -291,31 +279,38 @@ class SubscriberSim:
         t, delay = self.msgs.publish_time, self.delay
         at = float(t[idx[cut]])
         done = st[:cut] < at + delay
-        # Messages of earlier windows still in the buffer are dropped as well.
-        _drop_tail(self.ids_parts, self.time_parts, int((self.pend_st >= at + delay).sum()))
-        self.ids_parts.append(idx[:cut][done])
-        self.time_parts.append(d[:cut][done])
-        last = [x for x in self.time_parts if x.size]
-        self.free = float(last[-1][-1]) if last else -np.inf
         back = at + self.reconnect
         lo = int(idx[cut])
         hi = max(int(np.searchsorted(t, back, side="left")), lo + 1)
+        j = self.j + cut + 1  # (conn[:j] holds accepted ids: search after it)
+        self.j = j + int(np.searchsorted(self.conn[j:], hi, side="left"))
+        # Messages of earlier windows still in the buffer are dropped as well.
+        self.w -= int((self.pend_st >= at + delay).sum())
+        self._accept(idx[:cut][done], d[:cut][done])
+        self.free = float(self.out_t[self.w - 1]) if self.w else -np.inf
         self.connected[lo:hi] = False
         self.disconnects += 1
         self.buffer_disconnects += 1
-        self.j = int(np.searchsorted(self.conn, hi, side="left"))
         self.pend_st, self.pend_sz, self.soft_since = np.zeros(0), np.zeros(0, np.int64), None
         self.window = WINDOW
         return at, back
+
+    def _accept(self, ids: np.ndarray, times: np.ndarray, at: int | None = None) -> None:
+        """Append accepted messages (ids, completion times) to the compacted prefix;
+        ``at``: the ids are ``conn[at:]`` (nothing to move when nothing was dropped)."""
+        k, w = ids.size, self.w
+        if at != w:
+            self.conn[w : w + k] = ids
+        self.out_t[w : w + k] = times
+        self.w += k
 
     # ------------------------------------------------------------------ result
 
     def result(self) -> SubscriberRun:
         """What happened, once the environment has run to the end."""
         msgs = self.msgs
-        ids = np.concatenate(self.ids_parts) if self.ids_parts else np.zeros(0, np.int64)
-        times = np.concatenate(self.time_parts) if self.time_parts else np.zeros(0)
-        self.ids_parts, self.time_parts = [], []
+        ids, times = self.conn[: self.w], self.out_t[: self.w]
+        self.conn = self.out_t = None
         keep = times <= self.end_time
         failed = 0
         if msgs.poison.any():
