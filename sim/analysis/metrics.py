@@ -172,10 +172,15 @@ def _ordered(ev_t, ev_p, ev_pos):
     return ev_t[by_t], ev_p[by_t], ev_pos[by_t]
 
 
+#: Updates from which each partition's are found by a scan (see :func:`_by_partition`).
+SCAN_FROM = 1 << 22
+
+
 def _by_partition(p: np.ndarray, partitions: int):
     """The indices of each partition's entries of ``p``, in order, one partition at a
-    time: a scan per partition when they are few, else one stable (radix) sort."""
-    if partitions <= 64:
+    time: a scan per partition when they are few and ``p`` is long (no ``p``-long index
+    array), else one stable (radix) sort."""
+    if partitions <= 64 and p.size >= SCAN_FROM:
         for q in range(partitions):
             yield np.flatnonzero(p == q)
         return

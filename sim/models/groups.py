@@ -470,7 +470,7 @@ class GroupSim(Rebalancing, Stalls):
         if ids.size == 0:
             return
         if move:
-            last = self.pos - 1  # (no temporary as long as the records)
+            last = (self.pos - 1).astype(off.dtype)  # (one dtype: ufunc.at's fast path)
             np.maximum.at(last, pp, off)
             self.pos[:] = last + 1
         self.free[c] = d[-1]

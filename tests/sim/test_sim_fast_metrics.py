@@ -2,9 +2,11 @@
 loops and searches."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.analysis import metrics
 from sim.analysis.checker import _first_occurrences, _reordered
 from sim.analysis.metrics import LagProfile, lag_profile
 from sim.core.workload import inverse_cdf, zipf_weights
@@ -90,7 +92,9 @@ def test_lag_profile_equals_the_definition(raw_appends, raw_updates, raw_init, c
             args, kw = (ev_t[P:], ev_p[P:], ev_v[P:]), {"init": np.array(init)}
         else:
             args, kw = (ev_t, ev_p, ev_v), {}
-        prof, by_part = lag_profile(appends, *args, 0.0, grid, chunk=chunk, **kw)
+        with pytest.MonkeyPatch.context() as mp:  # partitions found by scans, or a sort
+            mp.setattr(metrics, "SCAN_FROM", 0 if with_init else 1 << 22)
+            prof, by_part = lag_profile(appends, *args, 0.0, grid, chunk=chunk, **kw)
         want = [_lag_loop(appends, ev, 0.0, g) for g in grid]
         np.testing.assert_array_equal(prof.at(grid), want)
         assert prof.peak == max(at_events)
