@@ -4,9 +4,10 @@ Pure numpy on arrays (no SimPy), so the real-broker labs can use the same functi
 
 *Consumer lag* of a group at time ``t`` is the sum over partitions of the end offset
 minus the group's position. Positions only move forward here (a rollback after a crash
-shows up as duplicates, not as negative progress). :func:`lag_profile` computes the
-exact step function from per-partition append times and position updates; the peak lag
-is exact, the series are samples of it on a grid. From the profile:
+shows up as duplicates, not as negative progress). :func:`lag_profile` gives the
+exact step function from per-partition append times and position updates, as appended
+minus positions (:class:`LagSteps`, read by binary searches, never merged into one
+array); the peak lag is exact, the series are samples of it on a grid. From the profile:
 
 - ``catch_up_s`` -- time from the peak to the first instant the lag is back under the
   threshold (1% of the peak, at least one message): theory says backlog/(mu - lambda);
