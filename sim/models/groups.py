@@ -167,7 +167,7 @@ class GroupSim(Rebalancing, Stalls):
         self.name = f"group:{index}"
         self.parts: tuple[Partition, ...] = topic.partitions
         P, C, n = len(self.parts), group.consumers, len(msgs)
-        self.poison = msgs.poison
+        self.poison, self.any_poison = msgs.poison, bool(msgs.poison.any())
         self.service = group.service.sample(rng, n)
         self.owner = np.full(P, -1, np.int64)
         self.pos = np.zeros(P, np.int64)
@@ -417,8 +417,8 @@ class GroupSim(Rebalancing, Stalls):
             s = self.service[ids]
             if self.factor[c] != 1.0:
                 s *= self.factor[c]
-            bad = self.poison[ids]
-            if bad.any():
+            bad = self.poison[ids] if self.any_poison else None  # (no gather without poison)
+            if bad is not None and bad.any():
                 s = np.where(bad, poison_cost(s, g), s)
             if self.seen is not None:
                 s = np.where(self.seen[ids], 0.0, s)
@@ -474,8 +474,8 @@ class GroupSim(Rebalancing, Stalls):
             np.maximum.at(last, pp, off)
             self.pos[:] = last + 1
         self.free[c] = d[-1]
-        ok = ~self.poison[ids]
-        if not ok.all():
+        ok = ~self.poison[ids] if self.any_poison else None
+        if ok is not None and not ok.all():
             if self.group.dlq:
                 self.dlq.append((ids[~ok], d[~ok]))
             else:
