@@ -127,35 +127,47 @@ def check_reader(history: History, reader: ReaderHistory) -> CheckRow:
     n = history.messages
     acked = history.outcome == OK
     expected = acked if reader.expected is None else (reader.expected & acked)
-    counts = np.bincount(reader.ids, minlength=n) if n else np.zeros(0, np.int64)
-    seen = counts > 0
+    del acked
+    seen = np.zeros(n, bool)
+    seen[reader.ids] = True
     available = np.zeros(n, bool) if reader.available is None else reader.available
     missing = expected & ~seen
-    dup = expected & (counts > 1)
-
-    # First completion of each id, in processing order.
-    if counts.size == 0 or counts.max() <= 1:  # no repeats: no copies
-        first_ids, first_times = reader.ids, reader.times
-    else:
+    if np.count_nonzero(seen) < reader.ids.size:  # some id was processed more than once
+        counts = np.bincount(reader.ids, minlength=n)
+        duplicated = int((expected & (counts > 1)).sum())
+        extra = int((counts[expected] - 1).clip(min=0).sum())
+        # First completion of each id, in processing order.
         first_idx = _first_occurrences(reader.ids, counts)
+        del counts
         first_ids, first_times = reader.ids[first_idx], reader.times[first_idx]
+        del first_idx
+    else:  # no repeats: no copies
+        duplicated = extra = 0
+        first_ids, first_times = reader.ids, reader.times
     keep = expected[first_ids]
-    kept_ids = first_ids[keep]
-    reordered = _reordered(history.keys[kept_ids], kept_ids)
+    if keep.all():  # (no copies)
+        kept_ids, kept_times = first_ids, first_times
+    else:
+        kept_ids, kept_times = first_ids[keep], first_times[keep]
+    del keep, first_ids, first_times
+    reordered = _reordered_ids(history.keys, kept_ids)
 
-    lat = first_times[keep] - history.publish_time[kept_ids]
-    if lat.size:
-        p50, p95, p99 = (float(x) for x in np.percentile(lat, [50, 95, 99]))
+    lat = kept_times - history.publish_time[kept_ids]
+    del kept_ids, kept_times
+    if lat.size:  # (``lat`` is scratch: it may be partitioned in place)
+        pct = np.percentile(lat, [50, 95, 99], overwrite_input=True)
+        p50, p95, p99 = (float(x) for x in pct)
     else:
         p50 = p95 = p99 = float("nan")
+    del lat
     return CheckRow(
         reader=reader.name,
         acknowledged=int(expected.sum()),
         processed=int((expected & seen).sum()),
         lost=int((missing & ~available).sum()),
         unseen=int((missing & available).sum()),
-        duplicated=int(dup.sum()),
-        extra=int((counts[expected] - 1).clip(min=0).sum()) if n else 0,
+        duplicated=duplicated,
+        extra=extra,
         reordered=reordered,
         unknown=int((history.outcome == UNKNOWN).sum()),
         latency_p50_s=p50,
@@ -177,37 +189,55 @@ def _first_occurrences(ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.flatnonzero(mark)
 
 
-def _reordered(keys: np.ndarray, ids: np.ndarray) -> int:
+def _reordered_ids(keys: np.ndarray, ids: np.ndarray) -> int:
+    """:func:`_reordered` of the processings ``ids`` (in processing order) with their
+    ``keys`` looked up (``keys``: per message) only when the ids are out of order."""
+    if ids.size < 2 or bool((ids[1:] > ids[:-1]).all()):
+        return 0  # processed in publish order: nothing can be out of order
+    return _reordered(keys[ids], ids, scratch=True)
+
+
+def _reordered(keys: np.ndarray, ids: np.ndarray, scratch: bool = False) -> int:
     """Count processings that come after a later-published message of the same key.
 
     ``ids`` are in processing order; message ids are in publish order. Null keys (-1) carry
-    no order promise and are skipped.
+    no order promise and are skipped. ``scratch``: ``keys`` may be overwritten.
     """
-    mask = keys >= 0
-    keys, ids = keys[mask], ids[mask]
+    if keys.size and keys.min() < 0:
+        mask = keys >= 0
+        keys, ids, scratch = keys[mask], ids[mask], True
     if ids.size < 2 or bool((ids[1:] > ids[:-1]).all()):
         return 0  # processed in publish order: nothing can be out of order
     # Group by key, processing order kept within a key: sort (key, position) pairs packed
     # into one integer -- a plain sort of distinct values, far cheaper than a stable argsort.
     n = ids.size
-    if int(keys.max()) < (1 << 62) // n:
-        packed = keys * n
-        packed += np.arange(n)
+    bits = n.bit_length()  # position in the low bits: shifts and masks, no divisions
+    if int(keys.max()) < (1 << (62 - bits)):
+        packed = keys if scratch and keys.dtype == np.int64 else keys.astype(np.int64)
+        packed <<= bits
+        for lo in range(0, n, 1 << 20):  # (+ position, without an n-long arange)
+            packed[lo : lo + (1 << 20)] += np.arange(lo, min(lo + (1 << 20), n))
         packed.sort()
-        k = packed // n
-        np.remainder(packed, n, out=packed)
+        starts = np.empty(n, bool)
+        starts[0] = True
+        diff = packed[1:] ^ packed[:-1]  # a new key where the high bits differ
+        diff >>= bits
+        np.not_equal(diff, 0, out=starts[1:])
+        del diff
+        packed &= (1 << bits) - 1
         i = ids[packed]
         del packed
     else:  # keys too large to pack: the general stable sort
         order = np.argsort(keys, kind="stable")
         k, i = keys[order], ids[order]
         del order
+        starts = np.empty(n, bool)
+        starts[0] = True
+        np.not_equal(k[1:], k[:-1], out=starts[1:])
+        del k
+    del keys
     # Running maximum of ids within each key group: offset every group so that a plain
     # cumulative maximum never crosses a group boundary.
-    starts = np.empty(n, bool)
-    starts[0] = True
-    np.not_equal(k[1:], k[:-1], out=starts[1:])
-    del k
     shifted = np.cumsum(starts)
     shifted *= int(i.max()) + 1
     shifted += i

@@ -4,9 +4,10 @@ Pure numpy on arrays (no SimPy), so the real-broker labs can use the same functi
 
 *Consumer lag* of a group at time ``t`` is the sum over partitions of the end offset
 minus the group's position. Positions only move forward here (a rollback after a crash
-shows up as duplicates, not as negative progress). :func:`lag_profile` computes the
-exact step function from per-partition append times and position updates; the peak lag
-is exact, the series are samples of it on a grid. From the profile:
+shows up as duplicates, not as negative progress). :func:`lag_profile` gives the
+exact step function from per-partition append times and position updates, as appended
+minus positions (:class:`LagSteps`, read by binary searches, never merged into one
+array); the peak lag is exact, the series are samples of it on a grid. From the profile:
 
 - ``catch_up_s`` -- time from the peak to the first instant the lag is back under the
   threshold (1% of the peak, at least one message): theory says backlog/(mu - lambda);
@@ -22,14 +23,31 @@ yet processed), usable on a lab history that has no offsets.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from sim.core.history import History, ReaderHistory
 
 
+class _LagQueries:
+    """Catch-up and recovery times, from a lag step function's ``peak``, ``peak_time``
+    and ``first_below``."""
+
+    def threshold(self) -> float:
+        return max(1.0, 0.01 * self.peak)
+
+    def catch_up_s(self) -> float:
+        """Seconds from the peak until the lag is back under the threshold."""
+        return self.first_below(self.peak_time) - self.peak_time
+
+    def recovery_s(self, outage_end: float) -> float:
+        """Seconds from ``outage_end`` until the lag is back under the threshold."""
+        return self.first_below(outage_end) - outage_end
+
+
 @dataclass(frozen=True)
-class LagProfile:
+class LagProfile(_LagQueries):
     """Total lag as a step function: ``lag[i]`` holds from ``t[i]`` until ``t[i+1]``."""
 
     t: np.ndarray
@@ -48,9 +66,6 @@ class LagProfile:
     def peak_time(self) -> float:
         return float(self.t[int(np.argmax(self.lag))]) if self.lag.size else float("nan")
 
-    def threshold(self) -> float:
-        return max(1.0, 0.01 * self.peak)
-
     def first_below(self, after: float, threshold: float | None = None) -> float:
         """First instant ``>= after`` at which the lag is at most ``threshold``."""
         thr = self.threshold() if threshold is None else threshold
@@ -60,34 +75,125 @@ class LagProfile:
             return float("nan")
         return max(float(self.t[i0 + hit[0]]), after)
 
-    def catch_up_s(self) -> float:
-        """Seconds from the peak until the lag is back under the threshold."""
-        return self.first_below(self.peak_time) - self.peak_time
 
-    def recovery_s(self, outage_end: float) -> float:
-        """Seconds from ``outage_end`` until the lag is back under the threshold."""
-        return self.first_below(outage_end) - outage_end
+@dataclass(frozen=True)
+class LagSteps(_LagQueries):
+    """Total lag from ``start`` on as the difference of two step functions, never merged:
+    records appended (``app``: every append time, sorted) minus the sum of the positions
+    (``step_t``: the times of the position updates, sorted; ``cum[i]``: the forward
+    steps of the first ``i`` updates, summed). The lag at an instant counts every event
+    of that instant. It answers what :class:`LagProfile` answers, exactly, by binary
+    searches: the lag only rises at appends (the peak is at one, or at ``start``) and
+    only falls at position updates (so does every first passage below a threshold).
+    ``chunk`` bounds the scratch memory of the scans."""
+
+    app: np.ndarray
+    step_t: np.ndarray
+    cum: np.ndarray
+    start: float
+    chunk: int = 1 << 16
+
+    def _level(self, when: np.ndarray) -> np.ndarray:
+        """The lag after every event at or before ``when`` (all ``>= start``)."""
+        a = np.searchsorted(self.app, when, side="right")
+        return a - self.cum[np.searchsorted(self.step_t, when, side="right")]
+
+    def at(self, when: np.ndarray) -> np.ndarray:
+        when = np.asarray(when, float)
+        return np.where(when >= self.start, self._level(when), 0).astype(float)
+
+    @cached_property
+    def _peak(self) -> tuple[float, float]:
+        best, when = int(self._level(np.array([self.start]))[0]), self.start
+        a0 = int(np.searchsorted(self.app, self.start, side="right"))
+        for i in range(a0, self.app.size, self.chunk):
+            # The lag right after the i-th append (an earlier append of a tied instant
+            # only reads lower: the instant's last one decides).
+            t = self.app[i : i + self.chunk]
+            done = self.cum[_after(self.step_t, t, min(4096, self.chunk))]
+            lag = np.arange(i + 1, i + 1 + t.size) - done
+            k = int(np.argmax(lag))
+            if lag[k] > best:
+                best, when = int(lag[k]), float(t[k])
+        return float(best), when
+
+    @property
+    def peak(self) -> float:
+        return self._peak[0]
+
+    @property
+    def peak_time(self) -> float:
+        return self._peak[1]
+
+    def first_below(self, after: float, threshold: float | None = None) -> float:
+        """First instant ``>= after`` at which the lag is at most ``threshold``."""
+        thr = self.threshold() if threshold is None else threshold
+        t0 = max(after, self.start)
+        if self._level(np.array([t0]))[0] <= thr:
+            return t0
+        # Blocks of updates: inside one, the lag is at least what was appended by its first
+        # update minus the positions after its last (ties included). Only blocks where
+        # that bound is under the threshold are read, update by update.
+        step_t, cum, size = self.step_t, self.cum, min(1024, self.chunk)
+        first = np.arange(int(np.searchsorted(step_t, t0, side="right")), step_t.size, size)
+        last = np.minimum(first + size, step_t.size) - 1
+        low = np.searchsorted(self.app, step_t[first], side="right")
+        low -= cum[np.searchsorted(step_t, step_t[last], side="right")]
+        for j in first[low <= thr]:
+            # The lag right after each update (an earlier update of a tied instant only
+            # reads higher: the instant's last one decides).
+            t = step_t[j : j + size]
+            lag = np.searchsorted(self.app, t, side="right") - cum[j + 1 : j + 1 + t.size]
+            hit = np.flatnonzero(lag <= thr)
+            if hit.size:
+                return float(t[hit[0]])
+        return float("nan")
 
 
-def _positions(ev_t, ev_p, ev_pos, partitions):
-    """Per partition, the times and (running-max) positions after each update; and every
-    update's time and forward step, in time order."""
+def _after(hay: np.ndarray, needles: np.ndarray, block: int = 4096) -> np.ndarray:
+    """``searchsorted(hay, needles, side="right")`` for sorted ``needles``: block by block,
+    each searching only the stretch of ``hay`` its needles span (it stays in cache)."""
+    out = np.empty(needles.size, np.intp)
+    lo = 0
+    for i in range(0, needles.size, block):
+        x = needles[i : i + block]
+        lo += int(np.searchsorted(hay[lo:], x[0], side="right"))  # entries <= every needle
+        hi = lo + int(np.searchsorted(hay[lo:], x[-1], side="right"))
+        r = out[i : i + x.size]
+        r[:] = np.searchsorted(hay[lo:hi], x, side="right")
+        r += lo
+    return out
+
+
+def _ordered(ev_t, ev_p, ev_pos):
+    """The updates in time order (stable); no copies when they already are."""
+    if ev_t.size < 2 or bool((ev_t[1:] >= ev_t[:-1]).all()):
+        return ev_t, ev_p, ev_pos
     by_t = np.argsort(ev_t, kind="stable")
-    t_sorted = ev_t[by_t]
-    p_t = ev_p[by_t].astype(np.int16 if partitions < 2**15 else np.int64)
-    within = np.argsort(p_t, kind="stable")  # stable sort of small ints is a radix sort
-    bounds = np.searchsorted(p_t[within], np.arange(partitions + 1))
-    del p_t
-    pos = ev_pos[by_t]
-    del by_t
-    step = np.empty(pos.size, np.int64)  # forward step of each update, in time order
-    per = []
+    return ev_t[by_t], ev_p[by_t], ev_pos[by_t]
+
+
+#: Updates from which each partition's are found by a scan (see :func:`_by_partition`).
+SCAN_FROM = 1 << 22
+
+
+def _by_partition(p: np.ndarray, partitions: int):
+    """The indices of each partition's entries of ``p``, in order, one partition at a
+    time: a scan per partition when they are few and ``p`` is long (no ``p``-long index
+    array), else one stable (radix) sort."""
+    if partitions <= 64 and p.size >= SCAN_FROM:
+        for q in range(partitions):
+            yield np.flatnonzero(p == q)
+        return
+    small = p.astype(np.int16 if partitions < 2**15 else np.int64)
+    within = np.argsort(small, kind="stable")
+    bounds = np.zeros(partitions + 1, np.int64)
+    for i in range(0, small.size, 1 << 20):  # (bincount casts to intp: a slice at a time)
+        bounds[1:] += np.bincount(small[i : i + (1 << 20)], minlength=partitions)
+    del small
+    np.cumsum(bounds, out=bounds)
     for q in range(partitions):
-        idx = within[bounds[q] : bounds[q + 1]]  # this partition's updates, by time
-        run = np.maximum.accumulate(pos[idx]).astype(np.int64)
-        per.append((t_sorted[idx], run))
-        step[idx] = np.diff(run, prepend=0)
-    return per, t_sorted, step
+        yield within[bounds[q] : bounds[q + 1]]
 
 
 def lag_profile(
@@ -96,65 +202,49 @@ def lag_profile(
     ev_p: np.ndarray,
     ev_pos: np.ndarray,
     start: float,
-    chunk: int = 1 << 18,
-) -> tuple[LagProfile, list[tuple[np.ndarray, np.ndarray]]]:
-    """Exact total lag from ``start`` on, given each partition's append times and the
-    position updates ``(time, partition, new position)`` (include one per partition at
-    ``start``).
+    grid: np.ndarray,
+    *,
+    init: np.ndarray | None = None,
+    all_appends: np.ndarray | None = None,
+    chunk: int = 1 << 16,
+) -> tuple[LagSteps, np.ndarray]:
+    """Exact total lag from ``start`` on, given each partition's append times (sorted) and
+    the position updates ``(time, partition, new position)``; and the lag of every
+    partition (rows) at ``grid`` (columns).
 
-    The lag after every event is (records appended so far) - (sum of positions so far):
-    one merged stream of +1 (append) and -k (a position moves k forward) in time order.
-    Where several events share an instant only the lag after all of them is kept, so the
-    order of ties (and of the sort) never shows. The merge runs over time slices of about
-    ``chunk`` appends, so its scratch memory stays small however long the run.
+    Every partition's position at ``start`` is either among the updates (one update per
+    partition at ``start``) or given as ``init`` -- then every update comes at or after
+    ``start`` and the arrays are used as they are (no copy when in time order). A
+    partition's position is the running maximum of its updates; the total is the sum of
+    the forward steps. ``all_appends`` (every partition's append times, sorted) saves the
+    sort when several groups read one topic; ``chunk`` bounds the scratch memory of the
+    queries (:class:`LagSteps`).
     """
-    per, step_t, step = _positions(ev_t, ev_p, ev_pos, len(appends))
-    app = np.concatenate(appends) if appends else np.zeros(0)
-    app.sort()
-    a0 = int(np.searchsorted(app, start, side="right"))
-    s0 = int(np.searchsorted(step_t, start, side="right"))
-    level = a0 - int(step[:s0].sum())  # the lag at ``start``
-    app, step_t, step = app[a0:], step_t[s0:], step[s0:]
-    t_out = np.empty(app.size + step_t.size + 1)
-    lag_out = np.empty(t_out.size, np.int64)
-    t_out[0], lag_out[0], w = start, level, 1
-    # Slice boundaries fall between instants ("left" search), so ties never straddle two.
-    cuts = np.append(app[chunk::chunk], np.inf)
-    ia = js = 0
-    for c in cuts:
-        ja, je = int(np.searchsorted(app, c, "left")), int(np.searchsorted(step_t, c, "left"))
-        if ja == ia and je == js:
-            continue
-        t = np.concatenate((app[ia:ja], step_t[js:je]))
-        v = np.concatenate((np.ones(ja - ia, np.int64), -step[js:je]))
-        order = np.argsort(t)
-        t, lag = t[order], np.cumsum(v[order])
-        lag += level
-        level = int(lag[-1])
-        last = np.empty(t.size, bool)  # the last of the events sharing an instant
-        np.not_equal(t[1:], t[:-1], out=last[:-1])
-        last[-1] = True
-        k = int(last.sum())
-        np.compress(last, t, out=t_out[w : w + k])
-        np.compress(last, lag, out=lag_out[w : w + k])
-        w += k
-        ia, js = ja, je
-    for arr in (t_out, lag_out):  # shrink in place (no other view of them exists)
-        arr.resize(w, refcheck=False)
-    return LagProfile(t_out, lag_out), per
-
-
-def partition_lag(
-    appends: list[np.ndarray], per: list[tuple[np.ndarray, np.ndarray]], grid: np.ndarray
-) -> np.ndarray:
-    """Lag per partition (rows) sampled at ``grid`` (columns)."""
-    out = np.zeros((len(appends), grid.size))
-    for q, (app, (t, run)) in enumerate(zip(appends, per, strict=True)):
-        ends = np.searchsorted(app, grid, side="right")
-        k = np.searchsorted(t, grid, side="right") - 1
-        pos = np.where(k >= 0, run[np.maximum(k, 0)] if run.size else 0, 0)
-        out[q] = np.where(k >= 0, ends - pos, 0)
-    return out
+    partitions = len(appends)
+    t, p, pos = _ordered(ev_t, ev_p, ev_pos)
+    if all_appends is None:
+        all_appends = np.sort(np.concatenate(appends)) if appends else np.zeros(0)
+    cum = np.zeros(t.size + 1, np.int64)
+    step = cum[1:]  # forward step of each update, in time order (summed in place below)
+    upto = np.searchsorted(t, grid, side="right")  # updates at or before each grid time
+    by_part = np.zeros((partitions, grid.size))
+    for q, idx in enumerate(_by_partition(p, partitions)):  # its updates, by time
+        first = 0 if init is None else int(init[q])
+        run = np.maximum.accumulate(pos[idx]).astype(np.int64, copy=False)
+        if init is not None:
+            np.maximum(run, first, out=run)
+        step[idx] = np.diff(run, prepend=first)
+        k = np.searchsorted(idx, upto, side="left") - 1  # its last update by each grid time
+        ends = np.searchsorted(appends[q], grid, side="right")
+        if init is not None:  # at or after start: at least the position at start
+            at = run[np.maximum(k, 0)] if run.size else first
+            by_part[q] = np.where(grid >= start, ends - np.where(k >= 0, at, first), 0)
+        elif run.size:
+            by_part[q] = np.where(k >= 0, ends - run[np.maximum(k, 0)], 0)
+    np.cumsum(step, out=step)
+    if init is not None:
+        cum += int(np.sum(init))
+    return LagSteps(all_appends, t, cum, float(start), chunk), by_part
 
 
 def derivatives(t: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

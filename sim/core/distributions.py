@@ -61,15 +61,16 @@ class Service:
         return math.inf if self.mean == 0 else 1.0 / self.mean
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """``n`` service times in seconds."""
+        """``n`` service times in seconds (read-only: one value for all is a zero-stride
+        view, no per-message array)."""
         m = self.mean
         if self.kind == "constant" or m == 0:
-            return np.full(n, m)
+            return np.broadcast_to(np.float64(m), n)
         if self.kind == "exponential":
             return rng.exponential(m, n)
         if self.kind == "lognormal":
             if self.cv == 0:
-                return np.full(n, m)
+                return np.broadcast_to(np.float64(m), n)
             sigma2 = math.log1p(self.cv**2)
             return rng.lognormal(math.log(m) - sigma2 / 2, math.sqrt(sigma2), n)
         half = math.sqrt(3) * self.cv * m

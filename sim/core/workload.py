@@ -223,9 +223,36 @@ def draw_keys(w: Workload, rng: np.random.Generator, n: int) -> np.ndarray:
     if w.key_distribution == "zipf":
         cdf = np.cumsum(zipf_weights(w.keys, w.zipf_s))
         cdf[-1] = 1.0
-        return np.searchsorted(cdf, rng.random(n), side="right").astype(np.int64)
+        return inverse_cdf(cdf, rng.random(n))
     hot = rng.random(n) < w.hot_key_fraction
     return np.where(hot, 0, rng.integers(0, w.keys, n, dtype=np.int64))
+
+
+def inverse_cdf(cdf: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``searchsorted(cdf, u, side="right")`` for ``u`` in [0, 1), as int64. With far
+    fewer points than draws, through a guide table: ``[0, 1)`` is cut into ``2**b`` equal
+    buckets; the answer for a ``u`` lies between the points up to its bucket's start and
+    those before its end -- one value for most buckets, a few points to compare for the
+    others."""
+    if 64 * cdf.size > u.size:
+        return np.searchsorted(cdf, u, side="right").astype(np.int64, copy=False)
+    size = 1 << min(max((4 * cdf.size).bit_length(), 10), 20)
+    edges = np.arange(size + 1) / size  # exact: the size is a power of two
+    lo = np.searchsorted(cdf, edges[:-1], side="right")  # points <= the bucket's start
+    width = np.searchsorted(cdf, edges[1:], side="left") - lo  # points inside the bucket
+    j = (u * size).astype(np.intp)  # the bucket: an exact product, truncated
+    out = lo[j]
+    inside = np.flatnonzero(width[j])
+    if inside.size:
+        ui, base = u[inside], out[inside]
+        if int(width.max()) <= 16:
+            wi, last, found = width[j[inside]], cdf.size - 1, np.zeros(inside.size, np.int64)
+            for k in range(int(width.max())):  # count the bucket's points <= u
+                found += (k < wi) & (cdf[np.minimum(base + k, last)] <= ui)
+            out[inside] = base + found
+        else:
+            out[inside] = np.searchsorted(cdf, ui, side="right")
+    return out.astype(np.int64, copy=False)
 
 
 def draw_sizes(w: Workload, rng: np.random.Generator, n: int) -> np.ndarray:

@@ -55,6 +55,7 @@ from sim.core.validation import check_bool, check_choice, check_number, nested
 from sim.core.workload import Messages
 from sim.models.assignors import assign
 from sim.models.dlq import retry_cost
+from sim.models.group_records import RecordLog
 from sim.models.log import Partition, Topic
 from sim.models.offset_expiry import OffsetExpiry
 from sim.models.polls import batch_at, last_batch_start
@@ -166,7 +167,7 @@ class GroupSim(Rebalancing, Stalls):
         self.name = f"group:{index}"
         self.parts: tuple[Partition, ...] = topic.partitions
         P, C, n = len(self.parts), group.consumers, len(msgs)
-        self.poison = msgs.poison
+        self.poison, self.any_poison = msgs.poison, bool(msgs.poison.any())
         self.service = group.service.sample(rng, n)
         self.owner = np.full(P, -1, np.int64)
         self.pos = np.zeros(P, np.int64)
@@ -188,7 +189,9 @@ class GroupSim(Rebalancing, Stalls):
         self.gen = 0
         self.rebalances = 0
         self.seen = np.zeros(n, bool) if group.commit == "idempotent" else None
-        self.rec: list[tuple[np.ndarray, ...]] = []  # (ids, times, partition, offset)
+        # Offsets as int32 when every partition allows (half the memory of int64).
+        self.off_dtype = np.int32 if max(map(len, self.parts), default=0) < 2**31 else np.int64
+        self.log = RecordLog(sum(map(len, self.parts)), self.off_dtype)  # what it processed
         self.resets: list[tuple[float, int, int]] = []  # (time, partition, new position)
         self.dlq: list[tuple[np.ndarray, np.ndarray]] = []
         self.dropped_poison = 0
@@ -353,6 +356,7 @@ class GroupSim(Rebalancing, Stalls):
                 self.rem[c] = 0
                 self.bpart[c] = False
         self.t_done = until
+        self.log.close_stretch()  # this interval's records, member by member: in time order
 
     def _complete_hand(self, c: int, h: _InHand) -> None:
         """The record in hand of member ``c`` completes; ends its poll batch if last."""
@@ -390,7 +394,8 @@ class GroupSim(Rebalancing, Stalls):
         dele = None  # deletion times, when retention can delete any of these records
         if any(self.parts[p].delete[lo] < np.inf for p, lo, hi in segs):
             dele = np.concatenate([self.parts[p].delete[lo:hi] for p, lo, hi in segs])
-        off = np.concatenate([np.arange(lo, hi, dtype=np.int64) for p, lo, hi in segs])
+        dt = self.off_dtype
+        off = np.concatenate([np.arange(lo, hi, dtype=dt) for p, lo, hi in segs])
         pp = np.concatenate([np.full(hi - lo, p, np.int32) for p, lo, hi in segs])
         if len(segs) > 1:
             order = np.argsort(a, kind="stable")
@@ -412,8 +417,8 @@ class GroupSim(Rebalancing, Stalls):
             s = self.service[ids]
             if self.factor[c] != 1.0:
                 s *= self.factor[c]
-            bad = self.poison[ids]
-            if bad.any():
+            bad = self.poison[ids] if self.any_poison else None  # (no gather without poison)
+            if bad is not None and bad.any():
                 s = np.where(bad, poison_cost(s, g), s)
             if self.seen is not None:
                 s = np.where(self.seen[ids], 0.0, s)
@@ -465,12 +470,12 @@ class GroupSim(Rebalancing, Stalls):
         if ids.size == 0:
             return
         if move:
-            last = self.pos - 1  # (no temporary as long as the records)
+            last = (self.pos - 1).astype(off.dtype)  # (one dtype: ufunc.at's fast path)
             np.maximum.at(last, pp, off)
             self.pos[:] = last + 1
         self.free[c] = d[-1]
-        ok = ~self.poison[ids]
-        if not ok.all():
+        ok = ~self.poison[ids] if self.any_poison else None
+        if ok is not None and not ok.all():
             if self.group.dlq:
                 self.dlq.append((ids[~ok], d[~ok]))
             else:
@@ -485,7 +490,7 @@ class GroupSim(Rebalancing, Stalls):
                 fresh &= once
             self.seen[ids] = True
             ids, d, pp, off = ids[fresh], d[fresh], pp[fresh], off[fresh]
-        self.rec.append((ids, d, pp, off))
+        self.log.append(ids, d, pp, off)
 
     # ------------------------------------------------------------------ commits
 
@@ -559,15 +564,8 @@ class GroupSim(Rebalancing, Stalls):
         """(ids, times, partition, offset) of every processing, sorted by completion time
         (stable: a member's own order is kept on ties). The group's buffers are released:
         call it once, after the run."""
-        rec, self.rec, self.service = self.rec, [], None
-        if not rec:
-            z = np.zeros(0, np.int64)
-            return z, np.zeros(0), z.astype(np.int32), z
-        times = np.concatenate([r[1] for r in rec])
-        order = np.argsort(times, kind="stable")
-        times = times[order]
-        out = [np.concatenate([r[i] for r in rec])[order] for i in (0, 2, 3)]
-        return out[0], times, out[1], out[2]
+        self.service = None
+        return self.log.arrays()
 
     def dead_letters(self) -> tuple[np.ndarray, np.ndarray]:
         if not self.dlq:
@@ -575,15 +573,17 @@ class GroupSim(Rebalancing, Stalls):
         return np.concatenate([x[0] for x in self.dlq]), np.concatenate([x[1] for x in self.dlq])
 
     def position_updates(self, times, pp, off) -> tuple[np.ndarray, ...]:
-        """The group's position updates ``(time, partition, new position)`` from the
-        processings ``(times, partition pp, offset off)`` of :meth:`records`: its start,
-        every processed record and every retention reset."""
-        P = len(self.parts)
-        resets = np.array(self.resets, float).reshape(-1, 3)
-        ev_t = np.concatenate((np.full(P, self.group.join_at_s), times, resets[:, 0]))
-        ev_p = np.concatenate((np.arange(P), pp, resets[:, 1])).astype(np.int32)
-        ev_v = np.concatenate((self.init_pos, off + 1, resets[:, 2])).astype(np.int64)
-        return ev_t, ev_p, ev_v
+        """The group's position updates ``(time, partition, new position)`` -- every
+        processing ``(times, partition pp, offset off)`` of :meth:`records` (``off``
+        becomes the new positions, in place), then every retention reset -- and the
+        positions where it started (``init`` of :func:`sim.analysis.metrics.lag_profile`)."""
+        off += 1
+        if not self.resets:
+            return times, pp, off, self.init_pos
+        r = np.array(self.resets, float).reshape(-1, 3)
+        ev_p = np.concatenate((pp, r[:, 1].astype(pp.dtype)))
+        ev_v = np.concatenate((off, r[:, 2].astype(off.dtype)))
+        return np.concatenate((times, r[:, 0])), ev_p, ev_v, self.init_pos
 
     def masks(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """``expected`` (records at or after where the group started) and ``available``

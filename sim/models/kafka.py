@@ -94,6 +94,7 @@ class _RunningKafka(Running):
         self, topic: Topic, groups: list[GroupSim], msgs: Messages, faults: tuple[Fault, ...]
     ) -> None:
         self.topic, self.groups, self.msgs, self.faults = topic, groups, msgs, faults
+        self.all_appends: np.ndarray | None = None
 
     def outcome(self) -> np.ndarray:
         return self.topic.outcome.copy()
@@ -131,6 +132,7 @@ class _RunningKafka(Running):
             del ids, times, expected, available
             self._lag(gs, *updates, grid, out)
             del updates
+        self.all_appends = None
         if self.groups:
             out.dead_lettered = total
         counts = np.array([len(p) for p in topic.partitions], float)
@@ -140,17 +142,21 @@ class _RunningKafka(Running):
         out.metrics["partition_skew"] = mx.skew(counts)
         return out
 
-    def _lag(self, gs: GroupSim, ev_t, ev_p, ev_v, grid, out: Collected) -> None:
+    def _lag(self, gs: GroupSim, ev_t, ev_p, ev_v, init, grid, out: Collected) -> None:
         """The group's lag series and metrics from its position updates."""
         parts = gs.parts
         start = gs.group.join_at_s
         appends = [p.append for p in parts]
-        prof, per = mx.lag_profile(appends, ev_t, ev_p, ev_v, start)
+        if self.all_appends is None:  # every group reads the same appends: sort them once
+            self.all_appends = np.concatenate(appends) if appends else np.zeros(0)
+            self.all_appends.sort()
         g = grid[grid >= start]
+        prof, by_part = mx.lag_profile(
+            appends, ev_t, ev_p, ev_v, start, g, init=init, all_appends=self.all_appends
+        )
         total = prof.at(g)
         name, series, metrics = gs.name, out.series, out.metrics
         series[f"lag:{name}"] = Series(f"lag:{name}", g, total, "messages")
-        by_part = mx.partition_lag(appends, per, g)
         for k in range(len(parts)):
             series[f"lag:{name}:p{k}"] = Series(f"lag:{name}:p{k}", g, by_part[k], "messages")
         rate, accel = mx.derivatives(g, total)

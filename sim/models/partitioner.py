@@ -76,10 +76,71 @@ def key_hashes(keys: np.ndarray, partitioner: str = "murmur2") -> np.ndarray:
 
 
 def _distinct_hashes(keys: np.ndarray, partitioner: str) -> tuple[np.ndarray, np.ndarray]:
-    keys = np.asarray(keys, dtype=np.int64)
-    uniq, inverse = np.unique(keys, return_inverse=True)
+    keys = np.asarray(keys, dtype=np.int64).reshape(-1)
+    uniq, inverse = _unique(keys)
+    if partitioner != "consistent_random" and (not uniq.size or uniq[0] >= 0):
+        return _murmur2_of_keys(uniq).astype(np.int64) & 0x7FFFFFFF, inverse
     hashes = np.fromiter((key_hash(key_bytes(k), partitioner) for k in uniq), np.int64, uniq.size)
-    return hashes, inverse.reshape(-1)
+    return hashes, inverse
+
+
+_M, _SEED = np.uint32(0x5BD1E995), np.uint32(0x9747B28C)
+
+
+def _murmur2_of_keys(keys: np.ndarray) -> np.ndarray:
+    """``murmur2(key_bytes(k))`` (the Java client's hash, as uint32) of non-negative
+    integer keys, vectorised: the keys of one decimal length share one byte layout."""
+    out = np.empty(keys.size, np.uint32)
+    digits = np.ones(keys.size, np.int64)
+    for d in range(1, 19):
+        digits += keys >= 10**d
+    for nd in np.unique(digits):
+        at = np.flatnonzero(digits == nd)
+        k = keys[at]
+        data = np.empty((at.size, 4 + int(nd)), np.uint32)
+        data[:, :4] = np.frombuffer(b"key-", np.uint8)
+        for i in range(int(nd)):  # the decimal digits, most significant first
+            data[:, 4 + i] = (k // 10 ** (int(nd) - 1 - i)) % 10 + ord("0")
+        out[at] = _murmur2_rows(data)
+    return out
+
+
+def _murmur2_rows(data: np.ndarray) -> np.ndarray:
+    """Murmur2 (seed 0x9747b28c, as kafka's ``Utils.murmur2``) of every row of bytes."""
+    length = data.shape[1]
+    h = np.full(data.shape[0], _SEED ^ np.uint32(length), np.uint32)
+    for i in range(0, length - length % 4, 4):
+        k = data[:, i] | (data[:, i + 1] << 8) | (data[:, i + 2] << 16) | (data[:, i + 3] << 24)
+        k *= _M
+        k ^= k >> 24
+        k *= _M
+        h *= _M
+        h ^= k
+    tail = length & ~3
+    if length % 4 >= 3:
+        h ^= data[:, tail + 2] << 16
+    if length % 4 >= 2:
+        h ^= data[:, tail + 1] << 8
+    if length % 4 >= 1:
+        h ^= data[:, tail]
+        h *= _M
+    h ^= h >> 13
+    h *= _M
+    h ^= h >> 15
+    return h
+
+
+def _unique(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)``; without a sort when the keys are small
+    non-negative integers (a workload's keys): a presence table and a lookup."""
+    if keys.size == 0 or keys.min() < 0 or keys.max() > 4 * keys.size + (1 << 16):
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        return uniq, inverse.reshape(-1)
+    present = np.bincount(keys) > 0
+    uniq = np.flatnonzero(present)
+    lookup = np.empty(present.size, np.intp)
+    lookup[uniq] = np.arange(uniq.size)
+    return uniq, lookup[keys]
 
 
 def partitions_for(keys: np.ndarray, num_partitions, partitioner: str = "murmur2") -> np.ndarray:

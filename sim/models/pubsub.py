@@ -91,18 +91,22 @@ class SubscriberRun:
 WINDOW = 4096
 
 
-def _drop_tail(ids_parts: list, time_parts: list, n: int) -> None:
-    """Remove the last ``n`` accepted messages."""
-    while n > 0 and ids_parts:
-        size = ids_parts[-1].size
-        if size <= n:
-            ids_parts.pop()
-            time_parts.pop()
-            n -= size
-        else:
-            ids_parts[-1] = ids_parts[-1][: size - n]
-            time_parts[-1] = time_parts[-1][: size - n]
-            n = 0
+def _started(st: np.ndarray, a: np.ndarray, w: np.ndarray, steps: int = 8) -> np.ndarray:
+    """``searchsorted(st, a, side="right")`` (how many of the start times ``st`` are at or
+    before each arrival ``a``) where ``st[w] > a``: the answer is at most ``w`` and, the
+    queue being short, rarely far below -- a few steps down from ``w``, then a search for
+    the arrivals still behind a long queue."""
+    k = w.copy()
+    todo = np.arange(w.size)
+    for _ in range(steps):
+        below = k[todo] - 1
+        more = (below >= 0) & (st[np.maximum(below, 0)] > a[todo])  # also not started
+        todo = todo[more]
+        if not todo.size:
+            return k
+        k[todo] -= 1
+    k[todo] = np.searchsorted(st, a[todo], side="right")
+    return k
 
 
 def publish_ok(msgs: Messages, faults: tuple[Fault, ...]) -> np.ndarray:
@@ -149,14 +153,16 @@ class SubscriberSim:
             extra_s=self.reconnect,
         )
         self.connected = ~fl.inside(t, self.d_s, self.d_e) & ok
+        # The connected messages, in order; the accepted ones are compacted into its
+        # prefix (``self.w`` of them, completed at ``self.out_t``) as the flow goes.
         self.conn = np.flatnonzero(self.connected)
+        self.out_t = np.empty(self.conn.size)
+        self.w = 0
         self.disconnects = int(self.d_s.size)
         self.hard, self.soft = channel.buffer_hard_bytes, channel.buffer_soft_bytes
         self.soft_s = channel.buffer_soft_s
         self.limited = self.hard > 0 or self.soft > 0
         # Flow state, carried from one stretch (and window) to the next.
-        self.ids_parts: list[np.ndarray] = []
-        self.time_parts: list[np.ndarray] = []
         self.buffer_disconnects, self.max_buf = 0, 0
         self.j, self.free, self.window = 0, -np.inf, WINDOW
         self.pend_st = np.zeros(0)  # accepted messages still waiting in the buffer
@@ -185,7 +191,7 @@ class SubscriberSim:
             yield env.timeout(max(up - env.now, 0.0))
             self.changes.append((env.now, "up"))
         self._flow(np.inf)
-        self.service = self.conn = None  # every message is through: free the arrays now
+        self.service = None  # every message is through: free it now
 
     # ------------------------------------------------------------------ message flow
 
@@ -193,57 +199,79 @@ class SubscriberSim:
         """Deliver and process the connected messages published before ``until``, in
         windows; stop at a buffer-limit disconnect and return ``(at, reconnect_at)``."""
         t, sizes, conn = self.msgs.publish_time, self.msgs.size, self.conn
-        end = int(np.searchsorted(conn, np.searchsorted(t, until, side="left"), side="left"))
-        hard, soft, soft_s, delay = self.hard, self.soft, self.soft_s, self.delay
+        last = np.searchsorted(t, until, side="left")  # (conn[:j] holds accepted ids now)
+        end = self.j + int(np.searchsorted(conn[self.j :], last, side="left"))
+        delay = self.delay
         while self.j < end:
             j = self.j
             idx = conn[j : min(j + self.window, end)] if self.limited else conn[j:end]
-            a = t[idx] + delay
-            s = self.service[idx]
-            d = departures(a, s, self.free)
+            lo = int(idx[0])
+            # A run of consecutive ids (no outage inside): slices, no gathers.
+            at = slice(lo, lo + idx.size) if int(idx[-1]) - lo + 1 == idx.size else idx
+            a = t[at] + delay
+            d = departures(a, self.service[at], self.free)
             st = starts(a, d, self.free)
-            cut = idx.size
-            # Bytes waiting in the output buffer right after each arrival: the messages
-            # (earlier ones included) that have not started processing yet.
-            pend_st, pend_sz = self.pend_st, self.pend_sz
-            m = pend_st.size
-            st_all = np.concatenate((pend_st, st))
-            csz = np.concatenate(([0], np.cumsum(np.concatenate((pend_sz, sizes[idx])))))
-            k = np.searchsorted(st_all, a, side="right")
-            k = np.minimum(k, np.arange(m + 1, m + idx.size + 1))
-            buf = csz[m + 1 :] - csz[k]
+            buf = self._buffer(a, st, sizes, at)
             if self.limited:
-                if hard > 0:
-                    over = np.flatnonzero(buf > hard)
-                    if over.size:
-                        cut = int(over[0])
-                if soft > 0:
-                    over = buf > soft
-                    first = np.where(over & ~np.r_[False, over[:-1]], np.arange(idx.size), 0)
-                    since = t[idx][np.maximum.accumulate(first)]
-                    if self.soft_since is not None and over.size and over[0]:
-                        lead = np.argmin(over) if not over.all() else over.size
-                        since[:lead] = self.soft_since
-                    hit = np.flatnonzero(over & (t[idx] - since >= soft_s))
-                    if hit.size:
-                        cut = min(cut, int(hit[0]))
-                    self.soft_since = float(since[-1]) if over.size and over[-1] else None
-            if cut < idx.size:
-                self.max_buf = max(self.max_buf, int(buf[: cut + 1].max()))
-            elif buf.size:
-                self.max_buf = max(self.max_buf, int(buf.max()))
-            if cut < idx.size:
-                return self._buffer_disconnect(idx, st, d, cut)
-            self.ids_parts.append(idx)
-            self.time_parts.append(d)
-            if idx.size:
-                self.free = float(d[-1])
-                keep = st_all > a[-1]  # a suffix: still waiting for the next arrivals
-                self.pend_st = st_all[keep]
-                self.pend_sz = np.concatenate((pend_sz, sizes[idx]))[keep]
+                cut = self._limits(buf, t[at])
+                if cut < idx.size:
+                    self.max_buf = max(self.max_buf, int(buf[: cut + 1].max()))
+                    return self._buffer_disconnect(idx, st, d, cut)
+            self.max_buf = max(self.max_buf, int(buf.max()) if buf.size else 0)
+            self.free = float(d[-1])
+            # Still waiting for the next arrivals: a suffix of the earlier ones, then of these.
+            kp = int(np.searchsorted(self.pend_st, a[-1], side="right"))
+            ks = int(np.searchsorted(st, a[-1], side="right"))
+            self.pend_st = np.concatenate((self.pend_st[kp:], st[ks:]))
+            self.pend_sz = np.concatenate((self.pend_sz[kp:], sizes[idx[ks:]]))
+            self._accept(idx, d, at=j)  # (last: it may overwrite ``idx``)
             self.j += idx.size
             self.window *= 2
         return None
+
+    def _buffer(self, a: np.ndarray, st: np.ndarray, sizes: np.ndarray, at) -> np.ndarray:
+        """Bytes waiting in the output buffer right after each arrival ``a`` (``st``: the
+        start times; ``at``: the messages): those (earlier ones included) that have not
+        started processing yet -- none for a message that starts on arrival."""
+        pend_st, pend_sz = self.pend_st, self.pend_sz
+        m = pend_st.size
+        w = np.flatnonzero(st > a)  # the arrivals that find the subscriber busy
+        buf = np.zeros(a.size, np.int64)
+        if not w.size:
+            return buf
+        aw = a[w]
+        # Started by each of them: pending ones (all earlier than this window), then these.
+        k = np.searchsorted(pend_st, aw, side="right") + _started(st, aw, w)
+        k = np.minimum(k, w + (m + 1))
+        if sizes.strides == (0,):  # one size for all: bytes are a count times the size
+            buf[w] = int(sizes[0]) * (w + (m + 1) - k)
+        else:
+            csz = np.concatenate(([0], np.cumsum(np.concatenate((pend_sz, sizes[at])))))
+            buf[w] = csz[w + (m + 1)] - csz[k]
+        return buf
+
+    def _limits(self, buf: np.ndarray, t: np.ndarray) -> int:
+        """The first message (index) whose arrival makes the server disconnect: the buffer
+        passes the hard limit, or has stayed above the soft limit for the soft period
+        (``t``: publish times); ``buf.size`` when none. Carries the over-soft run."""
+        hard, soft, cut = self.hard, self.soft, buf.size
+        top = int(buf.max()) if buf.size else 0
+        if hard > 0 and top > hard:
+            cut = int(np.flatnonzero(buf > hard)[0])
+        if soft > 0 and top <= soft:
+            self.soft_since = None  # never over the soft limit in this window
+        elif soft > 0:
+            over = buf > soft
+            first = np.where(over & ~np.r_[False, over[:-1]], np.arange(buf.size), 0)
+            since = t[np.maximum.accumulate(first)]
+            if self.soft_since is not None and over[0]:
+                lead = np.argmin(over) if not over.all() else over.size
+                since[:lead] = self.soft_since
+            hit = np.flatnonzero(over & (t - since >= self.soft_s))
+            if hit.size:
+                cut = min(cut, int(hit[0]))
+            self.soft_since = float(since[-1]) if over[-1] else None
+        return cut
 
     def _buffer_disconnect(self, idx, st, d, cut: int) -> tuple[float, float]:
         """The server closes the connection at the arrival of ``idx[cut]``, dropping the
@@ -251,39 +279,50 @@ class SubscriberSim:
         t, delay = self.msgs.publish_time, self.delay
         at = float(t[idx[cut]])
         done = st[:cut] < at + delay
-        # Messages of earlier windows still in the buffer are dropped as well.
-        _drop_tail(self.ids_parts, self.time_parts, int((self.pend_st >= at + delay).sum()))
-        self.ids_parts.append(idx[:cut][done])
-        self.time_parts.append(d[:cut][done])
-        last = [x for x in self.time_parts if x.size]
-        self.free = float(last[-1][-1]) if last else -np.inf
         back = at + self.reconnect
         lo = int(idx[cut])
         hi = max(int(np.searchsorted(t, back, side="left")), lo + 1)
+        j = self.j + cut + 1  # (conn[:j] holds accepted ids: search after it)
+        self.j = j + int(np.searchsorted(self.conn[j:], hi, side="left"))
+        # Messages of earlier windows still in the buffer are dropped as well.
+        self.w -= int((self.pend_st >= at + delay).sum())
+        self._accept(idx[:cut][done], d[:cut][done])
+        self.free = float(self.out_t[self.w - 1]) if self.w else -np.inf
         self.connected[lo:hi] = False
         self.disconnects += 1
         self.buffer_disconnects += 1
-        self.j = int(np.searchsorted(self.conn, hi, side="left"))
         self.pend_st, self.pend_sz, self.soft_since = np.zeros(0), np.zeros(0, np.int64), None
         self.window = WINDOW
         return at, back
+
+    def _accept(self, ids: np.ndarray, times: np.ndarray, at: int | None = None) -> None:
+        """Append accepted messages (ids, completion times) to the compacted prefix;
+        ``at``: the ids are ``conn[at:]`` (nothing to move when nothing was dropped)."""
+        k, w = ids.size, self.w
+        if at != w:
+            self.conn[w : w + k] = ids
+        self.out_t[w : w + k] = times
+        self.w += k
 
     # ------------------------------------------------------------------ result
 
     def result(self) -> SubscriberRun:
         """What happened, once the environment has run to the end."""
         msgs = self.msgs
-        ids = np.concatenate(self.ids_parts) if self.ids_parts else np.zeros(0, np.int64)
-        times = np.concatenate(self.time_parts) if self.time_parts else np.zeros(0)
-        self.ids_parts, self.time_parts = [], []
+        ids, times = self.conn[: self.w], self.out_t[: self.w]
+        self.conn = self.out_t = None
         keep = times <= self.end_time
-        poison = msgs.poison[ids]
-        failed = int((poison & keep).sum())
-        keep &= ~poison
+        failed = 0
+        if msgs.poison.any():
+            poison = msgs.poison[ids]
+            failed = int((poison & keep).sum())
+            keep &= ~poison
+        if not keep.all():
+            ids, times = ids[keep], times[keep]
         return SubscriberRun(
             name=self.name,
-            ids=ids[keep],
-            times=times[keep],
+            ids=ids,
+            times=times,
             connected=self.connected,
             disconnects=self.disconnects,
             buffer_disconnects=self.buffer_disconnects,

@@ -259,11 +259,13 @@ def test_streams_poison_goes_to_dead_letters_after_max_deliveries():
 def test_metrics_helpers():
     assert skew(np.array([1, 1, 1, 1])) == 1.0 and skew(np.array([4, 0, 0, 0])) == 4.0
     appends = [np.array([0.0, 1.0, 2.0, 3.0])]
-    prof, _ = lag_profile(
-        appends, np.array([0.0, 2.5, 4.0]), np.array([0, 0, 0]), np.array([0, 2, 4]), 0.0
+    when = np.array([0.5, 2.2, 2.7, 3.5, 4.0])
+    prof, by_part = lag_profile(
+        appends, np.array([0.0, 2.5, 4.0]), np.array([0, 0, 0]), np.array([0, 2, 4]), 0.0, when
     )
     # appended 0,1,2,3 at t = 0,1,2,3; position 2 at t = 2.5 and 4 at t = 4
-    np.testing.assert_array_equal(prof.at(np.array([0.5, 2.2, 2.7, 3.5, 4.0])), [1, 3, 1, 2, 0])
+    np.testing.assert_array_equal(prof.at(when), [1, 3, 1, 2, 0])
+    np.testing.assert_array_equal(by_part, [[1, 3, 1, 2, 0]])
     assert prof.peak == 3 and prof.peak_time == 2.0
     r = _log_run()
     h = r.history

@@ -1,11 +1,15 @@
-"""The checker's and the lag profile's array tricks against plain loops."""
+"""The array tricks of the checker, the lag profile and the key draws against plain
+loops and searches."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.analysis import metrics
 from sim.analysis.checker import _first_occurrences, _reordered
-from sim.analysis.metrics import lag_profile
+from sim.analysis.metrics import LagProfile, lag_profile
+from sim.core.workload import inverse_cdf, zipf_weights
 
 
 def _reordered_loop(keys, ids):
@@ -63,25 +67,62 @@ def _lag_loop(appends, ev, start, when):
         max_size=3,
     ),
     st.lists(st.tuples(st.integers(1, 40), st.integers(0, 2), st.integers(0, 12)), max_size=25),
+    st.lists(st.integers(0, 4), min_size=3, max_size=3),
     st.integers(1, 6),
+    st.integers(0, 44),
+    st.booleans(),
 )
-def test_lag_profile_equals_the_definition(raw_appends, raw_updates, chunk):
+def test_lag_profile_equals_the_definition(raw_appends, raw_updates, raw_init, chunk, after, wide):
     appends = [np.array(a, float) for a in raw_appends]
+    if wide:  # many partitions (most of them empty): the partitions found by a sort
+        appends += [np.zeros(0)] * 70
     P = len(appends)
+    init = [min(raw_init[p % 3], appends[p].size) for p in range(P)]
     updates = [(t / 4, p % P, min(v, appends[p % P].size)) for t, p, v in raw_updates]
-    ev = [(0.0, p, 0) for p in range(P)] + updates
+    ev = [(0.0, p, init[p]) for p in range(P)] + updates
     ev_t = np.array([e[0] for e in ev], float)
     ev_p = np.array([e[1] for e in ev], np.int64)
     ev_v = np.array([e[2] for e in ev], np.int64)
-    prof, per = lag_profile(appends, ev_t, ev_p, ev_v, 0.0, chunk=chunk)
     grid = np.arange(0, 44) / 4 + 0.1
-    want = [_lag_loop(appends, ev, 0.0, g) for g in grid]
-    np.testing.assert_array_equal(prof.at(grid), want)
     events = sorted({0.0, *(x for a in appends for x in a), *(e[0] for e in ev)})
     at_events = [_lag_loop(appends, ev, 0.0, t) for t in events]
-    assert prof.peak == max(at_events)
-    assert prof.peak_time == events[int(np.argmax(at_events))]
-    for q, (t, run) in enumerate(per):  # per-partition positions: running maxima
-        last = np.r_[t[1:] != t[:-1], True]  # the position after all updates of an instant
-        for tj, rj in zip(t[last], run[last], strict=True):
-            assert rj == max(v for tt, p, v in ev if p == q and tt <= tj)
+    merged = LagProfile(np.array(events), np.array(at_events))
+    for with_init in (False, True):  # the start positions among the updates, or apart
+        if with_init:
+            args, kw = (ev_t[P:], ev_p[P:], ev_v[P:]), {"init": np.array(init)}
+        else:
+            args, kw = (ev_t, ev_p, ev_v), {}
+        with pytest.MonkeyPatch.context() as mp:  # partitions found by scans, or a sort
+            mp.setattr(metrics, "SCAN_FROM", 0 if with_init else 1 << 22)
+            prof, by_part = lag_profile(appends, *args, 0.0, grid, chunk=chunk, **kw)
+        want = [_lag_loop(appends, ev, 0.0, g) for g in grid]
+        np.testing.assert_array_equal(prof.at(grid), want)
+        assert prof.peak == max(at_events)
+        assert prof.peak_time == events[int(np.argmax(at_events))]
+        # First passages below a threshold, against the merged step function of the events.
+        for thr in (None, 0, 1, 3):
+            assert _same(prof.first_below(after / 4, thr), merged.first_below(after / 4, thr))
+        assert _same(prof.catch_up_s(), merged.catch_up_s())
+        for q in range(P):  # every partition's lag at the grid: appended minus its position
+            for g, got in zip(grid, by_part[q], strict=True):
+                pos = [v for t, p, v in ev if p == q and t <= g]
+                assert got == int(np.searchsorted(appends[q], g, side="right")) - max(pos)
+
+
+def _same(x: float, y: float) -> bool:
+    return x == y or (np.isnan(x) and np.isnan(y))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 3000), st.floats(0.0, 5.0), st.integers(0, 2**32 - 1))
+def test_key_draws_equal_a_binary_search(keys, s, seed):
+    cdf = np.cumsum(zipf_weights(keys, s))
+    cdf[-1] = 1.0
+    rng = np.random.default_rng(seed)
+    edges = np.arange(1 << 12) / (1 << 12)  # bucket starts of any table up to 2**12 buckets
+    points = cdf[cdf < 1]
+    u = np.concatenate(
+        (rng.random(64 * keys + 1000), edges, points, np.nextafter(points, 0), [0.0])
+    )
+    u = np.concatenate((u, [np.nextafter(1.0, 0)]))
+    np.testing.assert_array_equal(inverse_cdf(cdf, u), np.searchsorted(cdf, u, side="right"))

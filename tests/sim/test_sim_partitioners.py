@@ -54,7 +54,9 @@ def test_consistent_random_is_unsigned_crc32_modulo_the_partition_count():
 @pytest.mark.parametrize("partitioner", ["murmur2", "consistent_random", "murmur2_random"])
 def test_vectorised_placement_equals_the_per_key_function(partitioner):
     rng = np.random.default_rng(3)
-    keys = rng.integers(0, 2000, 20_000)
+    # Every decimal length from 1 to 12 digits (every murmur2 tail), with repeats.
+    big = 10 ** rng.integers(0, 12, 3000) + rng.integers(0, 10, 3000)
+    keys = np.concatenate((rng.integers(0, 2000, 20_000), big, [0, 9, 10, 99, 100]))
     fast = partitions_for(keys, 12, partitioner)
     slow = [partition_of(key_bytes(k), 12, partitioner) for k in keys]
     assert np.array_equal(fast, slow)
