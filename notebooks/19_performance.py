@@ -171,15 +171,16 @@ print("kafka-python costs more CPU per message than confluent-kafka:", median[kp
 # carries more messages, and their fixed cost is shared. That is also why the rate where
 # a client saturates cannot be read off its low-rate cost alone.
 #
-# ## Simulator and theory: the throughput twin
-# The course's simulator predicts these curves from low-rate points only
-# (`sim/models/throughput.py`): the low-rate latency distribution, read as transit time
+# ## A model of the curve
+# Why does the tail climb long before the median moves? A model in the course's simulator
+# (`sim/models/throughput.py`) reads the low-rate latency distribution as transit time
 # plus the *stalls* of the client's thread (a thread the OS or another thread's GIL keeps
-# waiting), and the cost per message in full batches. A stall delays every message due
-# during it, and its backlog drains at (capacity - rate): the tail climbs as 1 / (1 - rate
-# / capacity) long before the median moves. `python -m labs twin throughput` sweeps Pub/Sub
-# and Kafka `acks=1` three times and lines up theory, simulator and real broker (about 3
-# minutes; `labs.throughput_plot.twin_curves` draws it).
+# waiting), and adds the cost per message. A stall delays every message due during it, and
+# its backlog drains at (capacity - rate): the tail grows as 1 / (1 - rate / capacity)
+# while the median stays near the transit time. `python -m labs twin throughput` lines the
+# model up against real sweeps of Pub/Sub and Kafka `acks=1` (about 2 minutes) and says
+# where the two differ -- a model that charges the whole process's CPU to one thread, for
+# instance, cannot see that a sender and a receiver partly run in parallel.
 #
 # ## Exercise
 # An SLO is a percentile and a bound: "p99 at most *S* ms". The **sustainable rate** is
