@@ -106,11 +106,21 @@ class LagSteps(_LagQueries):
     def _peak(self) -> tuple[float, float]:
         best, when = int(self._level(np.array([self.start]))[0]), self.start
         a0 = int(np.searchsorted(self.app, self.start, side="right"))
-        for i in range(a0, self.app.size, self.chunk):
-            # The lag right after the i-th append (an earlier append of a tied instant
-            # only reads lower: the instant's last one decides).
-            t = self.app[i : i + self.chunk]
-            done = self.cum[_after(self.step_t, t, min(4096, self.chunk))]
+        # Blocks of appends: inside one, the lag right after an append is at most what was
+        # appended by its last append minus the positions at its first; the lag right after
+        # its last append is a value the lag takes. Only blocks whose bound reaches the
+        # largest of those values can hold the peak: they are read, append by append.
+        app, step_t, cum, size = self.app, self.step_t, self.cum, min(4096, self.chunk)
+        first = np.arange(a0, app.size, size)
+        last = np.minimum(first + size, app.size) - 1
+        lo = np.searchsorted(step_t, app[first], side="right")  # updates by a block's start
+        hi = np.searchsorted(step_t, app[last], side="right")  # ... and by its end
+        reached, bound = last + 1 - cum[hi], last + 1 - cum[lo]
+        for b in np.flatnonzero(bound >= max(best, int(reached.max(initial=best)))):
+            # The lag right after each append of the block (an earlier append of a tied
+            # instant only reads lower: the instant's last one decides).
+            i, j, t = first[b], lo[b], app[first[b] : last[b] + 1]
+            done = cum[np.searchsorted(step_t[j : hi[b]], t, side="right") + j]
             lag = np.arange(i + 1, i + 1 + t.size) - done
             k = int(np.argmax(lag))
             if lag[k] > best:
@@ -148,21 +158,6 @@ class LagSteps(_LagQueries):
             if hit.size:
                 return float(t[hit[0]])
         return float("nan")
-
-
-def _after(hay: np.ndarray, needles: np.ndarray, block: int = 4096) -> np.ndarray:
-    """``searchsorted(hay, needles, side="right")`` for sorted ``needles``: block by block,
-    each searching only the stretch of ``hay`` its needles span (it stays in cache)."""
-    out = np.empty(needles.size, np.intp)
-    lo = 0
-    for i in range(0, needles.size, block):
-        x = needles[i : i + block]
-        lo += int(np.searchsorted(hay[lo:], x[0], side="right"))  # entries <= every needle
-        hi = lo + int(np.searchsorted(hay[lo:], x[-1], side="right"))
-        r = out[i : i + x.size]
-        r[:] = np.searchsorted(hay[lo:hi], x, side="right")
-        r += lo
-    return out
 
 
 def _ordered(ev_t, ev_p, ev_pos):
