@@ -212,30 +212,30 @@ def _reordered(keys: np.ndarray, ids: np.ndarray, scratch: bool = False) -> int:
     # into one integer -- a plain sort of distinct values, far cheaper than a stable argsort.
     n = ids.size
     bits = n.bit_length()  # position in the low bits: shifts and masks, no divisions
-    if int(keys.max()) < (1 << (62 - bits)):
+    id_bits = int(ids.max()).bit_length()
+    if int(keys.max()) < (1 << (62 - max(bits, id_bits))):
         packed = keys if scratch and keys.dtype == np.int64 else keys.astype(np.int64)
         packed <<= bits
         for lo in range(0, n, 1 << 20):  # (+ position, without an n-long arange)
             packed[lo : lo + (1 << 20)] += np.arange(lo, min(lo + (1 << 20), n))
         packed.sort()
-        starts = np.empty(n, bool)
-        starts[0] = True
-        diff = packed[1:] ^ packed[:-1]  # a new key where the high bits differ
-        diff >>= bits
-        np.not_equal(diff, 0, out=starts[1:])
-        del diff
-        packed &= (1 << bits) - 1
-        i = ids[packed]
-        del packed
-    else:  # keys too large to pack: the general stable sort
-        order = np.argsort(keys, kind="stable")
-        k, i = keys[order], ids[order]
-        del order
-        starts = np.empty(n, bool)
-        starts[0] = True
-        np.not_equal(k[1:], k[:-1], out=starts[1:])
-        del k
-    del keys
+        i = ids[packed & ((1 << bits) - 1)]
+        # (key, id) packed the same way: a running maximum never crosses into a later key,
+        # and the first processing of a key never reads above an earlier key's maximum.
+        packed >>= bits
+        packed <<= id_bits
+        packed += i
+        del i
+        running = np.maximum.accumulate(packed)
+        return int(np.count_nonzero(running[:-1] > packed[1:]))
+    # Keys too large to pack: the general stable sort.
+    order = np.argsort(keys, kind="stable")
+    k, i = keys[order], ids[order]
+    del order, keys
+    starts = np.empty(n, bool)
+    starts[0] = True
+    np.not_equal(k[1:], k[:-1], out=starts[1:])
+    del k
     # Running maximum of ids within each key group: offset every group so that a plain
     # cumulative maximum never crosses a group boundary.
     shifted = np.cumsum(starts)

@@ -27,12 +27,15 @@ def _reordered_loop(keys, ids):
 @given(
     st.lists(st.tuples(st.integers(-1, 5), st.integers(0, 40)), max_size=60),
     st.booleans(),
+    st.booleans(),
 )
-def test_reordered_equals_a_loop(pairs, huge_keys):
+def test_reordered_equals_a_loop(pairs, huge_keys, wide_ids):
     keys = np.array([k for k, _ in pairs], np.int64)
     ids = np.array([i for _, i in pairs], np.int64)
     if huge_keys:  # too large to pack with the position: the stable-sort branch
         keys = np.where(keys >= 0, keys + (1 << 61), keys)
+    if wide_ids:  # ids wider than the positions: (key, id) packed with the ids' width
+        ids += 1 << 40
     assert _reordered(keys, ids) == _reordered_loop(keys, ids)
 
 
