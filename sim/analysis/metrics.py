@@ -180,7 +180,9 @@ def _by_partition(p: np.ndarray, partitions: int):
         for q in range(partitions):
             yield np.flatnonzero(p == q)
         return
-    small = p.astype(np.int16 if partitions < 2**15 else np.int64)
+    small = p.astype(  # (the narrowest type: a radix sort of one byte is one pass)
+        np.uint8 if partitions <= 256 else np.int16 if partitions < 2**15 else np.int64
+    )
     within = np.argsort(small, kind="stable")
     bounds = np.zeros(partitions + 1, np.int64)
     for i in range(0, small.size, 1 << 20):  # (bincount casts to intp: a slice at a time)
@@ -228,7 +230,9 @@ def lag_profile(
         run = np.maximum.accumulate(pos[idx]).astype(np.int64, copy=False)
         if init is not None:
             np.maximum(run, first, out=run)
-        step[idx] = np.diff(run, prepend=first)
+        if run.size:  # (the forward steps, with no prepended copy)
+            step[idx[1:]] = run[1:] - run[:-1]
+            step[idx[0]] = run[0] - first
         k = np.searchsorted(idx, upto, side="left") - 1  # its last update by each grid time
         ends = np.searchsorted(appends[q], grid, side="right")
         if init is not None:  # at or after start: at least the position at start
