@@ -159,16 +159,18 @@ def check_reader(history: History, reader: ReaderHistory) -> CheckRow:
     else:
         p50 = p95 = p99 = float("nan")
     del lat
+    acknowledged, n_missing = int(np.count_nonzero(expected)), int(np.count_nonzero(missing))
+    unseen = int(np.count_nonzero(missing & available))
     return CheckRow(
         reader=reader.name,
-        acknowledged=int(expected.sum()),
-        processed=int((expected & seen).sum()),
-        lost=int((missing & ~available).sum()),
-        unseen=int((missing & available).sum()),
+        acknowledged=acknowledged,
+        processed=acknowledged - n_missing,  # (expected and seen)
+        lost=n_missing - unseen,  # (missing and not available)
+        unseen=unseen,
         duplicated=duplicated,
         extra=extra,
         reordered=reordered,
-        unknown=int((history.outcome == UNKNOWN).sum()),
+        unknown=int(np.count_nonzero(history.outcome == UNKNOWN)),
         latency_p50_s=p50,
         latency_p95_s=p95,
         latency_p99_s=p99,
