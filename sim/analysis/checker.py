@@ -181,8 +181,8 @@ def check_reader(history: History, reader: ReaderHistory) -> CheckRow:
 PERCENTILES = (50, 95, 99)
 #: Latencies from which the order statistics are cut from bands (see :func:`_percentiles`).
 SAMPLE_FROM = 1 << 16
-#: Values in the sorted sample that places the bands.
-SAMPLE = 1 << 13
+#: Values in the sorted sample that places the bands; values per slice of the passes.
+SAMPLE, SLICE = 1 << 13, 1 << 18
 
 
 def _percentiles(x: np.ndarray) -> np.ndarray:
@@ -240,9 +240,9 @@ def _order_statistics(x: np.ndarray, ks: np.ndarray) -> dict | None:
         else:
             bands.append([lows[j], highs[j], j, j + 1])
     under, at_low, inside, at_high = (np.zeros(len(bands), np.int64) for _ in range(4))
-    pieces, gt, lt = [], np.empty(min(n, 1 << 20), bool), np.empty(min(n, 1 << 20), bool)
-    for i in range(0, n, 1 << 20):
-        xs = x[i : i + (1 << 20)]
+    pieces, gt, lt = [], np.empty(min(n, SLICE), bool), np.empty(min(n, SLICE), bool)
+    for i in range(0, n, SLICE):
+        xs = x[i : i + SLICE]
         g, t, union = gt[: xs.size], lt[: xs.size], np.zeros(xs.size, bool)
         for b, (v_lo, v_hi, _, _) in enumerate(bands):
             reach = np.count_nonzero(np.greater_equal(xs, v_lo, out=g))
