@@ -52,6 +52,17 @@ def test_first_occurrences_equal_a_loop(values):
     np.testing.assert_array_equal(_first_occurrences(ids, counts), expected)
 
 
+def _assert_percentiles_equal_numpy(x: np.ndarray, sample: int) -> None:
+    """The band selection on ``x`` of any length, with a sample of ``sample`` values."""
+    want = np.percentile(x, PERCENTILES)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(checker, "SAMPLE_FROM", 1)
+        mp.setattr(checker, "SAMPLE", sample)
+        got = _percentiles(x.copy())
+    np.testing.assert_array_equal(got, want)
+    assert got.dtype == want.dtype
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(st.integers(-3, 40), min_size=1, max_size=300),
@@ -65,13 +76,7 @@ def test_percentiles_equal_numpy(values, scale, sample, special):
     x = np.array(values, float) / scale
     if special is not None:
         x[len(values) // 2] = special
-    want = np.percentile(x, PERCENTILES)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(checker, "SAMPLE_FROM", 1)
-        mp.setattr(checker, "SAMPLE", sample)
-        got = _percentiles(x.copy())
-    np.testing.assert_array_equal(got, want)
-    assert got.dtype == want.dtype
+    _assert_percentiles_equal_numpy(x, sample)
 
 
 @settings(max_examples=200, deadline=None)
@@ -93,12 +98,7 @@ def test_percentiles_of_long_arrays_equal_numpy(n, kind, sample, seed):
         "periodic": lambda: np.resize(np.arange(stride, dtype=float)[:: rng.choice([1, -1])], n),
         "skewed": lambda: np.where(np.arange(n) % stride == 0, 100.0, rng.random(n)),
     }[kind]()
-    want = np.percentile(x, PERCENTILES)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(checker, "SAMPLE_FROM", 1)
-        mp.setattr(checker, "SAMPLE", sample)
-        got = _percentiles(x.copy())
-    np.testing.assert_array_equal(got, want)
+    _assert_percentiles_equal_numpy(x, sample)
 
 
 def _lag_loop(appends, ev, start, when):
