@@ -106,11 +106,21 @@ class LagSteps(_LagQueries):
     def _peak(self) -> tuple[float, float]:
         best, when = int(self._level(np.array([self.start]))[0]), self.start
         a0 = int(np.searchsorted(self.app, self.start, side="right"))
-        for i in range(a0, self.app.size, self.chunk):
-            # The lag right after the i-th append (an earlier append of a tied instant
-            # only reads lower: the instant's last one decides).
-            t = self.app[i : i + self.chunk]
-            done = self.cum[_after(self.step_t, t, min(4096, self.chunk))]
+        # Blocks of appends: inside one, the lag right after an append is at most what was
+        # appended by its last append minus the positions at its first; the lag right after
+        # its last append is a value the lag takes. Only blocks whose bound reaches the
+        # largest of those values can hold the peak: they are read, append by append.
+        app, step_t, cum, size = self.app, self.step_t, self.cum, min(4096, self.chunk)
+        first = np.arange(a0, app.size, size)
+        last = np.minimum(first + size, app.size) - 1
+        lo = np.searchsorted(step_t, app[first], side="right")  # updates by a block's start
+        hi = np.searchsorted(step_t, app[last], side="right")  # ... and by its end
+        reached, bound = last + 1 - cum[hi], last + 1 - cum[lo]
+        for b in np.flatnonzero(bound >= max(best, int(reached.max(initial=best)))):
+            # The lag right after each append of the block (an earlier append of a tied
+            # instant only reads lower: the instant's last one decides).
+            i, j, t = first[b], lo[b], app[first[b] : last[b] + 1]
+            done = cum[np.searchsorted(step_t[j : hi[b]], t, side="right") + j]
             lag = np.arange(i + 1, i + 1 + t.size) - done
             k = int(np.argmax(lag))
             if lag[k] > best:
@@ -150,21 +160,6 @@ class LagSteps(_LagQueries):
         return float("nan")
 
 
-def _after(hay: np.ndarray, needles: np.ndarray, block: int = 4096) -> np.ndarray:
-    """``searchsorted(hay, needles, side="right")`` for sorted ``needles``: block by block,
-    each searching only the stretch of ``hay`` its needles span (it stays in cache)."""
-    out = np.empty(needles.size, np.intp)
-    lo = 0
-    for i in range(0, needles.size, block):
-        x = needles[i : i + block]
-        lo += int(np.searchsorted(hay[lo:], x[0], side="right"))  # entries <= every needle
-        hi = lo + int(np.searchsorted(hay[lo:], x[-1], side="right"))
-        r = out[i : i + x.size]
-        r[:] = np.searchsorted(hay[lo:hi], x, side="right")
-        r += lo
-    return out
-
-
 def _ordered(ev_t, ev_p, ev_pos):
     """The updates in time order (stable); no copies when they already are."""
     if ev_t.size < 2 or bool((ev_t[1:] >= ev_t[:-1]).all()):
@@ -185,7 +180,9 @@ def _by_partition(p: np.ndarray, partitions: int):
         for q in range(partitions):
             yield np.flatnonzero(p == q)
         return
-    small = p.astype(np.int16 if partitions < 2**15 else np.int64)
+    small = p.astype(  # (the narrowest type: a radix sort of one byte is one pass)
+        np.uint8 if partitions <= 256 else np.int16 if partitions < 2**15 else np.int64
+    )
     within = np.argsort(small, kind="stable")
     bounds = np.zeros(partitions + 1, np.int64)
     for i in range(0, small.size, 1 << 20):  # (bincount casts to intp: a slice at a time)
@@ -233,7 +230,9 @@ def lag_profile(
         run = np.maximum.accumulate(pos[idx]).astype(np.int64, copy=False)
         if init is not None:
             np.maximum(run, first, out=run)
-        step[idx] = np.diff(run, prepend=first)
+        if run.size:  # (the forward steps, with no prepended copy)
+            step[idx[1:]] = run[1:] - run[:-1]
+            step[idx[0]] = run[0] - first
         k = np.searchsorted(idx, upto, side="left") - 1  # its last update by each grid time
         ends = np.searchsorted(appends[q], grid, side="right")
         if init is not None:  # at or after start: at least the position at start

@@ -19,11 +19,13 @@ def departures(a: np.ndarray, s: np.ndarray, free: float = -np.inf) -> np.ndarra
     if a.size == 0:
         return np.zeros(0)
     S = np.cumsum(s)
-    prev = S - s  # S[i-1], exact zero at i = 0
-    lead = np.maximum.accumulate(a - prev)
+    lead = S - s  # S[i-1], exact zero at i = 0 (then, in place, what follows from it)
+    np.subtract(a, lead, out=lead)
+    np.maximum.accumulate(lead, out=lead)
     if free > -np.inf:
         np.maximum(lead, free, out=lead)
-    return S + lead
+    S += lead
+    return S
 
 
 def starts(a: np.ndarray, d: np.ndarray, free: float = -np.inf) -> np.ndarray:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.analysis import metrics
-from sim.analysis.checker import _first_occurrences, _reordered
+from sim.analysis import checker, metrics
+from sim.analysis.checker import PERCENTILES, _first_occurrences, _percentiles, _reordered
 from sim.analysis.metrics import LagProfile, lag_profile
 from sim.core.workload import inverse_cdf, zipf_weights
 
@@ -27,12 +27,15 @@ def _reordered_loop(keys, ids):
 @given(
     st.lists(st.tuples(st.integers(-1, 5), st.integers(0, 40)), max_size=60),
     st.booleans(),
+    st.booleans(),
 )
-def test_reordered_equals_a_loop(pairs, huge_keys):
+def test_reordered_equals_a_loop(pairs, huge_keys, wide_ids):
     keys = np.array([k for k, _ in pairs], np.int64)
     ids = np.array([i for _, i in pairs], np.int64)
     if huge_keys:  # too large to pack with the position: the stable-sort branch
         keys = np.where(keys >= 0, keys + (1 << 61), keys)
+    if wide_ids:  # ids wider than the positions: (key, id) packed with the ids' width
+        ids += 1 << 40
     assert _reordered(keys, ids) == _reordered_loop(keys, ids)
 
 
@@ -47,6 +50,55 @@ def test_first_occurrences_equal_a_loop(values):
             seen.add(i)
             expected.append(j)
     np.testing.assert_array_equal(_first_occurrences(ids, counts), expected)
+
+
+def _assert_percentiles_equal_numpy(x: np.ndarray, sample: int) -> None:
+    """The band selection on ``x`` of any length, with a sample of ``sample`` values."""
+    want = np.percentile(x, PERCENTILES)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(checker, "SAMPLE_FROM", 1)
+        mp.setattr(checker, "SAMPLE", sample)
+        got = _percentiles(x.copy())
+    np.testing.assert_array_equal(got, want)
+    assert got.dtype == want.dtype
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(-3, 40), min_size=1, max_size=300),
+    st.sampled_from([1, 4, 1000]),
+    st.integers(1, 64),
+    st.sampled_from([None, np.inf, -np.inf, np.nan]),
+)
+def test_percentiles_equal_numpy(values, scale, sample, special):
+    """Bit for bit, with ties, infinities and NaN, whether the bands found every order
+    statistic or one was missed (a sample of a few values misses often)."""
+    x = np.array(values, float) / scale
+    if special is not None:
+        x[len(values) // 2] = special
+    _assert_percentiles_equal_numpy(x, sample)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 30_000),
+    st.sampled_from(["ties", "normal", "sorted", "periodic", "skewed"]),
+    st.sampled_from([8, 64, 512, 4096]),
+    st.integers(0, 2**32 - 1),
+)
+def test_percentiles_of_long_arrays_equal_numpy(n, kind, sample, seed):
+    """Several bands, and arrays that fool the strided sample (sorted runs as long as the
+    stride, a rare value at every stride) into missing order statistics above or below."""
+    rng = np.random.default_rng(seed)
+    stride = max(1, n // sample)
+    x = {
+        "ties": lambda: rng.integers(0, 9, n) / 8,
+        "normal": lambda: rng.standard_normal(n),
+        "sorted": lambda: np.sort(rng.exponential(size=n)),
+        "periodic": lambda: np.resize(np.arange(stride, dtype=float)[:: rng.choice([1, -1])], n),
+        "skewed": lambda: np.where(np.arange(n) % stride == 0, 100.0, rng.random(n)),
+    }[kind]()
+    _assert_percentiles_equal_numpy(x, sample)
 
 
 def _lag_loop(appends, ev, start, when):
