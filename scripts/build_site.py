@@ -165,6 +165,38 @@ def static_widget(model_id: str, models: dict, where: str) -> list[nbformat.Note
     return [nbformat.v4.new_output("display_data", {"text/html": note}), *shown]
 
 
+#: The models of a progress bar (tqdm's notebook bar: an HBox of HTML, a progress and HTML,
+#: with their layouts and styles).
+PROGRESS_MODELS = {
+    "HBoxModel",
+    "HTMLModel",
+    "FloatProgressModel",
+    "IntProgressModel",
+    "LayoutModel",
+    "ProgressStyleModel",
+    "HTMLStyleModel",
+    "DescriptionStyleModel",
+}
+
+
+def is_progress_bar(model_id: str, models: dict) -> bool:
+    """True when the widget view is a progress bar (a lab's running task), which a static
+    page has nothing to show for: a bar left behind by a finished run is dropped."""
+    todo, seen, names = [model_id], set(), set()
+    while todo:
+        mid = todo.pop(0)
+        if mid in seen or mid not in models:
+            continue
+        seen.add(mid)
+        names.add(models[mid].get("model_name", ""))
+        todo += _children(models[mid].get("state", {}))
+    return (
+        bool(names)
+        and names <= PROGRESS_MODELS
+        and bool(names & {"FloatProgressModel", "IntProgressModel"})
+    )
+
+
 def freeze_widgets(nb: nbformat.NotebookNode, lesson: str) -> int:
     """Replace every widget view by its static stand-in; returns how many were replaced."""
     state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
@@ -177,6 +209,8 @@ def freeze_widgets(nb: nbformat.NotebookNode, lesson: str) -> int:
             view = out.get("data", {}).get(WIDGET_VIEW)
             if view is None:
                 outputs.append(out)
+                continue
+            if is_progress_bar(view["model_id"], state):
                 continue
             outputs += static_widget(view["model_id"], state, f"{lesson} cell {i}")
             replaced += 1

@@ -78,3 +78,22 @@ def test_links_to_course_files_point_at_their_pages():
         fixed
         == '<a href="glossary.html#lag">x</a><a href="02_loss.html">y</a><a href="other.md">z</a>'
     )
+
+
+def test_a_progress_bar_left_by_a_finished_run_is_dropped():
+    bar = {
+        "box": {
+            "model_name": "HBoxModel",
+            "state": {"children": ["IPY_MODEL_h", "IPY_MODEL_p"], "layout": "IPY_MODEL_l"},
+        },
+        "l": {"model_name": "LayoutModel", "state": {}},
+        "h": {"model_name": "HTMLModel", "state": {"value": "configurations"}},
+        "p": {"model_name": "FloatProgressModel", "state": {"value": 6.0, "max": 6.0}},
+    }
+    nb = _notebook(bar)
+    assert build_site.freeze_widgets(nb, "lesson") == 0
+    assert nb.cells[0].outputs == []
+    # a slider box is no progress bar, even with a progress model inside
+    figure = {"model_name": "FloatProgressModel", "state": {}}
+    with pytest.raises(build_site.SiteError, match="holds no figure"):
+        build_site.freeze_widgets(_notebook(_slider_box(figure)), "lesson")
