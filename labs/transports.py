@@ -22,6 +22,7 @@ Idempotence is off on both Kafka clients, so ``acks`` is the only difference bet
 from __future__ import annotations
 
 import contextlib
+import gc
 import time
 from collections.abc import Callable
 from typing import Any
@@ -342,6 +343,10 @@ class ConfluentLink(Link):
             self.producer.flush(0)
         with contextlib.suppress(Exception):
             self.consumer.close()
+        # librdkafka's producer ends only when the last reference goes: without this it
+        # outlives the link, and once the lab stops the cluster it logs a reconnect a second.
+        self.producer = self.consumer = None
+        gc.collect()
         self.target.delete()
 
 
