@@ -107,13 +107,14 @@ def curve_of(config: Config, points: Sequence[Point], ended_by: str) -> Curve:
     )
 
 
-def _json(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
+    """``value`` for JSON: infinite or missing latencies as null, floats to 4 decimals."""
     if isinstance(value, float):
         return None if math.isinf(value) or math.isnan(value) else round(value, 4)
     if isinstance(value, list | tuple):
-        return [_json(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, dict):
-        return {k: _json(v) for k, v in value.items()}
+        return {k: json_ready(v) for k, v in value.items()}
     return value
 
 
@@ -153,7 +154,7 @@ class ThroughputResult:
         return {f"sustainable_rate_per_s:{c.config}": c.sustainable_rate_per_s for c in self.curves}
 
     def as_dict(self) -> dict[str, Any]:
-        return _json(
+        return json_ready(
             {
                 "name": self.name,
                 "seed": self.seed,

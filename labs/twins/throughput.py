@@ -57,7 +57,7 @@ import sim.progress as progress
 from labs.experiments.throughput import THROUGHPUT, Config, rates
 from labs.naming import scratch
 from labs.sending import MAX_BATCH
-from labs.throughput_result import _json as json_ready
+from labs.throughput_result import json_ready
 from labs.twins.core import Twin
 from labs.twins.result import Row, TwinResult
 from sim.models.throughput import (
