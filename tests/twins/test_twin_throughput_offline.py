@@ -58,7 +58,7 @@ CAL = ThroughputCalibration(
             "p50_ms": 1.0,
             "p99_ms": 1.0,
             "stalled_share": 0.1,
-            "per_batch_us": 1.0,
+            "low_rate_cpu_us": 1.0,
             "per_message_us": 1.0,
         }
         for k in MODELS
