@@ -1,8 +1,12 @@
-"""Headless use: ``python -m sim run SCENARIO.yaml``.
+"""Headless use: ``python -m sim run SCENARIO.yaml``, ``python -m sim decide EVENTS.yaml``.
 
 ``run`` prints the checker's table (with settings and metrics) for a scenario file or a
 bundled scenario name, and can save every figure (``--figures DIR``) or write the result
-summary as JSON (``--json``). ``list`` shows the bundled scenarios.
+summary as JSON (``--json``). ``list`` shows the bundled scenarios. ``decide`` writes the
+capstone's decision record (:mod:`sim.course.decision.record`) for a file of event classes
+(:mod:`sim.course.decision.events_file`; the bundled example without one) to ``--out``
+(default ``decision-record.md``; ``-`` prints it). A mistake in either file exits with
+status 2 and one line naming the field.
 """
 
 from __future__ import annotations
@@ -24,7 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--figures", metavar="DIR", help="save every figure as PNG into DIR")
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     sub.add_parser("list", help="list the bundled scenarios")
+    d = sub.add_parser("decide", help="write a decision record for a file of event classes")
+    d.add_argument("events", nargs="?", help="a YAML file of event classes (default: the example)")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--out", default="decision-record.md", help="where to write it ('-': print)")
     args = ap.parse_args(argv)
+
+    if args.command == "decide":
+        return decide(args.events, seed=args.seed, out=args.out)
 
     if args.command == "list":
         import yaml
@@ -59,6 +70,30 @@ def main(argv: list[str] | None = None) -> int:
             path = out / f"{stem}-{name}.png"
             fn(result).savefig(path, dpi=100)
             print(f"saved {path}", file=sys.stderr)
+    return 0
+
+
+def decide(events: str | None, *, seed: int, out: str) -> int:
+    """``python -m sim decide``: the decision record of an events file, written to ``out``."""
+    from datetime import date
+
+    from sim.course.decision.events_file import EXAMPLE, load
+    from sim.course.decision.record import decide as decide_all
+    from sim.progress import silenced, task
+
+    try:
+        spec = load(events or EXAMPLE)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with silenced(out == "-"), task(f"deciding {len(spec.events)} event classes"):
+        record = decide_all(spec, seed=seed, date=date.today().isoformat())
+    if out == "-":
+        print(record.markdown())
+    else:
+        path = record.write(out)
+        tools = ", ".join(f"{d.spec.event.name}: {d.tool}" for d in record.decisions)
+        print(f"wrote {path} ({tools})")
     return 0
 
 

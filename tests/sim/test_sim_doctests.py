@@ -18,7 +18,10 @@ MODULES = [
     "sim.analysis.compare",
     "sim.core.distributions",
     "sim.core.scenario",
+    "sim.course.decision.events_file",
     "sim.course.decision.recommend",
+    "sim.course.decision.record",
+    "sim.course.decision.settings",
     "sim.models.assignors",
     "sim.models.throughput",
 ]

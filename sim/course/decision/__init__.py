@@ -8,11 +8,16 @@
 - :mod:`~sim.course.decision.checklist` -- the production-readiness :data:`CHECKLIST`;
 - :mod:`~sim.course.decision.schema` -- :func:`schema_problems`, BACKWARD / FORWARD / FULL
   schema compatibility (Avro's resolution rules);
-- :mod:`~sim.course.decision.figures` -- :func:`recommendation_figure`, :func:`alerts_figure`.
+- :mod:`~sim.course.decision.figures` -- :func:`recommendation_figure`, :func:`alerts_figure`;
+- :mod:`~sim.course.decision.events_file` -- an architect's event classes from YAML;
+- :mod:`~sim.course.decision.settings` -- the configuration a decision implies;
+- :mod:`~sim.course.decision.record` -- :func:`decide`: the capstone's decision record.
 """
 
 from sim.course.decision.alerts import SIGNALS, AlertRule, fires_at, signals
 from sim.course.decision.checklist import CHECKLIST
+from sim.course.decision.events_file import EventsFile, EventSpec
+from sim.course.decision.events_file import load as load_events
 from sim.course.decision.figures import alerts_figure, recommendation_figure
 from sim.course.decision.recommend import (
     REDIS_PERSISTENCE,
@@ -24,11 +29,17 @@ from sim.course.decision.recommend import (
     recommend,
     scenario_for,
 )
+from sim.course.decision.record import DecisionRecord, decide
 from sim.course.decision.schema import MODES, schema_problems
 from sim.course.decision.slo import SLO, SLOCheck, check_slo, peak_lag, slo_table
 
 __all__ = [
     "CHECKLIST",
+    "DecisionRecord",
+    "EventSpec",
+    "EventsFile",
+    "decide",
+    "load_events",
     "MODES",
     "REDIS_PERSISTENCE",
     "SIGNALS",
