@@ -4,9 +4,10 @@
 ``python -m labs run NAME [--param value ...] [--seed N] [--json]`` runs one against the
 real brokers and prints the checker's table with the settings that decided the outcome
 (or, with ``--json``, the result as JSON); ``python -m labs twin ...`` runs a twin (see
-:mod:`labs.twins.cli`). A value out of range exits with status 2 and names the parameter
-and its range. If a broker is unreachable it prints one line saying which and how to start
-them, and exits with status 3.
+:mod:`labs.twins.cli`); ``python -m labs decide EVENTS.yaml`` writes the capstone's decision
+record with its drills on the real brokers (:mod:`labs.decide`). A value out of range
+exits with status 2 and names the parameter and its range. If a broker is unreachable it
+prints one line saying which and how to start them, and exits with status 3.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("twin", help="run a lab and its simulator twin, compare (see twin -h)")
     # Handled by labs.workshop.main before parsing; listed here for --help.
     commands.add_parser("workshop", help="N learners run every lab and twin at once (see -h)")
+    # Handled by labs.decide.main before parsing; listed here for --help.
+    commands.add_parser("decide", help="a decision record with drills on the real brokers")
     run = commands.add_parser("run", help="run one lab against the real brokers")
     labs = run.add_subparsers(dest="lab", required=True, metavar="NAME")
     for lab in EXPERIMENTS.values():
@@ -63,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from labs.workshop import main as workshop_main
 
         return workshop_main(argv)
+    if argv[:1] == ["decide"]:
+        from labs.decide import main as decide_main
+
+        return decide_main(argv)
     if argv[:1] == ["twin"]:
         from labs.twins import main as twin_main
 

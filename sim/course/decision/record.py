@@ -306,17 +306,19 @@ def _markdown(r: DecisionRecord) -> str:
             "",
             "## Drills on the real brokers",
             "",
-            "| event class | fault | lost | duplicated | source |",
-            "|---|---|---:|---:|---|",
+            "| event class | fault | lost | duplicated | peak lag | catch-up (s) | source |",
+            "|---|---|---:|---:|---:|---:|---|",
         ]
         for name, dr in r.real_drills:
             out.append(
-                f"| {name} | {dr.fault} | {_num(dr.lost)} | {_num(dr.duplicated)} | {dr.source} |"
+                f"| {name} | {dr.fault} | {_num(dr.lost)} | {_num(dr.duplicated)} | "
+                f"{_num(dr.peak_lag)} | {_num(dr.catch_up_s)} | {dr.source} |"
             )
     out += [
         "",
-        "The numbers are the simulator's for the rates, outages and settings above "
-        "(the Redis crash row: what the Redis docs promise). Re-run the drills after any "
+        "Each number's source is in its row: the simulator for the rates, outages and "
+        "settings above, the Redis docs' promise for a Redis crash, a lab run on this "
+        "machine's brokers for the real drills. Re-run the drills after any "
         "change of rate, outage or configuration.",
         "",
     ]
