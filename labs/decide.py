@@ -27,13 +27,13 @@ import sim.progress as progress
 from labs.clients import BrokerUnavailable, WaitTimeout
 from labs.loss import run_loss
 from labs.streams import run_streams
-from sim.course.decision import DecisionRecord, decide, load_events
+from sim.course.decision import DecisionRecord, decide, load_events, recommend
 from sim.course.decision.record import ClassDecision, Drill
 
 #: The highest rate a drill runs at (the loss lab keeps every send in memory).
 MAX_RATE_PER_S = 2000.0
 #: The longest outage a drill runs (s).
-MAX_OUTAGE_S = 5.0
+MAX_OUTAGE_S = 3.0
 #: Seconds of publishing before the outage and after it.
 BEFORE_S, AFTER_S = 1.0, 3.0
 
@@ -50,8 +50,12 @@ def drill(d: ClassDecision, seed: int = 0) -> Drill:
         row = r.report["stream-group:0"]
         return Drill(
             f"a stream consumer crashes mid-batch ({messages} entries)",
-            row.lost, row.duplicated, float("nan"), float("nan"), "real: streams lab",
-        )  # fmt: skip
+            row.lost,
+            row.duplicated,
+            float("nan"),
+            float("nan"),
+            "real: streams lab",
+        )
     service = min(max(ec.service_rate_per_s, 10.0), 20_000.0)
     r = run_loss(
         rate_per_s=rate,
@@ -66,16 +70,48 @@ def drill(d: ClassDecision, seed: int = 0) -> Drill:
     peak = float(r.metrics.get(f"peak_lag:{reader}", 0.0))
     catch = float(r.metrics.get(f"catch_up_s:{reader}", float("nan")))
     cut = f", outage shortened from {ec.downtime_s:g} s" if down < ec.downtime_s else ""
-    return Drill(f"consumer away {down:g} s {ran}{cut}", row.lost, row.duplicated, peak, catch,
-                 "real: loss lab")  # fmt: skip
+    return Drill(
+        f"consumer away {down:g} s {ran}{cut}",
+        row.lost,
+        row.duplicated,
+        peak,
+        catch,
+        "real: loss lab",
+    )
+
+
+def simulated(d: ClassDecision, seed: int = 0) -> Drill:
+    """The simulator's run of the same outage drill (rate and outage as :func:`drill` ran
+    them), for the real one to be read against; Streams' crash drill has no twin here."""
+    ec = d.spec.event
+    rate = min(ec.rate_per_s, MAX_RATE_PER_S)
+    down = min(max(ec.downtime_s, 0.25), MAX_OUTAGE_S)
+    same = dataclasses.replace(
+        ec,
+        rate_per_s=rate,
+        downtime_s=down,
+        service_rate_per_s=max(ec.service_rate_per_s, 1.1 * rate),
+    )
+    n = recommend(same, seed=seed).numbers["pubsub" if d.tool == "pubsub" else "kafka"]
+    return Drill(
+        f"the same drill, simulated ({down:g} s at {rate:g}/s)",
+        n.lost,
+        0.0,
+        n.peak_lag,
+        n.catch_up_s,
+        "simulator",
+    )
 
 
 def with_real_drills(record: DecisionRecord, seed: int = 0) -> DecisionRecord:
-    """``record`` with every class's drill on the real brokers."""
+    """``record`` with every class's drill on the real brokers, each followed by the
+    simulator's run of the same drill (not for Streams' crash drill)."""
     rows = []
     with progress.task("drills on the real brokers", total=len(record.decisions)) as bar:
         for d in record.decisions:
             rows.append((d.spec.event.name, drill(d, seed)))
+            if d.tool != "streams":
+                rows.append((d.spec.event.name, simulated(d, seed)))
             bar.advance()
     return dataclasses.replace(record, real_drills=tuple(rows))
 

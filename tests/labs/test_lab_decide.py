@@ -45,6 +45,7 @@ def test_the_record_carries_the_real_drills():
     text = record.markdown()
     assert "## Drills on the real brokers" in text
     assert "| Tick | consumer away 1 s at 200/s |" in text
+    assert "| Tick | the same drill, simulated (1 s at 200/s) |" in text
 
 
 def test_the_command_line_rejects_a_bad_file_before_any_broker(tmp_path):
