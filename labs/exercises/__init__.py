@@ -4,13 +4,14 @@ The API is in :mod:`.core`; each lesson's exercises are built by a function of a
 module imported here, so a lesson needs one import: ``from labs.exercises import early``.
 """
 
-from labs.exercises import early, late, performance
+from labs.exercises import capstone, early, late, performance
 from labs.exercises.core import Exercise, Reveal, Verdict, created, for_learner, shown
 
 __all__ = [
     "Exercise",
     "Reveal",
     "Verdict",
+    "capstone",
     "created",
     "early",
     "for_learner",

@@ -10,7 +10,7 @@ import pytest
 from sim.core.workload import zipf_weights
 from sim.course.decision import EventClass, recommend
 from sim.course.decision.events_file import EXAMPLE, EventSpec, load, parse
-from sim.course.decision.record import LAG_BUDGET_S, decide, decide_class
+from sim.course.decision.record import LAG_BUDGET_S, decide, decide_class, outage_start
 from sim.course.decision.settings import (
     HEADROOM,
     PARTITION_CHOICES,
@@ -106,7 +106,7 @@ def test_the_outage_drill_and_its_alerts_follow_the_lag():
     outage = next(x for x in d.drills if x.fault.startswith("consumer away"))
     # the backlog of an outage is rate x downtime (within the simulator's service noise)
     assert outage.lost == 0 and outage.peak_lag == pytest.approx(100 * 120, rel=0.05)
-    start = max(1.0, ec.downtime_s / 2)  # recommend()'s outage start
+    start = outage_start(ec)
     fired = {a.rule.name: a.fires_at_s for a in d.alerts}
     # the lag grows at the publish rate from the outage start: "growing" fires after its 10 s
     # "for:" (plus the 2 s window the rate is taken over), the backlog once 30 s of traffic

@@ -42,7 +42,13 @@ from pathlib import Path
 from sim.core.engine import run
 from sim.course.decision.alerts import AlertRule, fires_at
 from sim.course.decision.events_file import EventsFile, EventSpec
-from sim.course.decision.recommend import EventClass, Recommendation, recommend, scenario_for
+from sim.course.decision.recommend import (
+    EventClass,
+    Recommendation,
+    _outage_start,
+    recommend,
+    scenario_for,
+)
 from sim.course.decision.settings import Setting, settings_for
 from sim.course.decision.slo import SLO, SLOCheck
 from sim.course.durability import RATE_RANGE_PER_S, simulate_durability
@@ -107,6 +113,19 @@ class DecisionRecord:
     def markdown(self) -> str:
         return _markdown(self)
 
+    def section(self, name: str) -> str:
+        """The Markdown of one event class's decision."""
+        for d in self.decisions:
+            if d.spec.event.name == name:
+                return "\n".join(_class_markdown(d))
+        raise KeyError(
+            f"no event class {name!r}; classes: {[d.spec.event.name for d in self.decisions]}"
+        )
+
+    def drills_markdown(self) -> str:
+        """The table of the drills on the real brokers ('' before they ran)."""
+        return _drills_table(self.real_drills) if self.real_drills else ""
+
     def write(self, path: str | Path) -> Path:
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
@@ -116,6 +135,11 @@ class DecisionRecord:
 
 def _reader(tool: str) -> str:
     return READERS["kafka" if tool == "hybrid" else tool]
+
+
+def outage_start(ec: EventClass) -> float:
+    """When the consumer outage of :func:`recommend`'s run starts (s)."""
+    return _outage_start(ec)
 
 
 def alert_rules(spec: EventSpec) -> tuple[AlertRule, ...]:
@@ -302,18 +326,7 @@ def _markdown(r: DecisionRecord) -> str:
     for d in r.decisions:
         out += ["", *_class_markdown(d)]
     if r.real_drills:
-        out += [
-            "",
-            "## Drills on the real brokers",
-            "",
-            "| event class | fault | lost | duplicated | peak lag | catch-up (s) | source |",
-            "|---|---|---:|---:|---:|---:|---|",
-        ]
-        for name, dr in r.real_drills:
-            out.append(
-                f"| {name} | {dr.fault} | {_num(dr.lost)} | {_num(dr.duplicated)} | "
-                f"{_num(dr.peak_lag)} | {_num(dr.catch_up_s)} | {dr.source} |"
-            )
+        out += ["", "## Drills on the real brokers", "", _drills_table(r.real_drills)]
     out += [
         "",
         "Each number's source is in its row: the simulator for the rates, outages and "
@@ -322,6 +335,19 @@ def _markdown(r: DecisionRecord) -> str:
         "change of rate, outage or configuration.",
         "",
     ]
+    return "\n".join(out)
+
+
+def _drills_table(rows: Sequence[tuple[str, Drill]]) -> str:
+    out = [
+        "| event class | fault | lost | duplicated | peak lag | catch-up (s) | source |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for name, dr in rows:
+        out.append(
+            f"| {name} | {dr.fault} | {_num(dr.lost)} | {_num(dr.duplicated)} | "
+            f"{_num(dr.peak_lag)} | {_num(dr.catch_up_s)} | {dr.source} |"
+        )
     return "\n".join(out)
 
 
