@@ -70,7 +70,7 @@ class _Writes:
     outcome: list[int] = field(default_factory=list)
     latency_ms: list[float] = field(default_factory=list)
     primary_acked: list[bool] = field(default_factory=list)  # XADD replied
-    #: Per failover run, when the primary was killed (seconds on the lab's clock).
+    #: Per failover run, when the primary was killed (seconds after the run's first write).
     kill_at: dict[str, float] = field(default_factory=dict)
     #: Per run, the write ids the server held after the crash (restart or promotion).
     kept: dict[str, set[int]] = field(default_factory=dict)
@@ -213,7 +213,10 @@ def _failover_metrics(
         f"{name}_p99_ms:{label}": float(np.percentile(lat, 99)) if len(lat) else float("nan"),
         f"achieved_rate_{name}:{label}": (len(sent) - 1) / span if span > 0 else float("nan"),
         f"link_lag_p50_ms:{name}:{label}": float(np.median(lags)) if lags else float("nan"),
-        f"kill_at_s:{name}:{label}": writes.kill_at.get(run, float("nan")),
+        f"link_lag_p99_ms:{name}:{label}": (
+            float(np.percentile(lags, 99)) if lags else float("nan")
+        ),
+        f"kill_after_start_s:{name}:{label}": writes.kill_at.get(run, float("nan")),
     }
     if wait:
         # Acknowledged by the primary's XADD reply, never confirmed by WAIT: the client
@@ -247,7 +250,7 @@ def _write_until_kill(
     def crash() -> None:
         link.cut()
         primary.kill()
-        writes.kill_at[run] = time.monotonic() - t0
+        writes.kill_at[run] = time.monotonic() - start
         killed.set()
 
     timer = threading.Timer(kill_after_s, crash)
