@@ -50,7 +50,11 @@ from sim.core.history import OK, UNKNOWN, History, ReaderHistory
 
 SOURCE = "redis (private servers)"
 #: The persistence policies: label -> (appendonly, appendfsync).
-POLICIES = {"no-aof": (False, "everysec"), "everysec": (True, "everysec"), "always": (True, "always")}
+POLICIES = {
+    "no-aof": (False, "everysec"),
+    "everysec": (True, "everysec"),
+    "always": (True, "always"),
+}
 #: Milliseconds between two pipelines of the failover writer.
 TICK_MS = 5.0
 #: Seconds the replica may take to finish its first sync through the link.
@@ -111,7 +115,9 @@ def _restart_run(
     client = server.client()
     run = f"restart:{policy}"
     try:
-        with progress.task(f"{records} XADDs, appendonly {policy}", total=records, unit="msg") as bar:
+        with progress.task(
+            f"{records} XADDs, appendonly {policy}", total=records, unit="msg"
+        ) as bar:
             for _ in range(records):
                 due = time.monotonic() - t0
                 i = writes.add(run, due)

@@ -20,6 +20,7 @@ MODULES = [
     "sim.core.scenario",
     "sim.course.decision.recommend",
     "sim.models.assignors",
+    "sim.models.replication",
     "sim.models.throughput",
 ]
 
