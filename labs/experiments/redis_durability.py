@@ -52,4 +52,5 @@ REDIS_DURABILITY = Experiment(
     lesson="15_streams_in_production",
     theory="no AOF loses all, always none; a failover loses rate x lag; none confirmed by WAIT",
     twins={"failover": ("labs.twins.failover:FailoverTwin", PARAMS)},
+    short_run={"records": 200, "kill_after_s": 0.8},
 )
