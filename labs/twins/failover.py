@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 
-import sim.progress as progress
 from labs.experiments.redis_durability import RATES, REDIS_DURABILITY
 from labs.redis_durability import TICK_MS
 from labs.twins.core import Twin
@@ -183,21 +182,7 @@ class FailoverTwin(Twin):
     def run(self, calibration: Any = None) -> TwinResult:
         """Run the lab, calibrate on its link and kill instants, simulate, compare
         (``calibration`` is ignored: this twin calibrates on its own run)."""
-        with progress.task(f"{self.name} twin") as shown:
-            shown.waiting_for("running the real lab")
-            real = self.run_lab()
-            cal = self.calibrate_on(real)
-            shown.waiting_for("simulating the same writes")
-            sim = self.simulate(cal, real)
-            return TwinResult(
-                name=self.name,
-                params=self.params(),
-                calibration=cal,  # type: ignore[arg-type]
-                real=real,
-                simulator=sim,
-                rows=tuple(self.compare(real, sim, cal)),
-                notes=self.notes(),
-            )
+        return self.run_calibrated_on_itself("running the real lab", "simulating the same writes")
 
 
 def _history(runs: dict[str, FailoverRun]) -> History:
