@@ -57,8 +57,10 @@ POLICIES = {
 }
 #: Milliseconds between two pipelines of the failover writer.
 TICK_MS = 5.0
-#: Seconds the replica may take to finish its first sync through the link.
-SYNC_TIMEOUT_S = 15.0
+#: Seconds the replica may take to finish its first sync through the link, plus
+#: :data:`SYNC_ROUND_TRIPS` round trips on it (the handshake, PSYNC and the snapshot).
+SYNC_TIMEOUT_S = 10.0
+SYNC_ROUND_TRIPS = 30
 #: Seconds the promoted replica may take to accept writes.
 PROMOTE_TIMEOUT_S = 5.0
 #: Seconds the writer waits for the crash timer after its loop ended.
@@ -172,7 +174,7 @@ def _failover_run(
         with contextlib.closing(replica.client()) as rc:
             _wait_for(
                 lambda: _replica_synced(rc),
-                SYNC_TIMEOUT_S,
+                SYNC_TIMEOUT_S + SYNC_ROUND_TRIPS * 2 * lag_ms / 1000.0,
                 f"the replica {replica.name} to sync through the link (lag {lag_ms:g} ms); a "
                 "loaded machine? Run the lab again, or with a smaller lag_ms",
             )
