@@ -347,6 +347,44 @@ def _throughput(c: _Lesson) -> None:
         c.expect(compared, "no larger message size saturated: the sweep ended before it did")
 
 
+#: Seconds Redis may postpone an AOF write(2) while a background fsync is slow (everysec):
+#: what a process crash can cost with everysec ("Redis persistence", redis.io).
+EVERYSEC_POSTPONE_S = 2.0
+#: Fewest writes in one link delay (rate x lag) for an asynchronous failover's loss to show.
+MIN_IN_FLIGHT = 3
+
+
+def _redis_durability(c: _Lesson) -> None:
+    h, records = c.r.history, c.p["records"]
+    for policy in ("no-aof", "everysec", "always"):
+        c.expect(c.m[f"acked:{policy}"] == records, f"{policy}: {c.m[f'acked:{policy}']} acked")
+    # A restart without AOF (and no snapshot) starts empty; fsync always keeps every one.
+    lost_no = c.m["lost_after_restart:no-aof"]
+    c.expect(lost_no == records, f"appendonly no lost {lost_no} of {records}, not all")
+    c.zeros("restart:always", "lost")
+    # everysec on a process kill: at most what Redis may have held back (its last 2 s).
+    t = h.publish_time[h.reader("restart:everysec").expected]
+    recent = int((t >= t.max() - EVERYSEC_POSTPONE_S).sum())
+    lost = c.m["lost_after_restart:everysec"]
+    c.expect(lost <= recent, f"everysec lost {lost}, more than its last 2 s ({recent})")
+    lag = c.p["lag_ms"]
+    for label, param in (("low", "rate_per_s"), ("high", "high_rate_per_s")):
+        rate = c.p[param]
+        if rate * lag / 1000.0 < MIN_IN_FLIGHT:
+            c.failures.append(
+                f"{label}: {rate:g} msg/s x {lag:g} ms is under {MIN_IN_FLIGHT} writes in flight: "
+                "raise the rate or lag_ms to see the failover lose acknowledged writes"
+            )
+            continue
+        lost = c.m[f"lost_on_failover:{label}"]
+        c.expect(lost >= 1, f"{label}: the asynchronous failover lost no acknowledged write")
+        c.zeros(f"wait:{label}", "lost")
+        c.expect(c.m[f"acked_wait:{label}"] > 0, f"{label}: WAIT confirmed no write")
+        p50 = c.m[f"wait_p50_ms:{label}"]
+        # WAIT returns once the write reached the replica and its ACK came back: >= 2 lags.
+        c.expect(p50 >= 2 * lag, f"{label}: WAIT p50 {p50:.0f} ms, under two link delays")
+
+
 LESSONS: dict[str, Callable[[_Lesson], None]] = {
     "loss": _loss,
     "replay": _replay,
@@ -362,6 +400,7 @@ LESSONS: dict[str, Callable[[_Lesson], None]] = {
     "zombie": _zombie,
     "retention": _retention,
     "throughput": _throughput,
+    "redis_durability": _redis_durability,
 }
 
 

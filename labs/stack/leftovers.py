@@ -4,7 +4,8 @@ After a test run nothing of the course may remain: :func:`find` lists the Kafka 
 consumer groups named ``course-...``, the Redis keys named ``course:...`` (streams are keys
 too) and the Redis channels named ``course:...`` that still have a subscriber (``PUBSUB
 CHANNELS`` / ``SHARDCHANNELS`` with ``NUMSUB``), and any node of the durability cluster
-(:mod:`labs.stack.cluster`) still running from this stack's folder.
+(:mod:`labs.stack.cluster`) still running from this stack's folder, and any private
+redis-server a lab started (:mod:`labs.stack.private_redis`) still running.
 ``python -m labs.stack leftovers`` prints them by name and exits 1 if there is any.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from labs.stack import config
+from labs.stack import config, private_redis
 from labs.stack.prereqs import StackError
 
 
@@ -27,6 +28,7 @@ class Leftovers:
     keys: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()  # "name (n subscribers)"
     cluster_nodes: tuple[str, ...] = ()  # "broker-1 pid 123"
+    private_redis: tuple[str, ...] = ()  # "pid 123 in /tmp/course-redis-..."
 
     def lines(self) -> list[str]:
         """One line per leftover: what it is, where, and its name."""
@@ -37,6 +39,7 @@ class Leftovers:
             + [f"{rds}: key {k}" for k in self.keys]
             + [f"{rds}: subscribed channel {c}" for c in self.channels]
             + [f"durability cluster: node {n} still running" for n in self.cluster_nodes]
+            + [f"private redis-server (a lab's) {p} still running" for p in self.private_redis]
         )
 
     def __bool__(self) -> bool:
@@ -56,6 +59,7 @@ def find(timeout_s: float = 10.0) -> Leftovers:
         keys,
         channels,
         _cluster_nodes(),
+        private_redis.leftovers(),
     )
 
 

@@ -208,6 +208,30 @@ class Twin:
         with progress.task(f"{self.name} twin") as shown:
             return self._run(calibration, shown)
 
+    def run_calibrated_on_itself(self, lab_step: str, sim_step: str) -> TwinResult:
+        """:meth:`run` for a twin that calibrates on its own real run (its
+        ``calibrate_on(real)``, no separate calibration): run the lab (``lab_step`` shown
+        meanwhile), calibrate on it, simulate (``sim_step``), compare."""
+        with progress.task(f"{self.name} twin") as shown:
+            shown.waiting_for(lab_step)
+            real = self.run_lab()
+            cal = self.calibrate_on(real)  # type: ignore[attr-defined]
+            shown.waiting_for(sim_step)
+            sim = self.simulate(cal, real)
+            return self._result(real, sim, cal, (*self.notes(), *self.run_notes(real)))
+
+    def _result(self, real: Result, sim: Result, cal: Calibration, notes) -> TwinResult:
+        """The comparison of a real run and its simulation, as a :class:`TwinResult`."""
+        return TwinResult(
+            name=self.name,
+            params=self.params(),
+            calibration=cal,
+            real=real,
+            simulator=sim,
+            rows=tuple(self.compare(real, sim, cal)),
+            notes=tuple(notes),
+        )
+
     def _run(self, calibration: Calibration | None, shown: progress.Task) -> TwinResult:
         notes = list(self.notes())
         if self.SENDS:
@@ -244,12 +268,4 @@ class Twin:
         if note:
             notes.append(note)
         shown.waiting_for("comparing")
-        return TwinResult(
-            name=self.name,
-            params=self.params(),
-            calibration=cal,
-            real=real,
-            simulator=sim,
-            rows=tuple(self.compare(real, sim, cal)),
-            notes=tuple(notes),
-        )
+        return self._result(real, sim, cal, notes)

@@ -7,6 +7,7 @@ from typing import Any
 
 from labs.experiments import EXPERIMENTS
 from labs.twins.core import Twin
+from labs.twins.failover import FailoverTwin
 from labs.twins.hot_partitions import HotPartitionsTwin
 from labs.twins.idempotency import IdempotencyTwin
 from labs.twins.lag import LagTwin
@@ -29,6 +30,7 @@ TWINS: dict[str, type[Twin]] = {
         RetentionTwin,
         ZombieTwin,
         ThroughputTwin,
+        FailoverTwin,
     )
 }
 if set(TWINS) != {n for e in EXPERIMENTS.values() for n in e.twins}:

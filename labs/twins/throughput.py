@@ -412,18 +412,6 @@ class ThroughputTwin(Twin):
     def run(self, calibration: Any = None) -> TwinResult:
         """Sweep the real brokers, calibrate on the low-rate points, simulate, compare
         (``calibration`` is ignored: this twin calibrates on its own sweep)."""
-        with progress.task(f"{self.name} twin") as shown:
-            shown.waiting_for("sweeping the real brokers")
-            real = self.run_lab()
-            cal = self.calibrate_on(real)
-            shown.waiting_for("simulating the same rates")
-            sim = self.simulate(cal, real)
-            return TwinResult(
-                name=self.name,
-                params=self.params(),
-                calibration=cal,  # type: ignore[arg-type]
-                real=real,  # type: ignore[arg-type]
-                simulator=sim,  # type: ignore[arg-type]
-                rows=tuple(self.compare(real, sim, cal)),
-                notes=(*self.notes(), *self.run_notes(real)),
-            )
+        return self.run_calibrated_on_itself(
+            "sweeping the real brokers", "simulating the same rates"
+        )

@@ -8,6 +8,7 @@ import labs.naming
 from labs import registry
 from labs.clients import kafka_admin, redis_client
 from labs.naming import scratch
+from labs.stack import private_redis
 
 pytestmark = pytest.mark.brokers
 
@@ -35,6 +36,7 @@ CHEAP = {
     "throughput": dict(
         configs="quick", point_s=0.2, min_rate_per_s=100.0, max_rate_per_s=100.0, steps=1
     ),
+    "redis_durability": dict(records=20, rate_per_s=100.0, lag_ms=50.0, kill_after_s=0.3),
 }
 
 
@@ -62,6 +64,7 @@ def test_every_lab_cleans_up():
         run_ids.add(result.settings["run_id"])
     assert len(run_ids) == len(CHEAP)
     assert leftovers(run_ids) == []
+    assert private_redis.leftovers() == ()  # the redis-durability lab's own servers
 
 
 def test_cleanup_after_a_failing_lab(monkeypatch):

@@ -23,6 +23,7 @@ MODULES = [
     "sim.course.decision.record",
     "sim.course.decision.settings",
     "sim.models.assignors",
+    "sim.models.replication",
     "sim.models.throughput",
 ]
 

@@ -29,6 +29,23 @@ replication": https://redis.io/docs/latest/operate/oss_and_stack/management/repl
 So :func:`recommend` counts Streams as a store for a critical event only with AOF
 (``redis_persistence``, default ``"none"``: the course's Redis).
 
+**Redis replication and failover.** ``redis_replication`` says how the stream's Redis is
+replicated: ``"none"`` (one node: no failover; losing its machine loses the stream until its
+disk is back), ``"async"`` (a replica, Redis's default asynchronous replication: a failover
+loses the acknowledged writes of the last replication lag, ``rate * replication_lag_ms``,
+:func:`sim.models.replication.expected_failover_loss`; the redis-durability lab shows it on
+real redis-server 7.0) or ``"wait"`` (writers call ``WAIT 1 <timeout>`` after each ``XADD``
+or batch and retry what it did not confirm: no confirmed write is lost when the promoted
+replica is the one that confirmed, at a cost of one replica round trip per write -- but
+"WAIT does not make Redis a strongly consistent store ... it is possible to still lose a
+write synchronously replicated to multiple replicas", Redis docs, "WAIT":
+https://redis.io/docs/latest/commands/wait/; Jepsen's analysis of Redis reasons the same
+way). A critical event goes to Streams only with AOF *and* ``"wait"``; with
+``failover_must_lose_nothing`` (a zero-loss requirement that must hold through any
+failover) it goes to Kafka (``acks=all``, ``min.insync.replicas=2``: lesson 13), which
+Redis replication cannot promise. The recommendation states the required Redis
+configuration and the residual loss.
+
 The :class:`Recommendation` carries the tool, the reasons in words, and per tool the
 simulated loss, peak lag and catch-up time.
 
@@ -50,6 +67,7 @@ import numpy as np
 from sim.analysis.metrics import LagProfile
 from sim.analysis.result import Result
 from sim.core.engine import run
+from sim.models.replication import expected_failover_loss
 
 TOOLS = ("pubsub", "streams", "kafka", "hybrid")
 ORDERINGS = ("none", "per_key")
@@ -73,6 +91,8 @@ def _number(obj: Any, name: str, lo: float, hi: float, *, integer: bool = False)
 
 #: Redis persistence settings :func:`recommend` knows (see the module docstring).
 REDIS_PERSISTENCE = ("none", "rdb", "aof_everysec", "aof_always")
+#: Redis replication settings :func:`recommend` knows (see the module docstring).
+REDIS_REPLICATION = ("none", "async", "wait")
 
 
 @dataclass(frozen=True)
@@ -263,12 +283,18 @@ def recommend(
     seed: int = 0,
     *,
     redis_persistence: str = "none",
+    redis_replication: str = "none",
+    replication_lag_ms: float = 1.0,
+    failover_must_lose_nothing: bool = False,
     thresholds: Thresholds | None = None,
 ) -> Recommendation:
     """Simulate ``event_class`` on the three tools and choose one; see the module docstring.
 
     ``redis_persistence``: how the Redis that would hold a stream persists it, one of
     :data:`REDIS_PERSISTENCE` (default ``"none"``, as the course's Redis runs).
+    ``redis_replication``: how it is replicated, one of :data:`REDIS_REPLICATION`;
+    ``replication_lag_ms``: how far its replica is behind (ms, for the failover loss);
+    ``failover_must_lose_nothing``: a failover must lose no acknowledged event.
     ``thresholds``: the verdict's numbers (default :class:`Thresholds`, derived there).
     """
     if not isinstance(event_class, EventClass):
@@ -278,6 +304,22 @@ def recommend(
             f'"redis_persistence" must be one of {list(REDIS_PERSISTENCE)}, '
             f"got {redis_persistence!r}."
         )
+    if redis_replication not in REDIS_REPLICATION:
+        raise ValueError(
+            f'"redis_replication" must be one of {list(REDIS_REPLICATION)}, '
+            f"got {redis_replication!r}."
+        )
+    if isinstance(replication_lag_ms, bool) or not isinstance(replication_lag_ms, int | float):
+        raise ValueError(f'"replication_lag_ms" must be a number, got {replication_lag_ms!r}.')
+    if not 0 <= replication_lag_ms <= 3_600_000:
+        raise ValueError(
+            f'"replication_lag_ms" must be in [0, 3600000] ms, got {replication_lag_ms!r}.'
+        )
+    if not isinstance(failover_must_lose_nothing, bool):
+        raise ValueError('"failover_must_lose_nothing" must be true or false.')
+    redis = _RedisSetup(
+        redis_persistence, redis_replication, float(replication_lag_ms), failover_must_lose_nothing
+    )
     if thresholds is None:
         thresholds = Thresholds()
     elif not isinstance(thresholds, Thresholds):
@@ -295,7 +337,7 @@ def recommend(
             ("kafka", "group:0"),
         )
     }
-    tool, reasons = _choose(ec, numbers, redis_persistence, thresholds)
+    tool, reasons = _choose(ec, numbers, redis, thresholds)
     return Recommendation(ec, tool, tuple(reasons), numbers, scale, result)
 
 
@@ -320,9 +362,63 @@ def _numbers(
     )
 
 
+@dataclass(frozen=True)
+class _RedisSetup:
+    """How the Redis of a stream persists and replicates it (see the module docstring)."""
+
+    persistence: str
+    replication: str
+    lag_ms: float
+    strict_failover: bool
+
+    def failover_gap(self, ec: EventClass) -> str | None:
+        """Why a failover can lose a critical event on this setup (None: it cannot, as far
+        as Redis promises)."""
+        if self.replication == "async":
+            n = expected_failover_loss(rate_per_s=ec.rate_per_s, lag_ms=self.lag_ms)
+            return (
+                f"asynchronous replication: a failover loses the acknowledged writes of the "
+                f"replica's lag, {ec.rate_per_s:g}/s x {self.lag_ms:g} ms = about {n:.3g} "
+                "events (WAIT 1 after each write closes most of it)"
+            )
+        if self.strict_failover and self.replication == "wait":
+            return (
+                "a failover must lose nothing: WAIT does not make Redis strongly consistent "
+                "(a failover may promote a replica without a confirmed write: Redis docs, "
+                "WAIT); Kafka acks=all + min.insync.replicas=2 keeps every acknowledged write"
+            )
+        if self.strict_failover:
+            return "a failover must lose nothing: one Redis node has no failover at all"
+        return None
+
+    def residual(self, ec: EventClass) -> list[str]:
+        """The required configuration and what can still be lost, for Streams."""
+        fsync = "always" if self.persistence == "aof_always" else "everysec"
+        out = []
+        if self.persistence.startswith("aof"):
+            out.append(
+                f"required: appendonly yes, appendfsync {fsync}; a process crash loses no "
+                "acknowledged write, a power loss "
+                + ("none" if fsync == "always" else f"about 1 s of them (~{ec.rate_per_s:.3g})")
+            )
+        if self.replication == "none":
+            out.append("one Redis node: no failover; losing its machine loses the stream")
+        elif self.replication == "async":
+            n = expected_failover_loss(rate_per_s=ec.rate_per_s, lag_ms=self.lag_ms)
+            out.append(f"a failover loses about {n:.3g} acknowledged events (rate x lag)")
+        else:
+            out.append(
+                "writers: WAIT 1 <timeout> after each XADD (or batch), retry what it did not "
+                f"confirm (consumers dedupe by id); costs a replica round trip (~"
+                f"{2 * self.lag_ms:g} ms) per write; residual: WAIT is not strong consistency"
+            )
+        return out
+
+
 def _choose(
-    ec: EventClass, numbers: Mapping[str, ToolNumbers], persistence: str, th: Thresholds
+    ec: EventClass, numbers: Mapping[str, ToolNumbers], redis: _RedisSetup, th: Thresholds
 ) -> tuple[str, list[str]]:
+    persistence = redis.persistence
     ps, kafka, st = numbers["pubsub"], numbers["kafka"], numbers["streams"]
     loss_ok = ps.loss_fraction <= ec.max_loss_fraction
     lost = (
@@ -352,11 +448,16 @@ def _choose(
             "thread comfortably takes"
         )
     redis_loses = ec.critical and not persistence.startswith("aof")
-    if redis_loses and not (ec.needs_replay or ec.ordering == "per_key" or too_fast):
+    plain = not (ec.needs_replay or ec.ordering == "per_key" or too_fast)
+    if redis_loses and plain:
         reasons.append(
             f"Redis persistence {persistence!r}: a Redis restart loses the stream (the course's "
             'Redis runs with --save "" --appendonly no); a stream is a store only with AOF'
         )
+    gap = redis.failover_gap(ec) if ec.critical and not redis_loses else None
+    if gap and plain:
+        reasons.append(gap)
+    redis_loses = redis_loses or gap is not None
     durable = (
         f"a durable log loses nothing: peak backlog {kafka.peak_lag:.0f} events, "
         f"caught up {_secs(kafka.catch_up_s)} after the consumer returns"
@@ -382,6 +483,7 @@ def _choose(
         f"peak backlog {st.peak_lag:.0f} events, caught up {_secs(st.catch_up_s)} after the "
         "consumer returns",
         f"the stream is {kept}",
+        *(redis.residual(ec) if ec.critical else []),
         "no replay of old history or per-key order needed: no partitions to run",
     ]
 
