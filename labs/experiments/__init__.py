@@ -25,6 +25,7 @@ from labs.experiments.rebalance import REBALANCE
 from labs.experiments.replay import REPLAY
 from labs.experiments.retention import RETENTION
 from labs.experiments.streams import STREAMS
+from labs.experiments.streams_ops import STREAMS_OPS
 from labs.experiments.throughput import THROUGHPUT
 from labs.experiments.zombie import ZOMBIE
 
@@ -46,6 +47,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         ZOMBIE,
         RETENTION,
         THROUGHPUT,
+        STREAMS_OPS,
     )
 }
 

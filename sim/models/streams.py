@@ -56,8 +56,9 @@ class StreamGroup:
     ``consumers`` members read ``count`` entries per XREADGROUP and XACK a batch after
     processing it. A crashed member's entries stay pending; every member runs XAUTOCLAIM
     every ``autoclaim_interval_ms`` for entries idle at least ``min_idle_ms``. An entry
-    delivered ``max_deliveries`` times without success goes to the dead-letter stream.
-    The group is created at ``join_at_s`` reading from the beginning (``start`` =
+    delivered ``max_deliveries`` times without success goes to the dead-letter stream:
+    a poison one always, any other when each of its deliveries failed, as each does with
+    ``failure_probability`` (a timeout, a flaky dependency). The group is created at ``join_at_s`` reading from the beginning (``start`` =
     ``earliest``, id 0) or only new entries (``latest``, id $).
     """
 
@@ -69,6 +70,7 @@ class StreamGroup:
     max_deliveries: int = 3
     join_at_s: float = 0.0
     start: str = "earliest"
+    failure_probability: float = 0.0
 
     _NESTED: ClassVar = {"service": Service}
 
@@ -80,6 +82,7 @@ class StreamGroup:
         check_number(self, "autoclaim_interval_ms", 1.0, 1e9)
         check_number(self, "max_deliveries", 1, 1000, integer=True)
         check_number(self, "join_at_s", 0.0, 1e8)
+        check_number(self, "failure_probability", 0.0, 1.0)
         check_choice(self, "start", ("earliest", "latest"))
 
 
@@ -128,6 +131,7 @@ class StreamGroupSim:
         self.name = f"stream-group:{index}"
         self.poison = msgs.poison
         self.service = sg.service.sample(rng, len(msgs))
+        self.rng = rng  # per-delivery failures, drawn only when failure_probability > 0
         self.end_time = end_time
         self.next = 0  # last-delivered-id, as an index into the stream
         self.pel: dict[int, list] = {}  # entry index -> [owner, delivered_at, deliveries]
@@ -239,7 +243,7 @@ class StreamGroupSim:
                 for e in batch:
                     mid = int(self.log.ids[e])
                     yield env.timeout(float(self.service[mid] * self.factor[c]))
-                    if self.poison[mid]:
+                    if self.poison[mid] or self._fails():
                         continue  # fails: stays pending, will be claimed again
                     if env.now <= self.end_time:
                         self.ids.append(mid)
@@ -249,6 +253,11 @@ class StreamGroupSim:
                     self.pel.pop(e, None)
         except simpy.Interrupt:
             return
+
+    def _fails(self) -> bool:
+        """One delivery of a record that is not poison fails (``failure_probability``)."""
+        p = self.sg.failure_probability
+        return p > 0.0 and bool(self.rng.random() < p)
 
     # ------------------------------------------------------------------ results
 

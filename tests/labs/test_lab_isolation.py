@@ -23,6 +23,7 @@ CHEAP = {
     "backpressure": dict(rate_per_s=100.0, window_s=0.5, message_bytes=1024),
     "poison": dict(messages=20),
     "streams": dict(messages=20, crash_after=5, batch=4),
+    "streams_ops": dict(messages=20, trim_messages=50, slow_read=10, maxlen=20, minid_keep=10),
     "hybrid": dict(rate_per_s=100.0, window_s=1.0, down_from_s=0.3, down_for_s=0.3),
     "partitioners": dict(partitions=2, num_keys=10, messages=20),
     "rebalance": dict(partitions=2, members=1, rate_per_s=20, after_s=0.0),
@@ -75,6 +76,19 @@ def test_cleanup_after_a_failing_lab(monkeypatch):
     with pytest.raises(RuntimeError, match="half-way"):
         registry.run("streams", messages=20, crash_after=5, batch=4)
     assert leftovers({"failrun0test1"}) == []
+
+
+def test_streams_ops_cleans_up_when_it_fails_after_the_trim(monkeypatch):
+    monkeypatch.setattr(labs.naming, "new_run_id", lambda: "failrun0test3")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the lab broke after the trim")
+
+    # By then it made the main stream, the dead-letter stream, the trimmed stream, groups.
+    monkeypatch.setattr("labs.streams_ops._id_tuple", broken)
+    with pytest.raises(RuntimeError, match="after the trim"):
+        registry.run("streams_ops", messages=20, trim_messages=50, slow_read=10, maxlen=20)
+    assert leftovers({"failrun0test3"}) == []
 
 
 def test_scratch_deletes_what_it_handed_out_on_exception(monkeypatch):
