@@ -81,7 +81,9 @@ def scenario(*, timing: Timing, **v) -> Scenario:
                 ),
             ),
         ),
-        drain_s=(v["max_deliveries"] + 2) * v["min_idle_ms"] / 1000.0 + 1.0,
+        # Long enough for every delivery of every record, and the claim rounds after them.
+        drain_s=(v["messages"] * v["max_deliveries"] * STEP_MS + (v["max_deliveries"] + 2)
+                 * v["min_idle_ms"]) / 1000.0 + 1.0,
     )
 
 

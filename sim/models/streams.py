@@ -58,8 +58,9 @@ class StreamGroup:
     every ``autoclaim_interval_ms`` for entries idle at least ``min_idle_ms``. An entry
     delivered ``max_deliveries`` times without success goes to the dead-letter stream:
     a poison one always, any other when each of its deliveries failed, as each does with
-    ``failure_probability`` (a timeout, a flaky dependency). The group is created at ``join_at_s`` reading from the beginning (``start`` =
-    ``earliest``, id 0) or only new entries (``latest``, id $).
+    ``failure_probability`` (a timeout, a flaky dependency). The group is created at
+    ``join_at_s`` reading from the beginning (``start`` = ``earliest``, id 0) or only new
+    entries (``latest``, id $).
     """
 
     consumers: int = 1
@@ -349,6 +350,7 @@ class _RunningStream(Running):
             total += d_ids.size
             out.metrics[f"dlq:{sg.name}"] = float(d_ids.size)
             out.metrics[f"claimed:{sg.name}"] = float(sg.claimed)
+            out.metrics[f"pending_trimmed:{sg.name}"] = float(sg.trimmed_pending)
             out.metrics[f"pending_end:{sg.name}"] = float(sg.pending)
             h = History(msgs.keys, msgs.publish_time, outcome, (reader,))
             lag = published_lag(h, reader, grid)
