@@ -82,8 +82,12 @@ def scenario(*, timing: Timing, **v) -> Scenario:
             ),
         ),
         # Long enough for every delivery of every record, and the claim rounds after them.
-        drain_s=(v["messages"] * v["max_deliveries"] * STEP_MS + (v["max_deliveries"] + 2)
-                 * v["min_idle_ms"]) / 1000.0 + 1.0,
+        drain_s=(
+            v["messages"] * v["max_deliveries"] * STEP_MS
+            + (v["max_deliveries"] + 2) * v["min_idle_ms"]
+        )
+        / 1000.0
+        + 1.0,
     )
 
 
