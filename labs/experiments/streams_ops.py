@@ -64,6 +64,7 @@ def scenario(*, timing: Timing, **v) -> Scenario:
     delivery fails (poison always, any other record with ``failure_probability``); XAUTOCLAIM
     every ``min_idle_ms`` redelivers, and a record delivered ``max_deliveries`` times goes
     to the dead-letter stream."""
+    per_record_ms = STEP_MS + v["min_idle_ms"] / v["batch"]
     return Scenario(
         name="streams-ops",
         workload=workload(**v),
@@ -81,13 +82,28 @@ def scenario(*, timing: Timing, **v) -> Scenario:
                 ),
             ),
         ),
-        # Long enough for every delivery of every record, and the claim rounds after them.
-        drain_s=(
-            v["messages"] * v["max_deliveries"] * STEP_MS
-            + (v["max_deliveries"] + 2) * v["min_idle_ms"]
-        )
-        / 1000.0
-        + 1.0,
+        # Long enough for every delivery of every record: XAUTOCLAIM hands each of the two
+        # members ``batch`` entries every ``min_idle_ms``, the bottleneck when most fail.
+        drain_s=1.0 + per_record_ms * v["messages"] * v["max_deliveries"] / 1000.0,
+    )
+
+
+def trim_scenario(
+    *, messages: int, rate_per_s: float, service_rate_per_s: float, maxlen: int | None
+) -> Scenario:
+    """The trimming part in the simulator: ``messages`` appended at ``rate_per_s`` to a
+    stream capped at ``maxlen`` (``None``: no cap), one group reading one entry at a time at
+    ``service_rate_per_s``. Theory: :func:`sim.models.streams.lost_to_maxlen`."""
+    return Scenario(
+        name="streams-ops trimming",
+        workload=Workload(rate_per_s=rate_per_s, messages=messages, arrivals="constant"),
+        topology=Topology(stream=Stream(maxlen=maxlen)),
+        consumers=Consumers(
+            stream_groups=(
+                StreamGroup(count=1, service=Service("constant", 1000.0 / service_rate_per_s)),
+            )
+        ),
+        drain_s=2.0 * messages / service_rate_per_s,
     )
 
 

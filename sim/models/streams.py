@@ -108,6 +108,25 @@ class StreamLog:
         return int(np.searchsorted(self.delete, t, side="right"))
 
 
+def lost_to_maxlen(
+    messages: int, rate_per_s: float, service_rate_per_s: float, maxlen: int | None
+) -> float:
+    """Entries a group reading at ``service_rate_per_s`` loses to ``MAXLEN`` trimming while
+    ``messages`` are appended at ``rate_per_s``: it reads ``service_rate_per_s * T`` during
+    the ``T = messages / rate_per_s`` seconds of appends, then the ``maxlen`` entries left;
+    the rest was trimmed unread (none without ``maxlen``, or for a group that keeps up).
+
+    >>> lost_to_maxlen(3000, 1000.0, 400.0, 200)
+    1600.0
+    >>> lost_to_maxlen(3000, 1000.0, 400.0, None)
+    0.0
+    """
+    if maxlen is None:
+        return 0.0
+    read = service_rate_per_s * messages / rate_per_s
+    return float(max(0.0, messages - read - maxlen))
+
+
 def append_ok(msgs: Messages, faults: tuple[Fault, ...]) -> np.ndarray:
     """XADD succeeded (the server was up) for each message."""
     starts, ends = fl.windows(faults, ("broker_down",), ("stream",))

@@ -20,6 +20,8 @@ MODULES = [
     "sim.core.scenario",
     "sim.course.decision.recommend",
     "sim.models.assignors",
+    "sim.models.dlq",
+    "sim.models.streams",
     "sim.models.throughput",
 ]
 

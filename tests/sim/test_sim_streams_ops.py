@@ -21,7 +21,9 @@ import math
 import pytest
 
 import sim
-from labs.experiments.streams_ops import STREAMS_OPS
+from labs.experiments.streams_ops import STREAMS_OPS, trim_scenario
+from sim.models.dlq import dead_letter_fraction
+from sim.models.streams import lost_to_maxlen
 
 GROUP = "stream-group:0"
 
@@ -33,7 +35,8 @@ def test_dead_lettered_fraction_is_p_to_the_max_deliveries(p, deliveries):
         messages=n, poison_fraction=0.0, failure_probability=p, max_deliveries=deliveries
     )
     r = sim.run(scenario, seed=1)
-    theory = p**deliveries
+    theory = dead_letter_fraction(p, deliveries)
+    assert theory == p**deliveries
     se = math.sqrt(theory * (1 - theory) / n)
     fraction = r.metrics[f"dlq:{GROUP}"] / n
     assert abs(fraction - theory) <= 4 * se, (fraction, theory, se)
@@ -41,6 +44,20 @@ def test_dead_lettered_fraction_is_p_to_the_max_deliveries(p, deliveries):
     row = r.report[GROUP]
     assert row.processed + r.metrics[f"dlq:{GROUP}"] == n
     assert row.unseen == 0 and r.metrics[f"pending_end:{GROUP}"] == 0
+
+
+def test_with_poison_the_dead_lettered_share_is_poison_plus_p_to_the_n_of_the_rest():
+    n, p, deliveries = 4000, 0.5, 2
+    scenario = STREAMS_OPS.build_scenario(
+        messages=n, poison_fraction=0.1, failure_probability=p, max_deliveries=deliveries
+    )
+    r = sim.run(scenario, seed=4)
+    poison = int(r.history.readers[0].expected.size - r.history.readers[0].expected.sum())
+    # Given the poison drawn, the rest is binomial(n - poison, p**N): 4 standard errors.
+    rest = n - poison
+    theory = dead_letter_fraction(p, deliveries, poison / n) * n
+    se = math.sqrt(rest * p**deliveries * (1 - p**deliveries))
+    assert abs(r.metrics[f"dlq:{GROUP}"] - theory) <= 4 * se
 
 
 @pytest.mark.parametrize("deliveries", [1, 3, 5])
@@ -57,19 +74,8 @@ def test_every_poison_record_is_dead_lettered_after_exactly_max_deliveries(deliv
 
 
 def _slow_group(n: int, lam: float, mu: float, maxlen: int | None) -> sim.Result:
-    return sim.run(
-        {
-            "workload": {"rate_per_s": lam, "messages": n, "arrivals": "constant"},
-            "topology": {"stream": {"maxlen": maxlen}},
-            "consumers": {
-                "stream_groups": [
-                    {"count": 1, "service": {"kind": "constant", "mean_ms": 1000.0 / mu}}
-                ]
-            },
-            "drain_s": 2 * n / mu,
-        },
-        seed=0,
-    )
+    scenario = trim_scenario(messages=n, rate_per_s=lam, service_rate_per_s=mu, maxlen=maxlen)
+    return sim.run(scenario, seed=0)
 
 
 @pytest.mark.parametrize(
@@ -78,6 +84,7 @@ def _slow_group(n: int, lam: float, mu: float, maxlen: int | None) -> sim.Result
 def test_maxlen_with_a_slow_group_loses_what_it_had_not_read(n, lam, mu, maxlen):
     r = _slow_group(n, lam, mu, maxlen)
     theory = n * (1 - mu / lam) - maxlen
+    assert lost_to_maxlen(n, lam, mu, maxlen) == theory
     assert abs(r.report[GROUP].lost - theory) <= 2, (r.report[GROUP].lost, theory)
 
 
