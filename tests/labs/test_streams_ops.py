@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from labs.exercises import streams_ops as exercises
 from labs.lessons import check
 from labs.streams_ops import run_streams_ops
 
@@ -47,3 +48,13 @@ def test_no_failure_means_no_dead_letter_and_an_empty_pel():
 def test_bad_parameter_names_its_range():
     with pytest.raises(ValueError, match="minid_keep"):
         run_streams_ops(trim_messages=10, slow_read=5, maxlen=5, minid_keep=11)
+
+
+def test_every_learners_exercise_variant_accepts_its_solution_on_the_real_lab(monkeypatch):
+    wrong = []
+    for choice in exercises._TRIM:
+        monkeypatch.setattr(exercises, "for_learner", lambda key, options, c=choice: c)
+        ex = exercises.trimmed_pending(run_streams_ops)
+        if not ex.check(ex.solution).correct:
+            wrong.append((choice, ex.solution, ex.expected_value()))
+    assert wrong == []
