@@ -314,6 +314,8 @@ def _streams_trim(c: _Lesson) -> None:
     c.expect(got == pending_trimmed, f"{got} pending ids without data, not {pending_trimmed}")
     deleted = c.m["autoclaim_deleted"]
     c.expect(deleted == pending_trimmed, f"XAUTOCLAIM returned {deleted} deleted ids")
+    claimed, survivors = c.m["claimed_after_trim"], slow_read - pending_trimmed
+    c.expect(claimed == survivors, f"XAUTOCLAIM took over {claimed}, not {survivors}")
     c.expect(c.m["pending_after_autoclaim"] == 0, "trimmed ids still pending after XAUTOCLAIM")
     unread = gone - pending_trimmed
     c.expect(c.m["trimmed_unread"] == unread, f"{c.m['trimmed_unread']} unread trimmed")

@@ -406,7 +406,7 @@ def _trim(
         timeout_s=5 + min_idle_ms / 1000,
         what=f"s1's pending entries of {stream} to be idle for {min_idle_ms} ms",
     )
-    deleted, start = 0, "0-0"
+    deleted, claimed, start = 0, 0, "0-0"
     while True:  # s2 takes over what s1 held: the trimmed ones come back as deleted ids
         next_id, entries, gone = s2.xautoclaim(
             stream, SLOW, "s2", min_idle_ms, start_id=start, count=1000
@@ -415,10 +415,12 @@ def _trim(
         for entry_id, fields in entries:
             log.processed(int(fields[b"id"]), clock.now())
             s2.xack(stream, SLOW, entry_id)
+            claimed += 1
         if next_id in (b"0-0", "0-0"):
             break
         start = next_id
     out["autoclaim_deleted"] = deleted
+    out["claimed_after_trim"] = claimed
     out["pending_after_autoclaim"] = int(r.xpending(stream, SLOW)["pending"])
     while entries := _read(s2, stream, SLOW, "s2", 1000):
         for entry_id, fields in entries:

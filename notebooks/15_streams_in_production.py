@@ -328,15 +328,15 @@ print("records processed after a later record of their key:", ops.reordered)
 #
 # ## Exercise
 # Predict before running: a dead consumer holds the oldest entries of a stream, and
-# `XTRIM MINID` keeps only the newest ones. How many ids in its PEL point at nothing?
-# (`ex.check` runs the lab with your numbers.)
+# `XTRIM MINID` keeps only the newest ones. How many of its entries can another consumer
+# still claim and process? (`ex.check` runs the lab with your numbers.)
 
 # %%
-ex = exercises.trimmed_pending(run_streams_ops)
+ex = exercises.claimable_after_trim(run_streams_ops)
 display(ex)
 
 # %%
-answer = ...  # pending ids without data after the trim
+answer = ...  # entries XAUTOCLAIM hands to s2 with their data
 ex.check(answer)
 
 # %% [markdown]

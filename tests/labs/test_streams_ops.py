@@ -54,7 +54,7 @@ def test_every_learners_exercise_variant_accepts_its_solution_on_the_real_lab(mo
     wrong = []
     for choice in exercises._TRIM:
         monkeypatch.setattr(exercises, "for_learner", lambda key, options, c=choice: c)
-        ex = exercises.trimmed_pending(run_streams_ops)
+        ex = exercises.claimable_after_trim(run_streams_ops)
         if not ex.check(ex.solution).correct:
             wrong.append((choice, ex.solution, ex.expected_value()))
     assert wrong == []
