@@ -31,9 +31,10 @@
 # on the native stack (the Docker stack runs 7.4.2) and redis-py 7.4.1 (pinned in
 # `pyproject.toml`); each is shown by a run or cited from the Redis docs.
 #
-# Terms: [glossary](glossary.md) ([PEL](glossary.md#pel), [XACK](glossary.md#xack),
-# [XAUTOCLAIM](glossary.md#xautoclaim), [MAXLEN](glossary.md#maxlen)) · defaults:
-# [cheat sheet](defaults.md#redis-server)
+# Terms: [glossary](glossary.md) ([PEL](glossary.md#pel), [XPENDING](glossary.md#xpending),
+# [XINFO](glossary.md#xinfo), [delivery count](glossary.md#delivery-count),
+# [XGROUP DELCONSUMER](glossary.md#xgroup-delconsumer), [MAXLEN](glossary.md#maxlen),
+# [MINID](glossary.md#minid)) · defaults: [cheat sheet](defaults.md#redis-server)
 
 # %%
 # %matplotlib inline

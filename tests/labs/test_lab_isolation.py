@@ -65,30 +65,30 @@ def test_every_lab_cleans_up():
     assert leftovers(run_ids) == []
 
 
-def test_cleanup_after_a_failing_lab(monkeypatch):
+@pytest.mark.parametrize(
+    ("name", "where", "params"),
+    [
+        # The streams lab made a topic, a stream, a group and Kafka groups by then.
+        ("streams", "labs.streams._Consumer.autoclaim", dict(messages=20, crash_after=5, batch=4)),
+        # The streams-ops lab made its main, dead-letter and trimmed streams and groups by
+        # then (it fails after the trim).
+        (
+            "streams_ops",
+            "labs.streams_ops._id_tuple",
+            dict(messages=20, trim_messages=50, slow_read=10, maxlen=20),
+        ),
+    ],
+)
+def test_cleanup_after_a_failing_lab(monkeypatch, name, where, params):
     monkeypatch.setattr(labs.naming, "new_run_id", lambda: "failrun0test1")
 
     def broken(*args, **kwargs):
         raise RuntimeError("the lab broke half-way")
 
-    # The streams lab creates a topic, a stream, a group and Kafka groups before this point.
-    monkeypatch.setattr("labs.streams._Consumer.autoclaim", broken)
+    monkeypatch.setattr(where, broken)
     with pytest.raises(RuntimeError, match="half-way"):
-        registry.run("streams", messages=20, crash_after=5, batch=4)
+        registry.run(name, **params)
     assert leftovers({"failrun0test1"}) == []
-
-
-def test_streams_ops_cleans_up_when_it_fails_after_the_trim(monkeypatch):
-    monkeypatch.setattr(labs.naming, "new_run_id", lambda: "failrun0test3")
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("the lab broke after the trim")
-
-    # By then it made the main stream, the dead-letter stream, the trimmed stream, groups.
-    monkeypatch.setattr("labs.streams_ops._id_tuple", broken)
-    with pytest.raises(RuntimeError, match="after the trim"):
-        registry.run("streams_ops", messages=20, trim_messages=50, slow_read=10, maxlen=20)
-    assert leftovers({"failrun0test3"}) == []
 
 
 def test_scratch_deletes_what_it_handed_out_on_exception(monkeypatch):
