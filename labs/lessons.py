@@ -296,6 +296,15 @@ def _streams_ops(c: _Lesson) -> None:
     c.expect(saved == abandoned, f"XCLAIM before DELCONSUMER saved {saved} of {abandoned}")
     c.expect(c.m["pending_dropped_by_delconsumer_after_claim"] == 0, "dropped after a claim")
     _streams_trim(c)
+    # One stream per shard, retrying in place: the same dead letters, and per-key order.
+    got = c.m["dead_lettered_sharded"]
+    c.expect(got == dead, f"the shards dead-lettered {got}, not {dead}")
+    if dead:
+        counts = (c.m["min_delivery_count_sharded"], c.m["max_delivery_count_sharded"])
+        c.expect(counts == (deliveries, deliveries), f"shards: dead after {counts} deliveries")
+    shards = c.row("shards")
+    c.expect(shards.lost == dead, f"shards: {shards.lost} not processed, not {dead}")
+    c.zeros("shards", "reordered", "duplicated")
 
 
 def _streams_trim(c: _Lesson) -> None:

@@ -1,6 +1,6 @@
 """Operating Redis Streams: the monitoring view, dead letters, DELCONSUMER and trimming.
 
-Four steps on one real Redis, each with its own consumer group:
+Four steps on one real Redis, each with its own streams and consumer groups:
 
 1. **Dead letters.** ``messages`` records go to a stream read by group ``ops`` (consumers
    ``c1`` and ``c2``, batches of ``batch``). A delivery fails -- always for a poison record
@@ -22,6 +22,11 @@ Four steps on one real Redis, each with its own consumer group:
    newest ``minid_keep``. ``XPENDING`` still lists every id ``s1`` held; ``XRANGE`` finds no
    data for the trimmed ones and ``XAUTOCLAIM`` returns them as deleted. ``s2`` then reads
    what is left; entries trimmed before anyone read them are lost as well.
+4. **One stream per shard.** The records of step 1 again, each in one of ``shards`` streams
+   by its key, one consumer per stream retrying a failing record in place (``XREADGROUP``
+   ``0``: its own pending entry, delivery count + 1) and dead-lettering it after
+   ``max_deliveries``: the same dead letters, and every key's records in order -- where
+   group ``ops``, whose failed records come back later through the claimer, reorders.
 
 Redis 7.0 or newer: ``XAUTOCLAIM`` (6.2) returning deleted ids, ``XINFO GROUPS`` lag (7.0).
 """
@@ -59,6 +64,7 @@ def run_streams_ops(
     slow_read: int = 150,
     maxlen: int = 150,
     minid_keep: int = 100,
+    shards: int = 2,
     num_keys: int = 10,
     seed: int = 0,
 ) -> Result:
@@ -76,6 +82,7 @@ def run_streams_ops(
         slow_read=slow_read,
         maxlen=maxlen,
         minid_keep=minid_keep,
+        shards=shards,
         num_keys=num_keys,
     )
     msgs = draw(workload(**params), seed)
@@ -117,6 +124,24 @@ def run_streams_ops(
             _trim(r, trimmed, slow, clock, (slow_read, maxlen, minid_keep, min_idle_ms), connect)
         )
 
+        # 4. one stream per shard, one consumer each
+        first_sharded = len(sends)
+        sharded = ReaderLog("shards")
+        names = [s.redis_name(f"shard-{k}") for k in range(shards)]
+        metrics.update(
+            _per_shard(
+                r,
+                names,
+                s.redis_name("dead-letters-sharded"),
+                sends,
+                clock,
+                msgs.keys,
+                fails,
+                sharded,
+                connect,
+            )
+        )
+
         dead = ReaderLog(f"dlq:{GROUP}")
         for _id, fields in r.xrange(dlq):
             dead.processed(int(fields[b"id"]), clock.now())
@@ -124,7 +149,9 @@ def run_streams_ops(
         end = clock.now()
 
     n = len(sends)
-    in_main, in_trimmed = np.arange(n) < first_trimmed, np.arange(n) >= first_trimmed
+    ids = np.arange(n)
+    in_main, in_sharded = ids < first_trimmed, ids >= first_sharded
+    in_trimmed = (ids >= first_trimmed) & ~in_sharded
     nothing = np.zeros(n, bool)
     dead_expected = nothing.copy()
     dead_expected[:messages] = fails.all(axis=1)
@@ -133,6 +160,7 @@ def run_streams_ops(
             ops.history(expected=in_main, available=nothing),
             dead.history(expected=dead_expected, available=nothing),
             slow.history(expected=in_trimmed, available=nothing),
+            sharded.history(expected=in_sharded, available=nothing),
         ],
         end_time=end,
     )
@@ -154,6 +182,8 @@ def run_streams_ops(
             "after XCLAIM",
             f"stream-group:{SLOW}": f"s1 reads {slow_read} and dies; XTRIM MAXLEN ~ {maxlen}; "
             f"XTRIM MINID keeping {minid_keep}; s2 XAUTOCLAIMs and reads the rest",
+            "shards": f"the same records in {shards} streams by key, one consumer each, "
+            f"retrying in place (XREADGROUP 0) up to {max_deliveries} deliveries",
         },
         metrics=metrics,
     )
@@ -427,6 +457,51 @@ def _trim(
             log.processed(int(fields[b"id"]), clock.now())
             s2.xack(stream, SLOW, entry_id)
     return out
+
+
+def _per_shard(
+    r: redis.Redis,
+    names: list[str],
+    dlq: str,
+    sends: Sends,
+    clock: Clock,
+    keys: np.ndarray,
+    fails: np.ndarray,
+    log: ReaderLog,
+    connect: Callable[[], redis.Redis],
+) -> dict[str, float]:
+    """Step 4: the main records again, each in the stream of its key's shard (key modulo
+    the number of streams), one consumer per stream. A failing record is retried in place
+    -- XREADGROUP ``0`` hands the consumer its own pending entry again, delivery count + 1
+    -- and dead-lettered after ``max_deliveries``, before the next record of the stream:
+    every key's records are processed in order."""
+    group, deliveries = "shard", fails.shape[1]
+    for name in names:
+        r.xgroup_create(name, group, id="0", mkstream=True)
+    for source, key in enumerate(keys):
+        msg_id = len(sends)
+        sends.add(int(key), clock.now())
+        r.xadd(names[int(key) % len(names)], {"id": msg_id, "key": int(key), "source": source})
+    dead_counts: list[int] = []
+    for name in names:
+        consumer = connect()
+        while entries := _read(consumer, name, group, "only", 1):
+            entry_id, fields = entries[0]
+            source, delivery = int(fields[b"source"]), 1
+            while fails[source, delivery - 1] and delivery < deliveries:
+                consumer.xreadgroup(group, "only", {name: "0"}, count=1)  # again: count + 1
+                delivery += 1
+            if fails[source, delivery - 1]:
+                entry = r.xpending_range(name, group, min=entry_id, max=entry_id, count=1)[0]
+                dead_counts.append(_dead_letter(consumer, name, group, dlq, entry))
+                continue
+            log.processed(int(fields[b"id"]), clock.now())
+            consumer.xack(name, group, entry_id)
+    return {
+        "dead_lettered_sharded": len(dead_counts),
+        "max_delivery_count_sharded": max(dead_counts, default=0),
+        "min_delivery_count_sharded": min(dead_counts, default=0),
+    }
 
 
 def _id_tuple(entry_id: bytes | str) -> tuple[int, int]:

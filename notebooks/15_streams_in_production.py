@@ -308,23 +308,38 @@ print(
 #
 # ### One stream per shard when per-key order matters
 # A consumer group hands entries to whichever consumer asks first, so two consumers
-# process records of one key in parallel, and a failed record comes back *after* later
-# records of its key (a retry or a dead letter reorders). In this lab's group `ops`:
+# process records of one key in parallel (lesson 9), and a failed record comes back
+# through the claimer *after* later records of its key: a retry or a dead letter
+# reorders. When per-key order matters (balances, state machines), do what Kafka does
+# with partitions, by hand: **N streams** (`events:0` … `events:N-1`), each key mapped to
+# one by a hash, and **one consumer per stream**, which retries a failing record *in
+# place* before it reads the next -- `XREADGROUP` with id `0` hands a consumer its own
+# pending entries again, adding one to the delivery count -- and dead-letters it after N
+# deliveries. The lab's fourth step does that with the same 60 records and the same
+# failures, in 2 streams (key modulo 2), and the checker counts, per key, records
+# processed after a later record of their key:
 
 # %% tags=["nbval-check-output"]
-print("records processed after a later record of their key:", ops.reordered)
+shards = lab.report["shards"]
+print("group ops, failures retried by the claimer: reordered", ops.reordered)
+print("one stream per shard, retried in place: reordered", shards.reordered)
+print(
+    "dead-lettered:",
+    m["dead_lettered"],
+    "(group ops),",
+    m["dead_lettered_sharded"],
+    "(shards, after",
+    m["max_delivery_count_sharded"],
+    "deliveries)",
+)
 
 # %% [markdown]
-# When per-key order matters (balances, state machines), do what Kafka does with
-# partitions, by hand: **N streams** (`events:0` … `events:N-1`), each key mapped to one by
-# a hash, and **one active consumer per stream** (a group per stream with a single
-# reader, or one consumer owning a set of streams). A failing record must then stop its
-# stream -- retry in place, or park the key -- instead of being skipped, as lesson 8
-# discussed for a partition. The cost is the partition model's: fixed shard count,
-# rebalancing on failure is your code (claim a dead owner's streams), and a hot key
-# makes a hot stream (lesson 5). On Redis Cluster give each shard's stream its own hash
-# slot so the shards spread over the nodes; a hash tag (`{...}` in the key name) would
-# pin them to one slot
+# Same dead letters, no reordering. The price is the partition model's: a failing record
+# holds up the records behind it in its stream (lesson 8's trade-off for a partition), the
+# shard count is fixed, rebalancing a dead consumer's streams is your code (claim them),
+# and a hot key makes a hot stream (lesson 5). On Redis Cluster give each shard's stream
+# its own hash slot so the shards spread over the nodes; a shared hash tag (`{...}` in the
+# key name) would pin them all to one slot
 # ([Redis docs: Cluster specification, hash tags](https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#hash-tags)).
 #
 # ## Exercise
@@ -353,6 +368,6 @@ ex.check(answer)
 # - Trimming (`MAXLEN ~`, `MINID`) ignores consumer groups on Redis 7.0: it deletes pending
 #   entries (the PEL keeps their ids; `XAUTOCLAIM` returns them as deleted) and unread ones
 #   (the lag still counts them).
-# - Per-key order needs one stream per shard with one consumer each -- Kafka's partitions,
-#   built by hand.
+# - Per-key order needs one stream per shard, one consumer each, retrying in place --
+#   Kafka's partitions, built by hand.
 # - Next: [19 · Performance](19_performance.ipynb).

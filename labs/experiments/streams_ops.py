@@ -36,6 +36,7 @@ PARAMS = Params(
               0, 20000),
         Param("maxlen", 150, "XTRIM MAXLEN ~", 1, 20000),
         Param("minid_keep", 100, "newest entries XTRIM MINID keeps", 0, 20000),
+        Param("shards", 2, "streams, one per shard of the keys, one consumer each", 1, 16),
         Param("num_keys", 10, "number of distinct keys", 1, 100000),
     ),
     (

@@ -21,13 +21,16 @@ def test_default_run_dead_letters_after_n_deliveries_and_counts_what_trimming_to
     assert m["dead_lettered"] >= 1 and m["max_delivery_count"] == 3
     assert m["pending_dropped_by_delconsumer"] == 5
     assert m["pending_trimmed"] == 150 and m["trimmed_unread"] == 150
+    # Retries through the claimer reorder a key's records; a stream per shard does not.
+    assert result.report["stream-group:ops"].reordered > 0
+    assert result.report["shards"].reordered == 0
 
 
 @pytest.mark.parametrize(
     "params",
     [
-        dict(max_deliveries=1, failure_probability=0.0, poison_fraction=0.2, messages=30),
-        dict(max_deliveries=5, failure_probability=0.6, batch=3, abandoned=0, seed=3),
+        dict(max_deliveries=1, failure_probability=0.0, poison_fraction=0.2, messages=30, shards=1),
+        dict(max_deliveries=5, failure_probability=0.6, batch=3, abandoned=0, shards=4, seed=3),
         # MAXLEN ~ keeps whole nodes (more than asked); MINID keeps more than MAXLEN did:
         # part of what s1 held survives and is claimed, the rest comes back as deleted ids.
         dict(trim_messages=250, slow_read=120, maxlen=30, minid_keep=180),
