@@ -100,7 +100,7 @@ def run_streams_ops(
 
         # 1. dead letters
         for i in range(messages):
-            _xadd(r, main, sends, clock, i, int(msgs.keys[i]))
+            _xadd(r, main, sends, clock, int(msgs.keys[i]))
         metrics["lag_before_reading"] = _group_info(r, main, GROUP)["lag"]
 
         def connect() -> redis.Redis:  # one connection per consumer, closed by scratch
@@ -119,7 +119,7 @@ def run_streams_ops(
         first_trimmed = len(sends)
         slow = ReaderLog(f"stream-group:{SLOW}")
         for i in range(trim_messages):
-            _xadd(r, trimmed, sends, clock, first_trimmed + i, i % num_keys)
+            _xadd(r, trimmed, sends, clock, i % num_keys)
         metrics.update(
             _trim(r, trimmed, slow, clock, (slow_read, maxlen, minid_keep, min_idle_ms), connect)
         )
@@ -189,9 +189,10 @@ def run_streams_ops(
     )
 
 
-def _xadd(r: redis.Redis, stream: str, sends: Sends, clock: Clock, msg_id: int, key: int) -> None:
-    sends.add(key, clock.now())
-    r.xadd(stream, {"id": msg_id, "key": key})
+def _xadd(r: redis.Redis, stream: str, sends: Sends, clock: Clock, key: int, **fields) -> None:
+    """Record a send (its row is the message id) and XADD it with its id and key."""
+    msg_id = sends.add(key, clock.now())
+    r.xadd(stream, {"id": msg_id, "key": key, **fields})
 
 
 def _group_info(r: redis.Redis, stream: str, group: str) -> dict:
@@ -309,8 +310,7 @@ class _Worker:
         out: dict[str, float] = {}
         for name, claim_first in (("c3", False), ("c4", True)):
             for _ in range(n):
-                msg_id = len(sends)
-                _xadd(self.r, self.stream, sends, clock, msg_id, int(keys[msg_id % keys.size]))
+                _xadd(self.r, self.stream, sends, clock, int(keys[len(sends) % keys.size]))
             held = _read(self.client(name), self.stream, self.group, name, n)
             if claim_first:
                 ids = [e[0] for e in held]
@@ -479,9 +479,7 @@ def _per_shard(
     for name in names:
         r.xgroup_create(name, group, id="0", mkstream=True)
     for source, key in enumerate(keys):
-        msg_id = len(sends)
-        sends.add(int(key), clock.now())
-        r.xadd(names[int(key) % len(names)], {"id": msg_id, "key": int(key), "source": source})
+        _xadd(r, names[int(key) % len(names)], sends, clock, int(key), source=source)
     dead_counts: list[int] = []
     for name in names:
         consumer = connect()
