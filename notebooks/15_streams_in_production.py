@@ -62,8 +62,9 @@ from sim.models.streams import lost_to_maxlen
 #
 # Theory. If each delivery of an ordinary record fails independently with probability
 # $p$, a record is dead-lettered after $N$ deliveries with probability $p^N$; a poison record
-# (a share $q$) always. So the dead-lettered share is $q + (1 - q)\,p^N$: retries push the
-# first term of transient failures down geometrically, and do nothing for poison.
+# (a share $q$) always. So the dead-lettered share is $q + (1 - q)\,p^N$: more deliveries
+# push the transient term $(1 - q)\,p^N$ down geometrically and do nothing for the poison
+# term $q$.
 #
 # ### The simulator
 # 1000 records, a group of two consumers, `XAUTOCLAIM` every 50 ms; each point is one
@@ -96,8 +97,7 @@ explore(
 
 # %% [markdown]
 # With 4000 records, $p = 0.3$ and 5 % poison, the simulated share against the theory for
-# each limit $N$ (the binomial standard error of a share near 0.05 over 4000 records is
-# about 0.003):
+# each limit $N$, with the binomial standard error of a share over 4000 records:
 
 # %% tags=["nbval-check-output"]
 for n in (1, 2, 3, 5):
@@ -107,10 +107,11 @@ for n in (1, 2, 3, 5):
         ),
         seed=0,
     )
-    share = sim_run.metrics["dlq"] / 4000
+    theory = dead_letter_fraction(0.3, n, 0.05)
+    se = (theory * (1 - theory) / 4000) ** 0.5
     print(
-        f"N = {n}: dead-lettered {share:.3f} (simulator), "
-        f"{dead_letter_fraction(0.3, n, 0.05):.3f} (theory)"
+        f"N = {n}: dead-lettered {sim_run.metrics['dlq'] / 4000:.3f} (simulator), "
+        f"{theory:.3f} ± {se:.3f} (theory)"
     )
 
 # %% [markdown]
@@ -287,8 +288,9 @@ print(f"group slow: processed {slow_group.processed}, lost {slow_group.lost}")
 # - **The lag overstates what is left.** `XINFO GROUPS` computes the lag from counters
 #   (entries added minus entries read: 400 − 150 = 250), so it still counts the 150
 #   trimmed entries; the group can read 100. A monitor that wants to see loss to
-#   trimming compares the group's `last-delivered-id` with the stream's first entry
-#   (`XINFO STREAM`): a gap between them was trimmed unread.
+#   trimming counts what is left after the group's `last-delivered-id` (`XRANGE` from
+#   just after it, as the lab does) and compares it with the lag: the difference was
+#   trimmed unread.
 #
 # The theory for this run, from the parameters alone, beside the lab:
 
