@@ -264,6 +264,74 @@ def _streams(c: _Lesson) -> None:
     c.zeros("group:0", "lost")
 
 
+def _streams_ops(c: _Lesson) -> None:
+    n, deliveries, abandoned = c.p["messages"], c.p["max_deliveries"], c.p["abandoned"]
+    # Dead letters: exactly the records whose every delivery failed (the lab's draws),
+    # each moved after the delivery count XPENDING reported reached max_deliveries.
+    dead = c.m["poison"] + c.m["failed_every_delivery"]
+    c.expect(c.m["dead_lettered"] == dead, f"{c.m['dead_lettered']} dead-lettered, not {dead}")
+    c.expect(c.m["dlq_length"] == dead, f"the dead-letter stream holds {c.m['dlq_length']}")
+    if dead:
+        got = (c.m["min_dead_letter_deliveries"], c.m["max_delivery_count"])
+        c.expect(got == (deliveries, deliveries), f"dead-lettered after {got} deliveries")
+    # The monitoring view after the first pass: what failed once is pending, nothing lags.
+    pending = c.m["pending_after_first_pass"]
+    c.expect(pending == c.m["failed_first_delivery"], f"{pending} pending after the first pass")
+    c.expect(c.m["group_pending_after_first_pass"] == pending, "XINFO GROUPS != XPENDING")
+    per_consumer = c.m["pending:c1"] + c.m["pending:c2"]
+    c.expect(per_consumer == pending, f"XINFO CONSUMERS pending add up to {per_consumer}")
+    c.expect(c.m["lag_before_reading"] == n, f"lag {c.m['lag_before_reading']} before reading")
+    c.expect(c.m["lag_after_first_pass"] == 0, "lag left after every entry was delivered")
+    c.expect(c.m["pending_at_end"] == 0, "entries still pending after the claim rounds")
+    ops = c.row("stream-group:ops")
+    c.expect(ops.lost == dead + abandoned, f"group ops lost {ops.lost}, not {dead + abandoned}")
+    c.zeros("stream-group:ops", "duplicated")
+    dlq = c.row("dlq:ops")
+    c.expect(dlq.processed == dlq.acknowledged == dead, f"dead-letter stream: {dlq.processed}")
+    # XGROUP DELCONSUMER drops what the consumer held, unless it was claimed first.
+    dropped = c.m["pending_dropped_by_delconsumer"]
+    c.expect(dropped == abandoned, f"DELCONSUMER dropped {dropped} pending, not {abandoned}")
+    c.expect(c.m["pending_after_delconsumer"] == 0, "DELCONSUMER left its entries pending")
+    saved = c.m["pending_saved_by_claim_first"]
+    c.expect(saved == abandoned, f"XCLAIM before DELCONSUMER saved {saved} of {abandoned}")
+    c.expect(c.m["pending_dropped_by_delconsumer_after_claim"] == 0, "dropped after a claim")
+    _streams_trim(c)
+    # One stream per shard, retrying in place: the same dead letters, and per-key order.
+    got = c.m["dead_lettered_sharded"]
+    c.expect(got == dead, f"the shards dead-lettered {got}, not {dead}")
+    if dead:
+        counts = (c.m["min_delivery_count_sharded"], c.m["max_delivery_count_sharded"])
+        c.expect(counts == (deliveries, deliveries), f"shards: dead after {counts} deliveries")
+    shards = c.row("shards")
+    c.expect(shards.lost == dead, f"shards: {shards.lost} not processed, not {dead}")
+    c.zeros("shards", "reordered", "duplicated")
+
+
+def _streams_trim(c: _Lesson) -> None:
+    total, slow_read, maxlen = c.p["trim_messages"], c.p["slow_read"], c.p["maxlen"]
+    after_maxlen, kept = c.m["stream_length_after_maxlen"], c.m["stream_length_after_minid"]
+    # MAXLEN ~ removes whole macro nodes: at least maxlen entries stay, maybe more.
+    c.expect(maxlen <= after_maxlen <= total, f"MAXLEN ~ {maxlen} kept {after_maxlen}")
+    want = min(c.p["minid_keep"], after_maxlen)
+    c.expect(kept == want, f"MINID kept {kept}, not {want}")
+    c.expect(c.m["lag_before_trim"] == total - slow_read, "lag before the trim")
+    gone = total - kept
+    listed = c.m["pending_listed_after_trim"]
+    c.expect(listed == slow_read, f"XPENDING listed {listed} after the trim, not {slow_read}")
+    pending_trimmed = min(slow_read, gone)
+    got = c.m["pending_trimmed"]
+    c.expect(got == pending_trimmed, f"{got} pending ids without data, not {pending_trimmed}")
+    deleted = c.m["autoclaim_deleted"]
+    c.expect(deleted == pending_trimmed, f"XAUTOCLAIM returned {deleted} deleted ids")
+    claimed, survivors = c.m["claimed_after_trim"], slow_read - pending_trimmed
+    c.expect(claimed == survivors, f"XAUTOCLAIM took over {claimed}, not {survivors}")
+    c.expect(c.m["pending_after_autoclaim"] == 0, "trimmed ids still pending after XAUTOCLAIM")
+    unread = gone - pending_trimmed
+    c.expect(c.m["trimmed_unread"] == unread, f"{c.m['trimmed_unread']} unread trimmed")
+    slow = c.row("stream-group:slow")
+    c.expect(slow.lost == gone and slow.processed == kept, f"group slow lost {slow.lost}")
+
+
 def _hybrid(c: _Lesson) -> None:
     c.zeros("group:bridge", "lost", "unseen")
     view = c.row("subscriber:0")
@@ -394,6 +462,7 @@ LESSONS: dict[str, Callable[[_Lesson], None]] = {
     "backpressure": _backpressure,
     "poison": _poison,
     "streams": _streams,
+    "streams_ops": _streams_ops,
     "hybrid": _hybrid,
     "partitioners": _partitioners,
     "rebalance": _rebalance,

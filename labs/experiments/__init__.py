@@ -26,6 +26,7 @@ from labs.experiments.redis_durability import REDIS_DURABILITY
 from labs.experiments.replay import REPLAY
 from labs.experiments.retention import RETENTION
 from labs.experiments.streams import STREAMS
+from labs.experiments.streams_ops import STREAMS_OPS
 from labs.experiments.throughput import THROUGHPUT
 from labs.experiments.zombie import ZOMBIE
 
@@ -48,6 +49,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         RETENTION,
         THROUGHPUT,
         REDIS_DURABILITY,
+        STREAMS_OPS,
     )
 }
 

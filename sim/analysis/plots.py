@@ -18,6 +18,7 @@ from sim.analysis.metrics import partition_counts
 from sim.analysis.result import Result
 from sim.analysis.style import HOT, OTHERS, figure, highlight, legend_outside
 from sim.core.history import OK
+from sim.models.dlq import dead_letter_fraction
 
 #: Points drawn per row of a timeline at most: at 100 dpi a 10-inch row is 1000 pixels, so
 #: five points a pixel column look the same as every point and draw faster.
@@ -240,3 +241,27 @@ FIGURES = {
     "latency_cdf": latency_cdf,
     "comparison": comparison,
 }
+
+
+def dead_letters(results: list[Result]) -> Figure:
+    """Dead-lettered share of records against the failure probability per delivery, for
+    runs of one Redis Streams group differing only in ``failure_probability``: simulated
+    points and the theory ``q + (1 - q) p**N`` (``q`` the poison share, the floor)."""
+    groups = [r.params["consumers"]["stream_groups"][0] for r in results]
+    deliveries = int(groups[0]["max_deliveries"]) if groups else 1
+    poison = float(results[0].params["workload"]["poison_fraction"]) if results else 0.0
+    p = np.array([g["failure_probability"] for g in groups], float)
+    share = np.array([r.metrics.get("dlq", 0.0) / len(r.history.keys) for r in results])
+    fig, axes = figure("dead_letters", (8, 4))
+    ax = axes[0, 0]
+    grid = np.linspace(0.0, max(float(p.max()) if p.size else 0.9, 0.9), 91)
+    theory = [dead_letter_fraction(float(x), deliveries, poison) for x in grid]
+    ax.plot(grid, theory, color="tab:blue", label=f"theory q + (1 - q) p^{deliveries}")
+    ax.plot(p, share, "o", color=HOT, label="simulator")
+    ax.axhline(poison, color=OTHERS, linestyle="--", label=f"poison floor q = {poison:.0%}")
+    ax.set_ylim(0.0, 1.0)
+    ax.set_xlabel("failure probability per delivery p (fraction)")
+    ax.set_ylabel("dead-lettered (fraction of records)")
+    ax.set_title(f"Dead letters after N = {deliveries} deliveries: poison stays, retries fix p")
+    legend_outside(ax)
+    return fig

@@ -7,6 +7,7 @@ to a dead-letter topic and moves on; a Redis Streams group lets it be reclaimed 
 has been delivered ``max_deliveries`` times. The dead letters of a group form a reader of
 their own, ``dlq:<group>``, whose expected messages are the poison ones, so the checker
 counts DLQ volume (and poison messages that never reached it) like any other delivery.
+:func:`dead_letter_fraction` is the share a Streams group dead-letters in theory.
 """
 
 from __future__ import annotations
@@ -21,6 +22,27 @@ def retry_cost(service: np.ndarray, max_retries: int, retry_backoff_ms: float) -
     exponential backoffs ``b, 2b, 4b, ...`` between them."""
     backoff = retry_backoff_ms / 1000.0 * (2.0**max_retries - 1.0)
     return service * (max_retries + 1) + backoff
+
+
+def dead_letter_fraction(
+    failure_probability: float, max_deliveries: int, poison_fraction: float = 0.0
+) -> float:
+    """Expected share of records a Streams group dead-letters after ``max_deliveries``
+    deliveries: every poison record, and any other whose deliveries all failed -- each
+    independently with ``failure_probability``, so ``p ** max_deliveries`` of them.
+
+    >>> dead_letter_fraction(0.5, 3)
+    0.125
+    >>> round(dead_letter_fraction(0.5, 3, poison_fraction=0.1), 4)
+    0.2125
+    """
+    if not 0.0 <= failure_probability <= 1.0:
+        raise ValueError(f'"failure_probability" must be in [0, 1], got {failure_probability}.')
+    if not (isinstance(max_deliveries, int) and max_deliveries >= 1):
+        raise ValueError(f'"max_deliveries" must be an integer >= 1, got {max_deliveries!r}.')
+    if not 0.0 <= poison_fraction <= 1.0:
+        raise ValueError(f'"poison_fraction" must be in [0, 1], got {poison_fraction}.')
+    return poison_fraction + (1.0 - poison_fraction) * failure_probability**max_deliveries
 
 
 def dead_letter_reader(

@@ -56,9 +56,11 @@ class StreamGroup:
     ``consumers`` members read ``count`` entries per XREADGROUP and XACK a batch after
     processing it. A crashed member's entries stay pending; every member runs XAUTOCLAIM
     every ``autoclaim_interval_ms`` for entries idle at least ``min_idle_ms``. An entry
-    delivered ``max_deliveries`` times without success goes to the dead-letter stream.
-    The group is created at ``join_at_s`` reading from the beginning (``start`` =
-    ``earliest``, id 0) or only new entries (``latest``, id $).
+    delivered ``max_deliveries`` times without success goes to the dead-letter stream:
+    a poison one always, any other when each of its deliveries failed, as each does with
+    ``failure_probability`` (a timeout, a flaky dependency). The group is created at
+    ``join_at_s`` reading from the beginning (``start`` = ``earliest``, id 0) or only new
+    entries (``latest``, id $).
     """
 
     consumers: int = 1
@@ -69,6 +71,7 @@ class StreamGroup:
     max_deliveries: int = 3
     join_at_s: float = 0.0
     start: str = "earliest"
+    failure_probability: float = 0.0
 
     _NESTED: ClassVar = {"service": Service}
 
@@ -80,6 +83,7 @@ class StreamGroup:
         check_number(self, "autoclaim_interval_ms", 1.0, 1e9)
         check_number(self, "max_deliveries", 1, 1000, integer=True)
         check_number(self, "join_at_s", 0.0, 1e8)
+        check_number(self, "failure_probability", 0.0, 1.0)
         check_choice(self, "start", ("earliest", "latest"))
 
 
@@ -102,6 +106,25 @@ class StreamLog:
 
     def first_alive(self, t: float) -> int:
         return int(np.searchsorted(self.delete, t, side="right"))
+
+
+def lost_to_maxlen(
+    messages: int, rate_per_s: float, service_rate_per_s: float, maxlen: int | None
+) -> float:
+    """Entries a group reading at ``service_rate_per_s`` loses to ``MAXLEN`` trimming while
+    ``messages`` are appended at ``rate_per_s``: it reads ``service_rate_per_s * T`` during
+    the ``T = messages / rate_per_s`` seconds of appends, then the ``maxlen`` entries left;
+    the rest was trimmed unread (none without ``maxlen``, or for a group that keeps up).
+
+    >>> lost_to_maxlen(3000, 1000.0, 400.0, 200)
+    1600.0
+    >>> lost_to_maxlen(3000, 1000.0, 400.0, None)
+    0.0
+    """
+    if maxlen is None:
+        return 0.0
+    read = service_rate_per_s * messages / rate_per_s
+    return float(max(0.0, messages - read - maxlen))
 
 
 def append_ok(msgs: Messages, faults: tuple[Fault, ...]) -> np.ndarray:
@@ -128,6 +151,7 @@ class StreamGroupSim:
         self.name = f"stream-group:{index}"
         self.poison = msgs.poison
         self.service = sg.service.sample(rng, len(msgs))
+        self.rng = rng  # per-delivery failures, drawn only when failure_probability > 0
         self.end_time = end_time
         self.next = 0  # last-delivered-id, as an index into the stream
         self.pel: dict[int, list] = {}  # entry index -> [owner, delivered_at, deliveries]
@@ -239,7 +263,7 @@ class StreamGroupSim:
                 for e in batch:
                     mid = int(self.log.ids[e])
                     yield env.timeout(float(self.service[mid] * self.factor[c]))
-                    if self.poison[mid]:
+                    if self.poison[mid] or self._fails():
                         continue  # fails: stays pending, will be claimed again
                     if env.now <= self.end_time:
                         self.ids.append(mid)
@@ -249,6 +273,11 @@ class StreamGroupSim:
                     self.pel.pop(e, None)
         except simpy.Interrupt:
             return
+
+    def _fails(self) -> bool:
+        """One delivery of a record that is not poison fails (``failure_probability``)."""
+        p = self.sg.failure_probability
+        return p > 0.0 and bool(self.rng.random() < p)
 
     # ------------------------------------------------------------------ results
 
@@ -340,6 +369,7 @@ class _RunningStream(Running):
             total += d_ids.size
             out.metrics[f"dlq:{sg.name}"] = float(d_ids.size)
             out.metrics[f"claimed:{sg.name}"] = float(sg.claimed)
+            out.metrics[f"pending_trimmed:{sg.name}"] = float(sg.trimmed_pending)
             out.metrics[f"pending_end:{sg.name}"] = float(sg.pending)
             h = History(msgs.keys, msgs.publish_time, outcome, (reader,))
             lag = published_lag(h, reader, grid)

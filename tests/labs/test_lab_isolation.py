@@ -24,6 +24,7 @@ CHEAP = {
     "backpressure": dict(rate_per_s=100.0, window_s=0.5, message_bytes=1024),
     "poison": dict(messages=20),
     "streams": dict(messages=20, crash_after=5, batch=4),
+    "streams_ops": dict(messages=20, trim_messages=50, slow_read=10, maxlen=20, minid_keep=10),
     "hybrid": dict(rate_per_s=100.0, window_s=1.0, down_from_s=0.3, down_for_s=0.3),
     "partitioners": dict(partitions=2, num_keys=10, messages=20),
     "rebalance": dict(partitions=2, members=1, rate_per_s=20, after_s=0.0),
@@ -67,16 +68,29 @@ def test_every_lab_cleans_up():
     assert private_redis.leftovers() == ()  # the redis-durability lab's own servers
 
 
-def test_cleanup_after_a_failing_lab(monkeypatch):
+@pytest.mark.parametrize(
+    ("name", "where", "params"),
+    [
+        # The streams lab made a topic, a stream, a group and Kafka groups by then.
+        ("streams", "labs.streams._Consumer.autoclaim", dict(messages=20, crash_after=5, batch=4)),
+        # The streams-ops lab made its main, dead-letter and trimmed streams and groups by
+        # then (it fails after the trim).
+        (
+            "streams_ops",
+            "labs.streams_ops._id_tuple",
+            dict(messages=20, trim_messages=50, slow_read=10, maxlen=20),
+        ),
+    ],
+)
+def test_cleanup_after_a_failing_lab(monkeypatch, name, where, params):
     monkeypatch.setattr(labs.naming, "new_run_id", lambda: "failrun0test1")
 
     def broken(*args, **kwargs):
         raise RuntimeError("the lab broke half-way")
 
-    # The streams lab creates a topic, a stream, a group and Kafka groups before this point.
-    monkeypatch.setattr("labs.streams._Consumer.autoclaim", broken)
+    monkeypatch.setattr(where, broken)
     with pytest.raises(RuntimeError, match="half-way"):
-        registry.run("streams", messages=20, crash_after=5, batch=4)
+        registry.run(name, **params)
     assert leftovers({"failrun0test1"}) == []
 
 

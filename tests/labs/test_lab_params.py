@@ -39,6 +39,7 @@ def test_lab_signature_matches_its_declaration(name):
         ("backpressure", {"service_rate_per_s": 5000.0}, "service_rate_per_s"),
         ("poison", {"max_retries": 11}, "max_retries"),
         ("streams", {"batch": 0}, "batch"),
+        ("streams_ops", {"max_deliveries": 0}, "max_deliveries"),
         ("hybrid", {"partitions": 0}, "partitions"),
     ],
 )

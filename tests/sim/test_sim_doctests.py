@@ -23,7 +23,9 @@ MODULES = [
     "sim.course.decision.record",
     "sim.course.decision.settings",
     "sim.models.assignors",
+    "sim.models.dlq",
     "sim.models.replication",
+    "sim.models.streams",
     "sim.models.throughput",
 ]
 
