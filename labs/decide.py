@@ -34,8 +34,16 @@ from sim.course.decision.record import ClassDecision, Drill
 MAX_RATE_PER_S = 2000.0
 #: The longest outage a drill runs (s).
 MAX_OUTAGE_S = 3.0
-#: Seconds of publishing before the outage and after it.
-BEFORE_S, AFTER_S = 1.0, 3.0
+#: Seconds of publishing before the outage; the loss lab's longest window.
+BEFORE_S, MAX_WINDOW_S = 1.0, 30.0
+
+
+def after_s(rate: float, down: float, service: float) -> float:
+    """Seconds of publishing after the outage: long enough for the backlog to drain at
+    ``service - rate`` (with a margin, as the simulator's run), so that the catch-up time is
+    the same quantity in both; at most what the lab's window allows."""
+    drain = 1.3 * rate * down / (service - rate) + 1.0
+    return min(max(drain, 2.0), MAX_WINDOW_S - BEFORE_S - down)
 
 
 def drill(d: ClassDecision, seed: int = 0) -> Drill:
@@ -56,13 +64,13 @@ def drill(d: ClassDecision, seed: int = 0) -> Drill:
             float("nan"),
             "real: streams lab",
         )
-    service = min(max(ec.service_rate_per_s, 10.0), 20_000.0)
+    service = max(min(max(ec.service_rate_per_s, 10.0), 20_000.0), 1.1 * rate)
     r = run_loss(
         rate_per_s=rate,
-        window_s=BEFORE_S + down + AFTER_S,
+        window_s=BEFORE_S + down + after_s(rate, down, service),
         down_from_s=BEFORE_S,
         down_for_s=down,
-        service_rate_per_s=max(service, 1.1 * rate),
+        service_rate_per_s=service,
         seed=seed,
     )
     reader = "subscriber:0" if d.tool == "pubsub" else "group:0"
