@@ -22,6 +22,7 @@ from labs.experiments.ordering import ORDERING
 from labs.experiments.partitioners import PARTITIONERS
 from labs.experiments.poison import POISON
 from labs.experiments.rebalance import REBALANCE
+from labs.experiments.reconnect import RECONNECT
 from labs.experiments.replay import REPLAY
 from labs.experiments.retention import RETENTION
 from labs.experiments.streams import STREAMS
@@ -46,6 +47,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         ZOMBIE,
         RETENTION,
         THROUGHPUT,
+        RECONNECT,
     )
 }
 
