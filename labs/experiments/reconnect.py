@@ -57,7 +57,9 @@ PARAMS = Params(
 )  # fmt: skip
 
 #: The cache-staleness twin: the cache part's parameters.
-CACHE_TWIN = PARAMS.select("cache_keys", "updates_per_s", "cache_down_s", "reads_per_s", "read_for_s")
+CACHE_TWIN = PARAMS.select(
+    "cache_keys", "updates_per_s", "cache_down_s", "reads_per_s", "read_for_s"
+)
 
 
 def workload(*, rate_per_s, window_s, num_keys, **_) -> Workload:
