@@ -110,7 +110,8 @@ def run_reconnect(
 
 
 def _gap_part(s: Scratch, seed: int, p: dict) -> tuple:
-    plan = draw(workload(**p), seed).publish_time
+    drawn = draw(workload(**p), seed)
+    plan, keys = drawn.publish_time, drawn.keys
     stream, channel = s.redis_name("events"), s.redis_name("channel")
     down = (p["down_from_s"], p["down_from_s"] + p["down_for_s"])
     clock = Clock()
@@ -135,10 +136,10 @@ def _gap_part(s: Scratch, seed: int, p: dict) -> tuple:
                 pipe.xadd(stream, {"seq": seq}, maxlen=maxlen, approximate=False)
             entry_ids = pipe.execute()
             pipe = s.redis.pipeline(transaction=False)
-            for seq, entry in zip(range(start, stop_at), entry_ids):
+            for seq, entry in zip(range(start, stop_at), entry_ids, strict=True):
                 pipe.publish(channel, b"%d %s" % (seq, entry))
-            for seq, receivers in zip(range(start, stop_at), pipe.execute()):
-                sends.add(0, now, receivers=int(receivers))
+            for seq, receivers in zip(range(start, stop_at), pipe.execute(), strict=True):
+                sends.add(int(keys[seq]), now, receivers=int(receivers))
         last = len(plan) - 1
         wait_until(
             lambda: (sub_log.ids and sub_log.ids[-1] == last) or thread.error,
@@ -148,8 +149,6 @@ def _gap_part(s: Scratch, seed: int, p: dict) -> tuple:
     finally:
         stop.set()
         join_all([thread], timeout_s=10)
-    keys = draw(workload(**p), seed).keys
-    sends.keys = [int(k) for k in keys[: len(sends)]]
     raw = sequence_gaps(np.array(sub_log.ids), sent=len(sends))
     metrics = {
         "messages": len(sends),
@@ -317,7 +316,7 @@ def _cache_part(s: Scratch, seed: int, p: dict) -> dict:
             cache.disconnect()
         connected = False
         updated_while_down: set[int] = set()
-        for kind, key, t in zip(ops.kind.tolist(), ops.key.tolist(), ops.t.tolist()):
+        for kind, key, t in zip(ops.kind.tolist(), ops.key.tolist(), ops.t.tolist(), strict=True):
             sleep_until(clock.at(t))
             if kind == cc.UPDATE:
                 version[key] += 1

@@ -131,7 +131,7 @@ def replay(ops: Ops, *, flush: bool, keys: int | None = None) -> CacheCounts:
     connected = False
     reads = hits = stale = invalidations = 0
     updated_while_down = np.zeros(n_keys, bool)
-    for kind, key in zip(ops.kind.tolist(), ops.key.tolist()):
+    for kind, key in zip(ops.kind.tolist(), ops.key.tolist(), strict=True):
         if kind == UPDATE:
             server[key] += 1
             if not connected:

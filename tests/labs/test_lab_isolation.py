@@ -33,7 +33,11 @@ CHEAP = {
         duration_s=0.5, segment_ms=100, retention_ms=100, join_after_s=0.5, observe_s=1.0
     ),
     "reconnect": dict(
-        rate_per_s=100.0, window_s=0.8, down_from_s=0.2, down_for_s=0.3, cache_down_s=0.2,
+        rate_per_s=100.0,
+        window_s=0.8,
+        down_from_s=0.2,
+        down_for_s=0.3,
+        cache_down_s=0.2,
         read_for_s=0.2,
     ),
     "throughput": dict(

@@ -16,10 +16,12 @@ import sim
 MODULES = [
     "sim",
     "sim.analysis.compare",
+    "sim.analysis.gaps",
     "sim.core.distributions",
     "sim.core.scenario",
     "sim.course.decision.recommend",
     "sim.models.assignors",
+    "sim.models.client_cache",
     "sim.models.throughput",
 ]
 
