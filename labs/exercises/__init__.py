@@ -4,7 +4,7 @@ The API is in :mod:`.core`; each lesson's exercises are built by a function of a
 module imported here, so a lesson needs one import: ``from labs.exercises import early``.
 """
 
-from labs.exercises import early, late, performance
+from labs.exercises import early, late, performance, reconnects
 from labs.exercises.core import Exercise, Reveal, Verdict, created, for_learner, shown
 
 __all__ = [
@@ -16,5 +16,6 @@ __all__ = [
     "for_learner",
     "late",
     "performance",
+    "reconnects",
     "shown",
 ]

@@ -40,8 +40,7 @@ aside).
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -95,6 +94,8 @@ class CacheCounts:
     stale_reads: int
     invalidations_after_reconnect: int
     keys_updated_while_down: int
+    #: When each stale read happened (s since the connection dropped).
+    stale_at: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def _poisson_times(rng: np.random.Generator, rate: float, start: float, end: float):
@@ -131,7 +132,8 @@ def replay(ops: Ops, *, flush: bool, keys: int | None = None) -> CacheCounts:
     connected = False
     reads = hits = stale = invalidations = 0
     updated_while_down = np.zeros(n_keys, bool)
-    for kind, key in zip(ops.kind.tolist(), ops.key.tolist(), strict=True):
+    stale_at: list[float] = []
+    for kind, key, t in zip(ops.kind.tolist(), ops.key.tolist(), ops.t.tolist(), strict=True):
         if kind == UPDATE:
             server[key] += 1
             if not connected:
@@ -149,7 +151,9 @@ def replay(ops: Ops, *, flush: bool, keys: int | None = None) -> CacheCounts:
             reads += 1
             if cached[key] >= 0:
                 hits += 1
-                stale += int(cached[key] != server[key])
+                if cached[key] != server[key]:
+                    stale += 1
+                    stale_at.append(t)
             else:  # GET on the tracking connection: cached and tracked from now on
                 cached[key] = server[key]
                 tracked[key] = True
@@ -159,23 +163,26 @@ def replay(ops: Ops, *, flush: bool, keys: int | None = None) -> CacheCounts:
         stale_reads=stale,
         invalidations_after_reconnect=invalidations,
         keys_updated_while_down=int(updated_while_down.sum()),
+        stale_at=np.array(stale_at, float),
     )
 
 
-def expected_stale_reads(c: CacheScenario, *, flush: bool = False) -> float:
-    """Expected stale reads (module docstring); 0 with the flush."""
-    if flush or c.reads_per_s == 0 or c.read_for_s == 0:
-        return 0.0
+def expected_stale_reads(c: CacheScenario, *, flush: bool = False, by_s=None):
+    """Expected stale reads (module docstring); 0 with the flush. ``by_s`` (a time or an
+    array of times since the connection dropped): those expected by then instead."""
+    t = np.clip(np.asarray(c.end_s if by_s is None else by_s, float), c.down_s, c.end_s)
     lam = c.updates_per_s / c.keys
-    if lam == 0:
-        return 0.0
-    d, w = c.down_s, c.read_for_s
-    return c.reads_per_s * (w - (math.exp(-lam * d) - math.exp(-lam * (d + w))) / lam)
+    if flush or lam == 0 or c.reads_per_s == 0:
+        expected = np.zeros_like(t)
+    else:
+        d = c.down_s
+        expected = c.reads_per_s * ((t - d) - (np.exp(-lam * d) - np.exp(-lam * t)) / lam)
+    return float(expected) if expected.ndim == 0 else expected
 
 
 def expected_keys_updated_while_down(c: CacheScenario) -> float:
     """Expected distinct keys updated during the outage: ``keys (1 - exp(-lam d))``."""
-    return c.keys * (1.0 - math.exp(-c.updates_per_s * c.down_s / c.keys))
+    return c.keys * (1.0 - float(np.exp(-c.updates_per_s * c.down_s / c.keys)))
 
 
 def simulate(c: CacheScenario, seed: int) -> dict[str, CacheCounts]:
