@@ -30,7 +30,7 @@ def plot(result: TwinResult) -> Figure:
     if result.name == "hot_partitions":
         return _bars(result, "messages in partition ", "partition", "messages (count)")
     if result.name == "cache_staleness":
-        return _bars(result, "stale reads ", "cache on reconnect", "stale reads (count)", hot=False)
+        return _bars(result, "stale reads ", "metric", "stale reads (count)", hot=False)
     return _bars(result, "", "metric", "duplicates (count)")
 
 

@@ -53,3 +53,21 @@ def test_the_theory_band_is_four_standard_deviations_of_the_model():
 def test_bad_parameters_name_the_parameter():
     with pytest.raises(ValueError, match="cache_keys"):
         CacheStalenessTwin(cache_keys=0)
+
+
+def test_the_twin_figure_follows_the_house_style():
+    # Offline: the simulated run stands in for the real one (as in test_twins_offline).
+    from labs.twins.plot import plot
+    from labs.twins.result import TwinResult
+    from sim.analysis.style import problems
+
+    t = CacheStalenessTwin()
+    run = t.simulate(t.calibrate())
+    stale = float(run.metrics["stale_reads_without_flush"])
+    rows = (
+        module.Row("stale reads without the flush", stale, stale, stale),
+        module.Row("stale reads with the flush", 0.0, 0.0, 0.0),
+    )
+    fig = plot(TwinResult(t.name, t.params(), t.calibrate(), run, run, rows))
+    assert problems(fig) == []
+    assert len(fig.axes[0].patches) == 6  # two rows, three bars each
