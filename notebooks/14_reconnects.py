@@ -34,7 +34,9 @@
 #    a client when a key it cached changes -- but only while the connection is up. What it
 #    would have said during the outage is lost.
 #
-# Terms: [glossary](glossary.md) ([MAXLEN](glossary.md#maxlen)) · defaults:
+# Terms: [glossary](glossary.md) ([XREAD](glossary.md#xread), [MAXLEN](glossary.md#maxlen),
+# [CLIENT TRACKING](glossary.md#client-tracking),
+# [sharded Pub/Sub](glossary.md#sharded-pubsub)) · defaults:
 # [cheat sheet](defaults.md#redis-server)
 
 # %%
@@ -193,13 +195,15 @@ print("the simulator replayed the same stale reads:", twin.agrees)
 # outage are lost all the same.
 #
 # **Sharded Pub/Sub.** Redis 7.0 added `SSUBSCRIBE` / `SPUBLISH`: in a Redis Cluster a
-# sharded channel lives on the shard that owns its hash slot, so a message travels only
-# within that shard instead of being broadcast over the whole cluster bus
+# shard channel is hashed to a slot like a key, and a message travels only within the
+# shard that owns the slot instead of over the whole cluster bus
 # ([Redis docs: sharded Pub/Sub](https://redis.io/docs/latest/develop/interact/pubsub/#sharded-pubsub)).
-# It scales Pub/Sub; it does not make it durable. A shard's failover or a slot migration
-# disconnects its sharded subscribers (they get an `sunsubscribe` and must subscribe
-# again), and what was published meanwhile is gone -- the same gap, detected and repaired
-# the same way.
+# It scales Pub/Sub; it does not make it durable. When the slot moves to another shard the
+# server ends the subscription -- the client gets an `sunsubscribe` it did not ask for and
+# must subscribe again at the new owner ([redis/redis#8621](https://github.com/redis/redis/pull/8621),
+# the change that introduced it) -- and a primary that fails takes its subscribers'
+# connections with it. Whatever is published meanwhile is gone: the same gap, detected and
+# repaired the same way.
 #
 # ## Summary
 # - A Pub/Sub subscriber cannot see a loss; a sequence number in each message lets it
