@@ -17,6 +17,12 @@ connections with ``CLIENT TRACKING on`` (default mode): Redis pushes an ``invali
 frame on the same connection when a key the connection read changes (redis-py 7.4 hands
 it to the parser's invalidation handler while it reads the next reply; the lab reads it
 with a ``PING`` after every update, so a read never races an invalidation still in flight).
+RESP3 rather than the RESP2 ``REDIRECT`` variant: one connection keeps invalidations and
+replies in order, and redis-py's push handling did not get in the way. The cache is the
+lab's own (:class:`TrackingCache`, on the parser hook redis-py's ``CacheProxyConnection``
+uses): redis-py 7.4.1's built-in cache (``cache_config=``) flushes itself on every
+disconnect -- so it cannot show the unflushed case -- and refuses servers older than
+Redis 7.4 ("client-side caching is supported by Redis 7.4 or later"), the course's is 7.0.
 Both caches are filled, then both connections are really closed for ``cache_down_s``
 while another client updates keys (``updates_per_s``, Poisson, uniform keys, going on
 after the reconnect); then both reconnect and read (``reads_per_s`` for ``read_for_s``).

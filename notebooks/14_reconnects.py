@@ -138,7 +138,9 @@ ex.check(answer)
 # - **cache**: two clients on RESP3 connections (`protocol=3` in redis-py: invalidations
 #   arrive as push frames on the same connection) fill their caches and are really
 #   disconnected for 1 s while another client updates keys; one keeps its cache, one
-#   flushes it; both replay exactly the operations the simulator draws for the seed.
+#   flushes it; both replay exactly the operations the simulator draws for the seed. The
+#   caches are the lab's own: redis-py 7.4.1's built-in one (`cache_config=`) always
+#   flushes on disconnect -- the right behaviour -- and needs Redis 7.4 or later.
 #
 # About 7 s.
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+import labs.naming
+from labs.clients import redis_client
 from labs.lessons import check
-from labs.reconnect import run_reconnect
+from labs.reconnect import TrackingCache, run_reconnect
 from sim.models import client_cache as cc
 
 pytestmark = pytest.mark.brokers
@@ -69,6 +71,7 @@ def test_a_stream_trimmed_below_the_gap_leaves_messages_missing():
     assert 0 < m["repaired"] < 40
     assert m["still_missing"] == m["missed"] - m["repaired"] > 0
     assert result.report["gateway:0"].lost == m["still_missing"]
+    assert check("reconnect", result) == []  # the rest of the lesson holds all the same
 
 
 def test_stale_reads_grow_with_the_update_rate():
@@ -91,3 +94,27 @@ def test_stale_reads_grow_with_the_update_rate():
 def test_bad_input_names_the_parameter(bad, name):
     with pytest.raises(ValueError, match=name):
         run_reconnect(**bad)
+
+
+def _tracking_clients(r) -> int:
+    """Connections with CLIENT TRACKING on (flag ``t`` in CLIENT LIST)."""
+    return sum("t" in c["flags"] for c in r.client_list())
+
+
+def test_a_failing_run_leaves_no_key_and_no_tracking_connection(monkeypatch):
+    monkeypatch.setattr(labs.naming, "new_run_id", lambda: "failrun0recon")
+
+    def broken(self):
+        raise RuntimeError("the reconnect broke half-way")
+
+    # By then the stream, the channel's keys and both caches' keys exist on Redis.
+    monkeypatch.setattr(TrackingCache, "reconnect", broken)
+    r = redis_client()
+    try:
+        before = _tracking_clients(r)
+        with pytest.raises(RuntimeError, match="half-way"):
+            run_reconnect(window_s=1.25, cache_down_s=0.2, read_for_s=0.2)
+        assert list(r.scan_iter(match="*failrun0recon*")) == []
+        assert _tracking_clients(r) == before
+    finally:
+        r.close()
