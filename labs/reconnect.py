@@ -297,12 +297,11 @@ def _cache_part(s: Scratch, seed: int, p: dict) -> dict:
     writer = s.redis
     version = np.zeros(model.keys, np.int64)
     writer.mset({name: 0 for name in names})
-    caches = {
-        "without_flush": TrackingCache(names, flush_on_reconnect=False),
-        "with_flush": TrackingCache(names, flush_on_reconnect=True),
-    }
-    counts = {name: dict(reads=0, hits=0, stale=0) for name in caches}
+    caches: dict[str, TrackingCache] = {}
+    counts = {name: dict(reads=0, hits=0, stale=0) for name in ("without_flush", "with_flush")}
     try:
+        for name in counts:  # closed in the finally below, also when the second one fails
+            caches[name] = TrackingCache(names, flush_on_reconnect=name == "with_flush")
         for cache in caches.values():  # fill
             for k in range(model.keys):
                 cache.get(k)
