@@ -13,10 +13,12 @@ trimmed below the gap), and the order the subscriber saw: no number ever goes ba
 on a connection (``reordered_within_connection``), one hole at the reconnect.
 
 **Client-side caching.** Two clients keep a local cache of ``cache_keys`` keys over RESP3
-connections with ``CLIENT TRACKING on`` (default mode): Redis pushes an ``invalidate``
-frame on the same connection when a key the connection read changes (redis-py 7.4 hands
-it to the parser's invalidation handler while it reads the next reply; the lab reads it
-with a ``PING`` after every update, so a read never races an invalidation still in flight).
+connections with ``CLIENT TRACKING on`` (the default mode, or ``tracking="bcast"``:
+``BCAST PREFIX`` of the cache's keys): Redis pushes an ``invalidate`` frame on the same
+connection when a key the connection read (BCAST: any key under the prefix) changes
+(redis-py 7.4 hands it to the parser's invalidation handler while it reads the next reply;
+the lab reads it with a ``PING`` after every update, so a read never races an
+invalidation still in flight).
 RESP3 rather than the RESP2 ``REDIRECT`` variant: one connection keeps invalidations and
 replies in order, and redis-py's push handling did not get in the way. The cache is the
 lab's own (:class:`TrackingCache`, on the parser hook redis-py's ``CacheProxyConnection``
@@ -73,6 +75,7 @@ def run_reconnect(
     cache_down_s: float = 1.0,
     reads_per_s: float = 100.0,
     read_for_s: float = 2.0,
+    tracking: str = "default",
     seed: int = 0,
 ) -> Result:
     """Run the reconnect lab; see the module docstring."""
@@ -106,7 +109,7 @@ def run_reconnect(
             + ", then PUBLISH '<seq> <entry id>'",
             "subscriber:0": "Pub/Sub; connection closed during the outage, then SUBSCRIBE again",
             "gateway:0": "subscriber:0 + XREAD from the last-seen entry id on a gap",
-            "cache": "RESP3, CLIENT TRACKING on (default mode), invalidate push frames",
+            "cache": f"RESP3, CLIENT TRACKING on ({tracking} mode), invalidate push frames",
         },
         metrics=metrics | cache,
     )
@@ -240,8 +243,11 @@ class _Gateway:
 class TrackingCache:
     """A local cache over one RESP3 connection with ``CLIENT TRACKING on``."""
 
-    def __init__(self, names: list[str], *, flush_on_reconnect: bool) -> None:
+    def __init__(
+        self, names: list[str], *, flush_on_reconnect: bool, bcast_prefix: str | None = None
+    ) -> None:
         self.names, self.flush_on_reconnect = names, flush_on_reconnect
+        self.bcast_prefix = bcast_prefix
         self.local: dict[bytes, bytes] = {}
         self.invalidations = 0
         self.client: redis.Redis | None = None
@@ -250,7 +256,8 @@ class TrackingCache:
     def connect(self) -> None:
         self.client = redis_client(protocol=3, single_connection_client=True)
         self.client.connection._parser.set_invalidation_push_handler(self._invalidated)
-        self.client.execute_command("CLIENT", "TRACKING", "ON")
+        mode = ("BCAST", "PREFIX", self.bcast_prefix) if self.bcast_prefix else ()
+        self.client.execute_command("CLIENT", "TRACKING", "ON", *mode)
 
     def _invalidated(self, push: list) -> None:
         keys = push[1]
@@ -293,7 +300,9 @@ class TrackingCache:
 def _cache_part(s: Scratch, seed: int, p: dict) -> dict:
     model = cache_scenario(**p)
     ops = cc.draw_ops(model, seed)
-    names = [s.redis_name(f"cache:{k}") for k in range(model.keys)]
+    prefix = s.redis_name("cache:")
+    names = [f"{prefix}{k}" for k in range(model.keys)]
+    bcast = prefix if p["tracking"] == "bcast" else None
     writer = s.redis
     version = np.zeros(model.keys, np.int64)
     writer.mset({name: 0 for name in names})
@@ -301,7 +310,9 @@ def _cache_part(s: Scratch, seed: int, p: dict) -> dict:
     counts = {name: dict(reads=0, hits=0, stale=0) for name in ("without_flush", "with_flush")}
     try:
         for name in counts:  # closed in the finally below, also when the second one fails
-            caches[name] = TrackingCache(names, flush_on_reconnect=name == "with_flush")
+            caches[name] = TrackingCache(
+                names, flush_on_reconnect=name == "with_flush", bcast_prefix=bcast
+            )
         for cache in caches.values():  # fill
             for k in range(model.keys):
                 cache.get(k)
@@ -347,8 +358,8 @@ def _cache_part(s: Scratch, seed: int, p: dict) -> dict:
         for cache in caches.values():
             cache.close()
     model_counts = {
-        "without_flush": cc.replay(ops, flush=False, keys=model.keys),
-        "with_flush": cc.replay(ops, flush=True, keys=model.keys),
+        name: cc.replay(ops, flush=name == "with_flush", keys=model.keys, bcast=bool(bcast))
+        for name in caches
     }
     out: dict[str, float] = {
         "cache_reads": counts["without_flush"]["reads"],

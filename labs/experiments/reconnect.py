@@ -47,6 +47,8 @@ PARAMS = Params(
               step=10, unit="reads/s"),
         Param("read_for_s", 2.0, "seconds of reads after the reconnect", 0.1, 10, step=0.1,
               unit="s"),
+        Param("tracking", "default", "CLIENT TRACKING mode of the caches",
+              choices=("default", "bcast")),
     ),
     (
         Bound("down_for_s", f"ends at least {AFTER_RECONNECT_S:g} s before the window does",
@@ -58,7 +60,7 @@ PARAMS = Params(
 
 #: The cache-staleness twin: the cache part's parameters.
 CACHE_TWIN = PARAMS.select(
-    "cache_keys", "updates_per_s", "cache_down_s", "reads_per_s", "read_for_s"
+    "cache_keys", "updates_per_s", "cache_down_s", "reads_per_s", "read_for_s", "tracking"
 )
 
 
@@ -72,7 +74,9 @@ def workload(*, rate_per_s, window_s, num_keys, **_) -> Workload:
     )
 
 
-def cache_scenario(*, cache_keys, updates_per_s, cache_down_s, reads_per_s, read_for_s, **_):
+def cache_scenario(
+    *, cache_keys, updates_per_s, cache_down_s, reads_per_s, read_for_s, tracking, **_
+) -> CacheScenario:
     """The cache part as the simulator's :class:`~sim.models.client_cache.CacheScenario`."""
     return CacheScenario(
         keys=cache_keys,
@@ -80,6 +84,7 @@ def cache_scenario(*, cache_keys, updates_per_s, cache_down_s, reads_per_s, read
         down_s=cache_down_s,
         reads_per_s=reads_per_s,
         read_for_s=read_for_s,
+        tracking=tracking,
     )
 
 

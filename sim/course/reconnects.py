@@ -1,9 +1,10 @@
 """Lesson 14's figure: the stale reads of a client-side cache kept across a reconnect.
 
 :func:`stale_reads_figure` runs :mod:`sim.models.client_cache` for one parameter set (the
-reconnect lab's names: ``cache_keys``, ``updates_per_s``, ``cache_down_s``, ``reads_per_s``,
-``read_for_s``) and draws the cumulative stale reads over time of the cache kept across the
-reconnect and of the one flushed on it, with the theory's expectation.
+reconnect lab's names: ``cache_keys``, ``updates_per_s``, ``cache_down_s``,
+``reads_per_s``, ``read_for_s``, ``tracking``) and draws the cumulative stale reads over
+time of the cache kept across the reconnect and of the one flushed on it, with the
+theory's expectation.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def stale_reads_figure(
     cache_down_s: float = 1.0,
     reads_per_s: float = 100.0,
     read_for_s: float = 2.0,
+    tracking: str = "default",
     seed: int = 0,
 ) -> Figure:
     """Cumulative stale reads, kept vs flushed cache, simulated and expected."""
@@ -31,6 +33,7 @@ def stale_reads_figure(
         down_s=cache_down_s,
         reads_per_s=reads_per_s,
         read_for_s=read_for_s,
+        tracking=tracking,
     )
     runs = simulate(c, seed)
     fig, axes = figure("stale-reads", (8.5, 3.6))
@@ -49,7 +52,8 @@ def stale_reads_figure(
     flushed = runs["with_flush"].stale_reads
     ax.plot([c.down_s, c.end_s], [flushed, flushed], color="tab:blue", label="flushed cache")
     ax.set(
-        title=f"Kept cache: {kept.stale_reads} of {kept.reads} reads stale; flushed: {flushed}",
+        title=f"Kept cache ({tracking} tracking): {kept.stale_reads} of {kept.reads} reads "
+        f"stale; flushed: {flushed}",
         xlabel="time since the connection dropped (s)",
         ylabel="stale reads (cumulative, count)",
         xlim=(0.0, c.end_s),

@@ -1,15 +1,17 @@
 """Client-side caching after a reconnect: stale reads when the local cache is not flushed.
 
 A client keeps a local copy of the keys it read and asks Redis to tell it when one changes
-(``CLIENT TRACKING on``, default mode: Redis remembers, per connection, the keys that
-connection read and sends one invalidation the first time such a key is modified,
-then forgets it until it is read again; https://redis.io/docs/latest/develop/clients/client-side-caching/
-and https://redis.io/docs/latest/develop/reference/client-side-caching/). While the
-connection is down the invalidations have nowhere to go: they are lost. The new
-connection tracks nothing yet, so a cache that survives the reconnect is never told about
-*any* change to the keys it kept -- neither those made during the outage nor later ones --
-until it reads them from the server again. Redis's own advice is to flush the local cache
-when the connection is lost.
+(``CLIENT TRACKING on``; https://redis.io/docs/latest/develop/reference/client-side-caching/
+and https://redis.io/docs/latest/commands/client-tracking/). In the **default** mode Redis
+remembers, per connection, the keys that connection read and sends one invalidation the
+first time such a key is modified, then forgets it until it is read again. In **BCAST**
+mode it sends an invalidation for every change of a key under the client's prefixes,
+read or not. While the connection is down the invalidations have nowhere to go: they are
+lost. In the default mode the new connection tracks nothing yet, so a cache that
+survives the reconnect is never told about *any* change to the keys it kept -- neither
+those made during the outage nor later ones -- until it reads them from the server
+again; in BCAST mode the next change of a key is announced, so a kept entry is stale only
+until then. Redis's advice is to flush the local cache when the connection is lost.
 
 The model (standalone, like :mod:`sim.models.throughput`: not a broker model of
 ``sim.run``): ``keys`` keys, all cached at time 0 when the connection drops; another
@@ -20,19 +22,23 @@ answers from its cache with a value the server no longer has. :func:`replay` pla
 sequence of operations (the lab plays the same one, :func:`draw_ops`) through the
 tracking rules above; timing matters only through the order of the operations.
 
-Theory (:func:`expected_stale_reads`), per-key update rate ``lam = updates_per_s / keys``:
-without the flush every read hits the cache and is stale iff its key was updated since 0,
-so a read at ``t`` is stale with probability ``1 - exp(-lam t)`` and
+Theory (:func:`expected_stale_reads`), per-key update rate ``lam = updates_per_s / keys``,
+``d = down_s``, ``w = read_for_s``, ``r = reads_per_s``. Default mode, no flush: every
+read hits the cache and is stale iff its key changed since 0, probability
+``1 - exp(-lam t)`` at time ``t``, so
 
-    E[stale] = reads_per_s * (read_for_s - (exp(-lam d) - exp(-lam (d + read_for_s))) / lam)
+    E[stale] = r * (w - (exp(-lam d) - exp(-lam (d + w))) / lam)
 
-with ``d = down_s``; with the flush every first read goes to the server and later changes
-are invalidated, so none is stale (the invalidation racing a read, under a millisecond,
-aside).
+BCAST, no flush: stale iff the key changed during the outage and not since the reconnect,
+``(1 - exp(-lam d)) exp(-lam (t - d))``, so ``E[stale] = r (1 - exp(-lam d)) (1 - exp(-lam
+w)) / lam``. With the flush every first read goes to the server and later changes are
+invalidated, so none is stale (the invalidation racing a read, under a millisecond, aside).
 
 >>> c = CacheScenario(keys=100, updates_per_s=50, down_s=1, reads_per_s=100, read_for_s=2)
 >>> round(expected_stale_reads(c), 1)
 123.3
+>>> round(expected_stale_reads(CacheScenario(tracking="bcast")), 1)  # the same, BCAST
+49.7
 >>> counts = replay(draw_ops(c, seed=0), flush=True)
 >>> counts.stale_reads
 0
@@ -47,19 +53,25 @@ import numpy as np
 from sim.core.validation import check_number
 
 UPDATE, RECONNECT, READ = 0, 1, 2
+#: ``CLIENT TRACKING`` modes the model knows.
+TRACKING = ("default", "bcast")
 
 
 @dataclass(frozen=True)
 class CacheScenario:
-    """Key space, update and read rates, the outage (s) and how long reads go on after it."""
+    """Key space, update and read rates, the outage (s), how long reads go on after it and
+    the tracking mode (``"default"`` or ``"bcast"``)."""
 
     keys: int = 100
     updates_per_s: float = 50.0
     down_s: float = 1.0
     reads_per_s: float = 100.0
     read_for_s: float = 2.0
+    tracking: str = "default"
 
     def __post_init__(self) -> None:
+        if self.tracking not in TRACKING:
+            raise ValueError(f'"tracking" must be one of {TRACKING}, got {self.tracking!r}.')
         check_number(self, "keys", 1, 100_000, integer=True)
         check_number(self, "updates_per_s", 0.0, 10_000.0)
         check_number(self, "down_s", 0.0, 3600.0)
@@ -119,11 +131,12 @@ def draw_ops(c: CacheScenario, seed: int) -> Ops:
     return Ops(kind=kind[order], key=key[order], t=t[order])
 
 
-def replay(ops: Ops, *, flush: bool, keys: int | None = None) -> CacheCounts:
+def replay(ops: Ops, *, flush: bool, keys: int | None = None, bcast: bool = False) -> CacheCounts:
     """Play ``ops`` through a tracking client whose cache holds every key at time 0.
 
-    ``flush``: empty the local cache on the reconnect. Versions stand for values: a read is
-    stale when the cached version differs from the server's.
+    ``flush``: empty the local cache on the reconnect; ``bcast``: BCAST mode (every change
+    announced while connected). Versions stand for values: a read is stale when the cached
+    version differs from the server's.
     """
     n_keys = int(keys if keys is not None else (ops.key.max() + 1 if len(ops) else 1))
     server = np.zeros(n_keys, np.int64)
@@ -138,7 +151,7 @@ def replay(ops: Ops, *, flush: bool, keys: int | None = None) -> CacheCounts:
             server[key] += 1
             if not connected:
                 updated_while_down[key] = True
-            elif tracked[key]:  # the invalidation arrives: drop the copy, stop tracking
+            elif bcast or tracked[key]:  # the invalidation arrives: drop the copy, untrack
                 tracked[key] = False
                 cached[key] = -1
                 invalidations += 1
@@ -172,10 +185,12 @@ def expected_stale_reads(c: CacheScenario, *, flush: bool = False, by_s=None):
     array of times since the connection dropped): those expected by then instead."""
     t = np.clip(np.asarray(c.end_s if by_s is None else by_s, float), c.down_s, c.end_s)
     lam = c.updates_per_s / c.keys
+    d = c.down_s
     if flush or lam == 0 or c.reads_per_s == 0:
         expected = np.zeros_like(t)
+    elif c.tracking == "bcast":
+        expected = c.reads_per_s * (1 - np.exp(-lam * d)) * (1 - np.exp(-lam * (t - d))) / lam
     else:
-        d = c.down_s
         expected = c.reads_per_s * ((t - d) - (np.exp(-lam * d) - np.exp(-lam * t)) / lam)
     return float(expected) if expected.ndim == 0 else expected
 
@@ -188,8 +203,8 @@ def expected_keys_updated_while_down(c: CacheScenario) -> float:
 def simulate(c: CacheScenario, seed: int) -> dict[str, CacheCounts]:
     """One run of the model: the same operations for a client without and one with the
     flush on reconnect."""
-    ops = draw_ops(c, seed)
+    ops, bcast = draw_ops(c, seed), c.tracking == "bcast"
     return {
-        "without_flush": replay(ops, flush=False, keys=c.keys),
-        "with_flush": replay(ops, flush=True, keys=c.keys),
+        "without_flush": replay(ops, flush=False, keys=c.keys, bcast=bcast),
+        "with_flush": replay(ops, flush=True, keys=c.keys, bcast=bcast),
     }

@@ -87,9 +87,25 @@ def test_stale_reads_grow_with_the_update_rate():
     assert fast["expected_stale_reads_without_flush"] == pytest.approx(expected)
 
 
+def test_bcast_tracking_announces_later_changes_but_not_those_made_while_away():
+    result = run_reconnect(window_s=1.25, read_for_s=1.5, tracking="bcast", seed=4)
+    assert check("reconnect", result) == []
+    m = result.metrics
+    # The kept cache hears of every change after the reconnect (BCAST: any key under the
+    # prefix), so it is stale only for keys changed while away and not since.
+    assert m["invalidations_after_reconnect_without_flush"] > 0
+    assert 0 < m["stale_reads_without_flush"] == m["model_stale_reads_without_flush"]
+    assert m["stale_reads_with_flush"] == 0
+    assert result.settings["cache"].startswith("RESP3, CLIENT TRACKING on (bcast mode)")
+
+
 @pytest.mark.parametrize(
     ("bad", "name"),
-    [({"down_for_s": 5.0}, "down_for_s"), ({"cache_keys": 0}, "cache_keys")],
+    [
+        ({"down_for_s": 5.0}, "down_for_s"),
+        ({"cache_keys": 0}, "cache_keys"),
+        ({"tracking": "optin"}, "tracking"),
+    ],
 )
 def test_bad_input_names_the_parameter(bad, name):
     with pytest.raises(ValueError, match=name):

@@ -1,4 +1,4 @@
-"""The client-side cache model against its theory (no brokers).
+"""The client-side cache model against its theory (no brokers), in both tracking modes.
 
 Theory (:func:`sim.models.client_cache.expected_stale_reads`): without the flush a read at
 ``t`` after the connection dropped is stale with probability ``1 - exp(-lam t)``. The model's
@@ -28,6 +28,8 @@ def _mean_and_se(values) -> tuple[float, float]:
     [
         cc.CacheScenario(),
         cc.CacheScenario(keys=20, updates_per_s=4.0, down_s=0.5, reads_per_s=50.0, read_for_s=3),
+        cc.CacheScenario(tracking="bcast"),
+        cc.CacheScenario(keys=20, updates_per_s=4.0, down_s=2.0, read_for_s=3, tracking="bcast"),
     ],
 )
 def test_stale_reads_without_the_flush_match_the_theory_within_four_standard_errors(scenario):
@@ -104,3 +106,17 @@ def test_the_same_seed_draws_the_same_operations():
 def test_bad_input_names_the_field(field, value):
     with pytest.raises(ValueError, match=field):
         cc.CacheScenario(**{field: value})
+
+
+def test_bcast_is_stale_only_until_the_next_change_so_never_more_than_default():
+    # Same operations: a BCAST stale read is a key changed while away and not since the
+    # reconnect -- in the default mode that read is stale too (its key changed since 0).
+    for seed in range(50):
+        ops = cc.draw_ops(cc.CacheScenario(), seed)
+        default = cc.replay(ops, flush=False, keys=100)
+        bcast = cc.replay(ops, flush=False, keys=100, bcast=True)
+        assert 0 < bcast.stale_reads <= default.stale_reads
+        assert bcast.invalidations_after_reconnect == int(
+            ((ops.kind == cc.UPDATE) & (ops.t > cc.CacheScenario().down_s)).sum()
+        )
+        assert cc.replay(ops, flush=True, keys=100, bcast=True).stale_reads == 0

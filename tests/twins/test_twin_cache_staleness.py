@@ -15,11 +15,12 @@ from labs.twins.cache_staleness import CacheStalenessTwin
 SETS = [
     {},
     {"cache_keys": 20, "updates_per_s": 10.0, "cache_down_s": 0.5, "read_for_s": 1.0, "seed": 3},
+    {"tracking": "bcast", "seed": 5},
 ]
 
 
 @pytest.mark.brokers
-@pytest.mark.parametrize("params", SETS, ids=["defaults", "small"])
+@pytest.mark.parametrize("params", SETS, ids=["defaults", "small", "bcast"])
 def test_real_and_simulated_stale_reads_agree(params):
     res = CacheStalenessTwin(**params).run()
     table = "\n" + res.table()
