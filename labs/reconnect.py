@@ -24,7 +24,8 @@ replies in order, and redis-py's push handling did not get in the way. The cache
 lab's own (:class:`TrackingCache`, on the parser hook redis-py's ``CacheProxyConnection``
 uses): redis-py 7.4.1's built-in cache (``cache_config=``) flushes itself on every
 disconnect -- so it cannot show the unflushed case -- and refuses servers older than
-Redis 7.4 ("client-side caching is supported by Redis 7.4 or later"), the course's is 7.0.
+Redis 7.4 ("client-side caching is supported by Redis 7.4 or later"), such as the native
+stack's redis-server 7.0.15 (the Docker stack runs 7.4.2).
 Both caches are filled, then both connections are really closed for ``cache_down_s``
 while another client updates keys (``updates_per_s``, Poisson, uniform keys, going on
 after the reconnect); then both reconnect and read (``reads_per_s`` for ``read_for_s``).
@@ -33,7 +34,7 @@ value the server no longer has), the other flushes it on reconnect
 (``stale_reads_with_flush``: 0). The operations are :func:`sim.models.client_cache.draw_ops`
 for the seed, so the simulator replays exactly these (the ``cache_staleness`` twin).
 
-Redis 7.0 behaviour, see https://redis.io/docs/latest/develop/reference/client-side-caching/
+Redis 6.0+ behaviour (run here on 7.0.15), see https://redis.io/docs/latest/develop/reference/client-side-caching/
 ("when the connection is lost ... flush the local cache") and
 https://redis.io/docs/latest/commands/client-tracking/.
 """
@@ -152,8 +153,8 @@ def _gap_part(s: Scratch, seed: int, p: dict) -> tuple:
         last = len(plan) - 1
         wait_until(
             lambda: (sub_log.ids and sub_log.ids[-1] == last) or thread.error,
-            timeout_s=5,
-            what="the subscriber to receive the last message (is Redis overloaded?)",
+            timeout_s=10,
+            what="the subscriber to receive the last message (python -m labs.stack status)",
         )
     finally:
         stop.set()
