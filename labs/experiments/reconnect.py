@@ -74,18 +74,9 @@ def workload(*, rate_per_s, window_s, num_keys, **_) -> Workload:
     )
 
 
-def cache_scenario(
-    *, cache_keys, updates_per_s, cache_down_s, reads_per_s, read_for_s, tracking, **_
-) -> CacheScenario:
+def cache_scenario(**values) -> CacheScenario:
     """The cache part as the simulator's :class:`~sim.models.client_cache.CacheScenario`."""
-    return CacheScenario(
-        keys=cache_keys,
-        updates_per_s=updates_per_s,
-        down_s=cache_down_s,
-        reads_per_s=reads_per_s,
-        read_for_s=read_for_s,
-        tracking=tracking,
-    )
+    return CacheScenario.from_lab(**values)
 
 
 def scenario(*, timing: Timing, **v) -> Scenario:

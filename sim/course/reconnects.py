@@ -13,28 +13,16 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from sim.analysis.style import figure, legend_outside
-from sim.models.client_cache import CacheScenario, expected_stale_reads, simulate
+from sim.models.client_cache import LAB_NAMES, CacheScenario, expected_stale_reads, simulate
 
 
-def stale_reads_figure(
-    *,
-    cache_keys: int = 100,
-    updates_per_s: float = 50.0,
-    cache_down_s: float = 1.0,
-    reads_per_s: float = 100.0,
-    read_for_s: float = 2.0,
-    tracking: str = "default",
-    seed: int = 0,
-) -> Figure:
-    """Cumulative stale reads, kept vs flushed cache, simulated and expected."""
-    c = CacheScenario(
-        keys=cache_keys,
-        updates_per_s=updates_per_s,
-        down_s=cache_down_s,
-        reads_per_s=reads_per_s,
-        read_for_s=read_for_s,
-        tracking=tracking,
-    )
+def stale_reads_figure(*, seed: int = 0, **lab_values) -> Figure:
+    """Cumulative stale reads, kept vs flushed cache, simulated and expected, for the
+    reconnect lab's cache parameters ``lab_values`` (the lab's defaults for the rest)."""
+    unknown = sorted(set(lab_values) - set(LAB_NAMES))
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown}; allowed: {sorted(LAB_NAMES)}.")
+    c = CacheScenario.from_lab(**lab_values)
     runs = simulate(c, seed)
     fig, axes = figure("stale-reads", (8.5, 3.6))
     ax = axes[0, 0]
@@ -52,7 +40,7 @@ def stale_reads_figure(
     flushed = runs["with_flush"].stale_reads
     ax.plot([c.down_s, c.end_s], [flushed, flushed], color="tab:blue", label="flushed cache")
     ax.set(
-        title=f"Kept cache ({tracking} tracking): {kept.stale_reads} of {kept.reads} reads "
+        title=f"Kept cache ({c.tracking} tracking): {kept.stale_reads} of {kept.reads} reads "
         f"stale; flushed: {flushed}",
         xlabel="time since the connection dropped (s)",
         ylabel="stale reads (cumulative, count)",

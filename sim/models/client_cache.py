@@ -57,6 +57,17 @@ UPDATE, RECONNECT, READ = 0, 1, 2
 TRACKING = ("default", "bcast")
 
 
+#: The reconnect lab's name of each :class:`CacheScenario` field.
+LAB_NAMES = {
+    "cache_keys": "keys",
+    "updates_per_s": "updates_per_s",
+    "cache_down_s": "down_s",
+    "reads_per_s": "reads_per_s",
+    "read_for_s": "read_for_s",
+    "tracking": "tracking",
+}
+
+
 @dataclass(frozen=True)
 class CacheScenario:
     """Key space, update and read rates, the outage (s), how long reads go on after it and
@@ -77,6 +88,12 @@ class CacheScenario:
         check_number(self, "down_s", 0.0, 3600.0)
         check_number(self, "reads_per_s", 0.0, 10_000.0)
         check_number(self, "read_for_s", 0.0, 3600.0)
+
+    @classmethod
+    def from_lab(cls, **values) -> CacheScenario:
+        """From the reconnect lab's parameter names (:data:`LAB_NAMES`; other names are
+        ignored, missing fields keep their defaults)."""
+        return cls(**{field: values[name] for name, field in LAB_NAMES.items() if name in values})
 
     @property
     def end_s(self) -> float:

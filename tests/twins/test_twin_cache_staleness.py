@@ -72,3 +72,12 @@ def test_the_twin_figure_follows_the_house_style():
     fig = plot(TwinResult(t.name, t.params(), t.calibrate(), run, run, rows))
     assert problems(fig) == []
     assert len(fig.axes[0].patches) == 6  # two rows, three bars each
+
+
+def test_the_models_defaults_are_the_labs():
+    # Lesson 14's figure leaves the parameters it has no slider for at the model's
+    # defaults: they must be the lab's, declared in labs/experiments/reconnect.py.
+    from labs.experiments import RECONNECT
+    from sim.models.client_cache import CacheScenario
+
+    assert CacheScenario.from_lab(**RECONNECT.defaults()) == CacheScenario()
