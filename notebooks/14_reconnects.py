@@ -209,8 +209,8 @@ row = bcast["stale reads without the flush"]
 print(f"BCAST, kept cache: {row.real:.0f} stale reads on Redis, {row.simulator:.0f} simulated, "
       f"{row.theory:.1f} expected")  # fmt: skip
 print("BCAST, flushed cache:", bcast.real.metrics["stale_reads_with_flush"])
-kept = bcast.real.metrics["invalidations_after_reconnect_without_flush"]
-print("invalidations after the reconnect, kept cache:", kept)
+announced = bcast.real.metrics["invalidations_after_reconnect_without_flush"]
+print("invalidations after the reconnect, kept cache:", announced)
 print("twin agrees:", bcast.agrees)
 
 # %% [markdown]
