@@ -453,6 +453,33 @@ def _redis_durability(c: _Lesson) -> None:
         c.expect(p50 >= 2 * lag, f"{label}: WAIT p50 {p50:.0f} ms, under two link delays")
 
 
+def _reconnect(c: _Lesson) -> None:
+    # (a) one outage, one gap, every missed message repaired from the stream (when it kept
+    # them), nothing reordered on a connection, the application's sequence complete.
+    missed, repaired = c.m["missed"], c.m["repaired"]
+    if missed < MIN_SENT_WHILE_AWAY:
+        c.could_not_keep_up(f"only {missed} messages went out while the subscriber was away")
+    c.expect(c.m["gaps_detected"] == 1, f"{c.m['gaps_detected']} gaps detected, not 1")
+    c.expect(missed == c.row("subscriber:0").lost, f"missed {missed}, Pub/Sub lost more/less")
+    c.expect(c.m["reordered_within_connection"] == 0, "numbers went backwards on a connection")
+    c.expect(c.m["gateway_order_inversions"] == 0, "the gateway delivered out of order")
+    maxlen = c.p["stream_maxlen"]
+    if not maxlen or maxlen > missed + c.p["rate_per_s"]:  # the stream kept the whole gap
+        c.expect(repaired == missed, f"repaired {repaired} of {missed} missed")
+        c.expect(c.m["still_missing"] == 0, f"{c.m['still_missing']} still missing")
+        c.zeros("gateway:0", "lost", "unseen", "duplicated")
+    # (b) the cache kept across the reconnect serves stale reads; flushed, none.
+    away = c.m["keys_updated_while_down"]
+    c.expect(
+        c.m["stale_reads_without_flush"] > 0,
+        f"no stale read without the flush ({away} keys updated while away)",
+    )
+    c.expect(c.m["stale_reads_with_flush"] == 0, f"{c.m['stale_reads_with_flush']} stale with it")
+    c.expect(
+        c.m["invalidations_while_connected_without_flush"] > 0, "no invalidation while connected"
+    )
+
+
 LESSONS: dict[str, Callable[[_Lesson], None]] = {
     "loss": _loss,
     "replay": _replay,
@@ -470,6 +497,7 @@ LESSONS: dict[str, Callable[[_Lesson], None]] = {
     "retention": _retention,
     "throughput": _throughput,
     "redis_durability": _redis_durability,
+    "reconnect": _reconnect,
 }
 
 

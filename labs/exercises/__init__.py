@@ -4,7 +4,15 @@ The API is in :mod:`.core`; each lesson's exercises are built by a function of a
 module imported here, so a lesson needs one import: ``from labs.exercises import early``.
 """
 
-from labs.exercises import capstone, early, late, performance, redis_durability, streams_ops
+from labs.exercises import (
+    capstone,
+    early,
+    late,
+    performance,
+    reconnects,
+    redis_durability,
+    streams_ops,
+)
 from labs.exercises.core import Exercise, Reveal, Verdict, created, for_learner, shown
 
 __all__ = [
@@ -18,6 +26,7 @@ __all__ = [
     "late",
     "performance",
     "redis_durability",
+    "reconnects",
     "shown",
     "streams_ops",
 ]

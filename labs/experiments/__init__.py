@@ -22,6 +22,7 @@ from labs.experiments.ordering import ORDERING
 from labs.experiments.partitioners import PARTITIONERS
 from labs.experiments.poison import POISON
 from labs.experiments.rebalance import REBALANCE
+from labs.experiments.reconnect import RECONNECT
 from labs.experiments.redis_durability import REDIS_DURABILITY
 from labs.experiments.replay import REPLAY
 from labs.experiments.retention import RETENTION
@@ -50,6 +51,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         THROUGHPUT,
         REDIS_DURABILITY,
         STREAMS_OPS,
+        RECONNECT,
     )
 }
 

@@ -172,6 +172,23 @@ class Calibration:
         return "\n".join(lines)
 
 
+def unmeasured() -> Calibration:
+    """A calibration with nothing measured: for twins whose counts depend on the order of
+    events only, not on any broker timing."""
+    nan = float("nan")
+    return Calibration(
+        pubsub_latency_ms=nan,
+        resubscribe_ms=nan,
+        kafka_latency_ms=nan,
+        rejoin_ms=nan,
+        service_rate_per_s=nan,
+        effective_rate_per_s=nan,
+        service_overhead_ms=nan,
+        duration_s=0.0,
+        measured_at=time.strftime("%Y-%m-%d %H:%M:%S"),
+    )
+
+
 def calibrate(
     *, rate_per_s: float = 200.0, service_rate_per_s: float = 400.0, records: int | None = None
 ) -> Calibration:

@@ -7,7 +7,8 @@
   for ``loss``, the Pub/Sub subscriber's received messages);
 - ``hot_partitions`` -- messages per partition: murmur2's count, the simulator's, the real
   topic's;
-- ``idempotency`` -- duplicates per consumer: predicted, simulator, real broker.
+- ``idempotency`` -- duplicates per consumer: predicted, simulator, real broker;
+- ``cache_staleness`` -- stale reads without and with the flush on reconnect.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def plot(result: TwinResult) -> Figure:
         return _lag(result)
     if result.name == "hot_partitions":
         return _bars(result, "messages in partition ", "partition", "messages (count)")
+    if result.name == "cache_staleness":
+        return _bars(result, "stale reads ", "metric", "stale reads (count)", hot=False)
     return _bars(result, "", "metric", "duplicates (count)")
 
 
@@ -63,7 +66,7 @@ def _lag(result: TwinResult) -> Figure:
     return fig
 
 
-def _bars(result: TwinResult, prefix: str, xlabel: str, ylabel: str) -> Figure:
+def _bars(result: TwinResult, prefix: str, xlabel: str, ylabel: str, hot: bool = True) -> Figure:
     rows = [
         r
         for r in result.rows
@@ -88,7 +91,7 @@ def _bars(result: TwinResult, prefix: str, xlabel: str, ylabel: str) -> Figure:
     ax.set_xticks(x, [r.metric.removeprefix(prefix) for r in rows], fontsize=8)
     title = f"twin {result.name}"
     real = [np.nan if r.real is None else float(r.real) for r in rows]
-    if prefix and rows and not np.all(np.isnan(real)):
+    if hot and prefix and rows and not np.all(np.isnan(real)):
         hot = int(np.nanargmax(real))
         title += f": partition {rows[hot].metric.removeprefix(prefix)} hottest ({real[hot]:.0f})"
         ax.get_xticklabels()[hot].set_color("tab:red")

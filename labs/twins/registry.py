@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from labs.experiments import EXPERIMENTS
+from labs.twins.cache_staleness import CacheStalenessTwin
 from labs.twins.core import Twin
 from labs.twins.failover import FailoverTwin
 from labs.twins.hot_partitions import HotPartitionsTwin
@@ -31,11 +32,16 @@ TWINS: dict[str, type[Twin]] = {
         ZombieTwin,
         ThroughputTwin,
         FailoverTwin,
+        CacheStalenessTwin,
     )
 }
 if set(TWINS) != {n for e in EXPERIMENTS.values() for n in e.twins}:
     raise RuntimeError("every twin class must be declared with its experiment (Experiment.twins)")
-ALIASES = {"replay": "lag", "hot-partitions": "hot_partitions"}
+ALIASES = {
+    "replay": "lag",
+    "hot-partitions": "hot_partitions",
+    "cache-staleness": "cache_staleness",
+}
 
 
 def resolve(name: str) -> type[Twin]:

@@ -168,6 +168,11 @@ class TwinResult:
     def __str__(self) -> str:
         return self.table()
 
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        """A notebook's plain-text form is the table, not the dataclass's field dump (which
+        prints the histories' arrays)."""
+        printer.text(self.table())
+
     def _repr_html_(self) -> str:
         cells = "".join(
             "<tr>"

@@ -25,10 +25,9 @@ duplicated side effects are ``batch``. Every row is exact.
 from __future__ import annotations
 
 import math
-import time
 
 from labs.experiments.zombie import ZOMBIE
-from labs.twins.calibrate import Calibration
+from labs.twins.calibrate import Calibration, unmeasured
 from labs.twins.core import Twin
 from labs.twins.result import Row
 from sim import Group, Log
@@ -60,18 +59,7 @@ class ZombieTwin(Twin):
 
     def calibrate(self) -> Calibration:
         """Nothing to measure: the counts do not depend on timing."""
-        nan = float("nan")
-        return Calibration(
-            pubsub_latency_ms=nan,
-            resubscribe_ms=nan,
-            kafka_latency_ms=nan,
-            rejoin_ms=nan,
-            service_rate_per_s=nan,
-            effective_rate_per_s=nan,
-            service_overhead_ms=nan,
-            duration_s=0.0,
-            measured_at=time.strftime("%Y-%m-%d %H:%M:%S"),
-        )
+        return unmeasured()
 
     def predicted(self) -> dict[str, int]:
         last = self.batches_before * self.batch

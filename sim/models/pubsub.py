@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from sim.analysis.gaps import sequence_gaps
 from sim.analysis.result import Series
 from sim.core import faults as fl
 from sim.core.distributions import Service
@@ -60,12 +61,17 @@ class Subscriber:
 
     service: Service = field(default_factory=lambda: Service("constant", 0.05))
     reconnect_delay_ms: float = 1000.0
+    #: The subscriber repairs the gaps its sequence numbers reveal from a stream the
+    #: publisher also writes (:mod:`sim.analysis.gaps`), capped at ``repair_maxlen`` entries
+    #: (0: untrimmed); None: no repair, and no gap metrics.
+    repair_maxlen: int | None = None
 
     _NESTED: ClassVar = {"service": Service}
 
     def __post_init__(self) -> None:
         nested(self)
         check_number(self, "reconnect_delay_ms", 0.0, 1e9)
+        check_number(self, "repair_maxlen", 0, 2**40, integer=True, optional=True)
 
 
 # --------------------------------------------------------------------------- simulation
@@ -140,6 +146,7 @@ class SubscriberSim:
         self.name = name = f"subscriber:{index}"
         t = msgs.publish_time
         self.reconnect = sub.reconnect_delay_ms / 1000.0
+        self.repair_maxlen = sub.repair_maxlen
         self.delay = channel.network_delay_ms / 1000.0
         service = sub.service.sample(rng, t.size)
         for f in faults:
@@ -384,6 +391,8 @@ class ChannelSim:
             metrics[f"failed:{run.name}"] = float(run.failed)
             window = msgs.window_s
             metrics[f"down_fraction:{run.name}"] = run.down_s / window if window > 0 else 0.0
+            if sub.repair_maxlen is not None:
+                metrics |= _gap_metrics(run, msgs, sub.repair_maxlen)
         return readers, {"receivers": receivers}, metrics, self.ok
 
 
@@ -438,3 +447,13 @@ class _RunningChannel(Running):
         metrics["mean_receivers"] = float(rec.mean()) if len(msgs) else 0.0
         series = {"receivers": Series("receivers", msgs.publish_time, rec, "subscribers")}
         return Collected(readers=subs, series=series, metrics=metrics)
+
+
+def _gap_metrics(run: SubscriberRun, msgs: Messages, maxlen: int) -> dict[str, float]:
+    """What the subscriber's sequence numbers reveal, repaired from a stream of ``maxlen``
+    entries (0: untrimmed) as it stood when each revealing message arrived."""
+    seen = np.concatenate(([-1], np.maximum.accumulate(run.ids)[:-1]))
+    revealed_at = run.times[run.ids - seen > 1]
+    published = np.searchsorted(msgs.publish_time, revealed_at, side="right")
+    gaps = sequence_gaps(run.ids, sent=len(msgs), stream_maxlen=maxlen, published=published)
+    return {f"{k}:{run.name}": float(v) for k, v in gaps.as_dict().items()}

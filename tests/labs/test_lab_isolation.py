@@ -34,6 +34,14 @@ CHEAP = {
     "retention": dict(
         duration_s=0.5, segment_ms=100, retention_ms=100, join_after_s=0.5, observe_s=1.0
     ),
+    "reconnect": dict(
+        rate_per_s=100.0,
+        window_s=0.8,
+        down_from_s=0.2,
+        down_for_s=0.3,
+        cache_down_s=0.2,
+        read_for_s=0.2,
+    ),
     "throughput": dict(
         configs="quick", point_s=0.2, min_rate_per_s=100.0, max_rate_per_s=100.0, steps=1
     ),

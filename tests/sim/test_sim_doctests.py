@@ -16,6 +16,7 @@ import sim
 MODULES = [
     "sim",
     "sim.analysis.compare",
+    "sim.analysis.gaps",
     "sim.core.distributions",
     "sim.core.scenario",
     "sim.course.decision.events_file",
@@ -23,6 +24,7 @@ MODULES = [
     "sim.course.decision.record",
     "sim.course.decision.settings",
     "sim.models.assignors",
+    "sim.models.client_cache",
     "sim.models.dlq",
     "sim.models.replication",
     "sim.models.streams",
