@@ -203,3 +203,5 @@ for elr in (True, False):
 #   nothing here: acknowledged means "on every in-sync replica", and retries are deduplicated.
 # - For critical events: `acks='all'`, `min.insync.replicas=2`, replication factor 3,
 #   unclean leader election off -- and treat a timeout as "unknown", never as "failed".
+# - Next: [14 · Reconnects](14_reconnects.ipynb) -- what a subscriber misses across a
+#   reconnect, and how it notices.
