@@ -14,7 +14,7 @@ commit or the other:
   in one SQLite transaction: the crash before the commit rolls back both, the crash after it
   leaves both. A relay then reads the unsent outbox rows in id order, ``relay_batch`` at a
   time, publishes them with an idempotent producer, waits for the acknowledgements and marks
-  them sent. The relay crashes ``relay_crashes`` times (at batches drawn from the seed) after
+  them sent. The relay crashes ``relay_crashes`` times (at full batches drawn from the seed) after
   the acknowledgements and before marking the batch sent: the relay that replaces it (a new
   producer, so a new idempotence session) publishes the batch again. The relay runs once the
   requests are done, so the counts are exact; in production it runs beside the service.
@@ -77,7 +77,8 @@ def crash_plan(requests: int, crash_fraction: float, seed: int) -> np.ndarray:
 
 
 def relay_crash_batches(batches: int, relay_crashes: int, seed: int) -> set[int]:
-    """The batches (by index) after which the relay crashes, drawn from ``seed``."""
+    """The batches (by index, among the ``batches`` full ones) after which the relay
+    crashes, drawn from ``seed``."""
     rng = lab_rngs(seed, 3)[2]
     return set(rng.choice(batches, size=relay_crashes, replace=False).tolist())
 
@@ -212,7 +213,7 @@ def run_outbox(
                         outbox_write(outbox_db, order, crash)
                     done.advance()
             committed = outbox_db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
-            crash_at = relay_crash_batches(-(-committed // relay_batch), relay_crashes, seed)
+            crash_at = relay_crash_batches(committed // relay_batch, relay_crashes, seed)
             with progress.step("the relay publishes the outbox"):
                 republished = relay(s, outbox_db, topics["outbox"], relay_batch, crash_at)
             orders = {

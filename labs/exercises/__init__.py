@@ -4,7 +4,7 @@ The API is in :mod:`.core`; each lesson's exercises are built by a function of a
 module imported here, so a lesson needs one import: ``from labs.exercises import early``.
 """
 
-from labs.exercises import early, late, performance
+from labs.exercises import early, kafka_depth, late, performance
 from labs.exercises.core import Exercise, Reveal, Verdict, created, for_learner, shown
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "Verdict",
     "created",
     "early",
+    "kafka_depth",
     "for_learner",
     "late",
     "performance",

@@ -16,16 +16,14 @@ model (expected counts for a crash probability per request): :mod:`sim.models.ou
 
 from __future__ import annotations
 
-import math
-
 from labs.experiments.base import Experiment
 from labs.params import Bound, Param, Params
 
 
 def relay_batches(values) -> int:
-    """Batches the relay publishes at least (every crashed request rolled back)."""
+    """Full batches the relay publishes at least (every crashed request rolled back)."""
     crashed = round(values["crash_fraction"] * values["requests"])
-    return math.ceil((values["requests"] - crashed) / values["relay_batch"])
+    return (values["requests"] - crashed) // values["relay_batch"]
 
 
 PARAMS = Params(
@@ -37,7 +35,7 @@ PARAMS = Params(
         Param("relay_crashes", 2, "times the relay crashes after publishing a batch", 0, 20),
     ),
     (
-        Bound("relay_crashes", "at most one per batch the relay publishes",
+        Bound("relay_crashes", "at most one per full batch the relay publishes",
               high=relay_batches),
     ),
 )  # fmt: skip

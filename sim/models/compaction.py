@@ -177,3 +177,25 @@ def clean(
         checkpoint = end
         cleanings.append(float(t))
     return CompactedLog(append, keys, tombstone, removed, np.array(cleanings))
+
+
+def simulate(
+    *,
+    keys: int = 20,
+    updates_per_key: int = 30,
+    tombstoned_keys: int = 4,
+    rate_per_s: float = 50.0,
+    cleaner: Cleaner | None = None,
+    after_s: float = 5.0,
+    seed: int = 0,
+) -> tuple[CompactedLog, float]:
+    """A service writing the :func:`write_plan` at ``rate_per_s`` (constant spacing), the
+    partition watched until ``after_s`` past the last write: the log and that end time."""
+    if not rate_per_s > 0:
+        raise ValueError(f'"rate_per_s" must be > 0, got {rate_per_s!r}.')
+    plan = write_plan(keys, updates_per_key, tombstoned_keys, np.random.default_rng(seed))
+    append = np.arange(len(plan)) / rate_per_s
+    until = float(append[-1]) + after_s
+    keys_ = np.array([k for k, _ in plan], np.int64)
+    dead = np.array([d for _, d in plan], bool)
+    return clean(append, keys_, dead, cleaner or Cleaner(), until), until
