@@ -25,14 +25,13 @@ from __future__ import annotations
 import numpy as np
 
 import sim.progress as progress
-from labs.clients import WaitTimeout, read_all
+from labs.clients import read_all
 from labs.consume import topic_partitions
 from labs.experiments.transactions import TRANSACTIONS
 from labs.naming import scratch
 from labs.recording import Clock, ReaderLog, Sends
 from labs.workload import lab_rngs, message_id, payload
 from sim.analysis.result import Result
-from sim.core.history import OK
 from sim.models.partitioner import key_bytes
 
 SOURCE = "kafka"
@@ -89,12 +88,7 @@ def run_transactions(
                 else:
                     producer.commit_transaction()
                 done.advance()
-        outcome = sends.array("outcome")
-        if (outcome != OK).any():
-            raise WaitTimeout(
-                f"{int((outcome != OK).sum())} of {len(sends)} transactional writes to {topic} "
-                "were not acknowledged; is Kafka up? (python -m labs.stack status)"
-            )
+        sends.require_acknowledged(topic)
         logs, ends = {}, {}
         for isolation in ("read_committed", "read_uncommitted"):
             log = logs[isolation] = ReaderLog(f"consumer:{isolation}")

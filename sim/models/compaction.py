@@ -199,3 +199,19 @@ def simulate(
     keys_ = np.array([k for k, _ in plan], np.int64)
     dead = np.array([d for _, d in plan], bool)
     return clean(append, keys_, dead, cleaner or Cleaner(), until), until
+
+
+def lab_writes(
+    plan: list[tuple[int, bool]], segment_ms: float, gap_s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The compaction lab's writes as appends ``(times, keys, tombstone)``: the plan at
+    once, its last update a segment later (it rolls the segment), one more update of that
+    key ``gap_s`` after it (it rolls again: the lab writes it once the tombstones' delete
+    retention has passed)."""
+    n = len(plan)
+    append = np.zeros(n + 1)
+    append[n - 1] = segment_ms / 1000 + 0.05
+    append[n] = append[n - 1] + gap_s
+    keys = np.array([k for k, _ in plan] + [plan[-1][0]], np.int64)
+    dead = np.array([d for _, d in plan] + [False], bool)
+    return append, keys, dead

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.models.compaction import Cleaner, clean, latest_state, write_plan
+from sim.models.compaction import Cleaner, clean, lab_writes, latest_state, write_plan
 
 
 def _plan(keys=20, updates=20, tombstoned=4, seed=0):
@@ -20,13 +20,9 @@ def _plan(keys=20, updates=20, tombstoned=4, seed=0):
 
 
 def _lab_timeline(keys, dead, segment_s=0.2, gap_s=3.0):
-    """The lab's shape: every write at once, the last one a segment later (it rolls the
-    segment), one more update ``gap_s`` later (it rolls again)."""
-    n = keys.size
-    append = np.zeros(n + 1)
-    append[n - 1] = segment_s + 0.05
-    append[n] = append[n - 1] + gap_s
-    return append, np.append(keys, keys[-1]), np.append(dead, False)
+    """The lab's shape (:func:`lab_writes`) for the writes ``keys``, ``dead``."""
+    plan = list(zip(keys.tolist(), dead.tolist(), strict=True))
+    return lab_writes(plan, segment_s * 1000, gap_s)
 
 
 def test_write_plan_updates_every_key_and_deletes_the_tombstoned_ones():
