@@ -46,7 +46,7 @@ from labs.clients import WaitTimeout, read_all
 from labs.experiments.compaction import COMPACTION
 from labs.naming import scratch
 from labs.recording import Clock, ReaderLog, Sends
-from labs.workload import lab_rngs
+from labs.workload import lab_rngs, payload
 from sim.analysis.result import Result
 from sim.models.compaction import latest_state, write_plan
 from sim.models.partitioner import key_bytes
@@ -56,11 +56,6 @@ SOURCE = "kafka"
 POLL_S = 0.25
 #: Offsets of records still in the log, read from the beginning; one read's timeout (s).
 READ_TIMEOUT_S = 10.0
-
-
-def value_of(msg_id: int, key: int) -> bytes:
-    """The update carried by message ``msg_id`` for ``key``."""
-    return f"{msg_id} {key}".encode("ascii")
 
 
 def lab_plan(keys: int, updates_per_key: int, tombstoned_keys: int, seed: int) -> list:
@@ -112,7 +107,7 @@ def run_compaction(
         probe.assign([tp])
 
         def send(key: int, tombstone: bool) -> None:
-            value = None if tombstone else value_of(len(sends), key)
+            value = None if tombstone else payload(len(sends), key=key)
             sends.add_kafka(key, clock.now(), producer.send(topic, key=key_bytes(key), value=value))
 
         with progress.task("writing", total=len(plan), unit="msg") as sent:

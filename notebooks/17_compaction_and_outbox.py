@@ -87,8 +87,9 @@ explore(cleaner, **{k: controls[k] for k in ("segment_ms", "min_compaction_lag_m
 # (`segment.ms=200`, `min.cleanable.dirty.ratio=0.01`, `delete.retention.ms=500`), the last
 # update a segment later so that it rolls the segment. It waits until the cleaner has left
 # one record per key below the active segment, then -- once `delete.retention.ms` has passed
-# -- writes one more update (new dirty records: a partition nobody writes to keeps its
-# tombstones, the cleaner has no reason to run) and waits until the tombstones are gone.
+# -- writes one more update (the cleaner takes up a partition only when its dirty share is
+# above `min.cleanable.dirty.ratio`: without new records nothing makes it run again) and
+# waits until the tombstones are gone.
 # Then a late reader reads the topic from the beginning and builds its table.
 
 # %%

@@ -31,6 +31,8 @@ PARAMS = Params(
     (
         Bound("tombstoned_keys", "fewer than keys: some must stay",
               high=lambda v: v["keys"] - 1),
+        Bound("timeout_s", "min_compaction_lag_ms and 5 s for the cleaner",
+              low=lambda v: v["min_compaction_lag_ms"] / 1000 + 5),
     ),
 )  # fmt: skip
 
