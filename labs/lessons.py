@@ -377,6 +377,55 @@ def _retention(c: _Lesson) -> None:
     c.expect(0 < found < end, f"the late group found {found} of the {end} records written")
 
 
+def _compaction(c: _Lesson) -> None:
+    # The late reader's state is exactly the latest value per key, no deleted key in it.
+    c.zeros("bootstrap:late", "lost", "unseen", "duplicated")
+    c.expect(c.m["state_matches"] == 1.0, "the late reader's state is not the latest state")
+    live = c.m["live_keys"]
+    c.expect(c.m["keys_in_state"] == live, f"{c.m['keys_in_state']} keys in state, not {live}")
+    c.expect(c.m["tombstones_left"] == 0, f"{c.m['tombstones_left']} tombstones left")
+    # Compacted: one record per live key, plus the active segment's record and the older
+    # record of its key, which the cleaner cannot drop while its successor is uncleaned.
+    left, written = c.m["records_left"], c.m["records_written"]
+    c.expect(c.m["superseded_left"] == 1, f"{c.m['superseded_left']} superseded records left")
+    c.expect(left == live + 1, f"{left} records left of {written}, not {live} + 1")
+    lag = c.p["min_compaction_lag_ms"] / 1000
+    got = c.m["compacted_after_s"]
+    c.expect(got >= lag, f"compacted {got:.2f} s after the write, before min.compaction.lag.ms")
+
+
+def _transactions(c: _Lesson) -> None:
+    committed, aborted = c.m["records_committed"], c.m["records_aborted"]
+    c.zeros("consumer:read_committed", "lost", "unseen", "duplicated")
+    c.zeros("consumer:read_uncommitted", "lost", "unseen", "duplicated")
+    rc, ru = c.row("consumer:read_committed"), c.row("consumer:read_uncommitted")
+    c.expect(rc.processed == committed, f"read_committed read {rc.processed} of {committed}")
+    c.expect(ru.processed == committed + aborted, f"read_uncommitted read {ru.processed}")
+    seen = c.m["aborted_seen:consumer:read_committed"]
+    c.expect(seen == 0, f"read_committed returned {seen} aborted records")
+    seen = c.m["aborted_seen:consumer:read_uncommitted"]
+    c.expect(seen == aborted, f"read_uncommitted returned {seen} of {aborted} aborted records")
+    if c.p["aborted"]:
+        c.expect(aborted > 0, "no record of an aborted transaction reached the log")
+    markers, want = c.m["control_records"], c.m["expected_control_records"]
+    c.expect(markers == want, f"{markers} control records, not one per transaction and partition")
+
+
+def _outbox(c: _Lesson) -> None:
+    after, before = c.m["crashes_after_commit"], c.m["crashes_before_commit"]
+    dual = c.row("consumer:dual-write")
+    c.expect(dual.lost == after, f"the dual write lost {dual.lost}, not {after}")
+    invented = c.m["invented:consumer:dual-write"]
+    c.expect(invented == before, f"the dual write invented {invented}, not {before}")
+    if c.m["crashes"]:
+        c.expect(dual.lost + invented > 0, "the dual write neither lost nor invented an event")
+    c.zeros("consumer:outbox-deduped", "lost", "unseen", "duplicated")
+    c.expect(c.m["invented:consumer:outbox"] == 0, "the outbox invented an event")
+    raw, again = c.row("consumer:outbox"), c.m["relay_republished"]
+    c.expect(raw.extra == again, f"{raw.extra} extra events, relay republished {again}")
+    c.expect(c.m["outbox_unsent"] == 0, "outbox rows left unsent")
+
+
 def _throughput(c: _Lesson) -> None:
     # Every curve stopped where it should; a point never delivers more than it planned.
     for curve in c.r.curves:
@@ -498,6 +547,9 @@ LESSONS: dict[str, Callable[[_Lesson], None]] = {
     "throughput": _throughput,
     "redis_durability": _redis_durability,
     "reconnect": _reconnect,
+    "compaction": _compaction,
+    "transactions": _transactions,
+    "outbox": _outbox,
 }
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import redis
+from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaError, UnknownTopicOrPartitionError
 
 from labs.clients import (
@@ -88,6 +89,14 @@ class Scratch:
             spec["configs"] = {k: str(v) for k, v in configs.items()}
         self.admin.create_topics({name: spec}, timeout_ms=5000, wait_for_metadata=True)
         return name
+
+    def broker_setting(self, name: str) -> str:
+        """The value of the broker setting ``name`` (e.g. ``log.cleaner.backoff.ms``) on the
+        course's broker (node 1)."""
+        res = ConfigResource(ConfigResourceType.BROKER, "1")
+        configs = self.admin.describe_configs([res], config_filter="all")
+        broker = next(iter(configs["broker"].values()))
+        return str(broker[name]["value"])
 
     # -- clients -------------------------------------------------------------------------
     @property

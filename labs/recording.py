@@ -124,6 +124,18 @@ class Sends:
     def array(self, name: str) -> np.ndarray:
         return np.array(getattr(self, name))
 
+    def require_acknowledged(self, topic: str) -> None:
+        """Raise :class:`~labs.clients.WaitTimeout` unless every settled send to ``topic``
+        was acknowledged (a lab whose lesson needs all of them in the log)."""
+        from labs.clients import WaitTimeout
+
+        bad = int((self.array("outcome") != OK).sum())
+        if bad:
+            raise WaitTimeout(
+                f"{bad} of {len(self)} writes to {topic} were not acknowledged; is Kafka up? "
+                "(python -m labs.stack status)"
+            )
+
     def history(self, readers, *, end_time: float) -> History:
         return History(
             keys=np.array(self.keys, np.int64),

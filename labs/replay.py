@@ -46,6 +46,7 @@ from labs.consume import drain, end_offsets, read_as_group, topic_partitions
 from labs.experiments.replay import REPLAY, workload
 from labs.naming import Scratch, scratch
 from labs.recording import Clock, ReaderLog, Sends
+from labs.retention import broker_retention_check_ms
 from labs.workload import draw, payload
 from sim.analysis.result import Result
 from sim.core.history import OK
@@ -207,16 +208,9 @@ def _set_retention(s: Scratch, topic: str, retention_ms: int) -> None:
         raise RuntimeError(f"setting retention.ms={retention_ms} on {topic} failed: {outcome}")
 
 
-def _broker_retention_check_ms(s: Scratch) -> int:
-    res = ConfigResource(ConfigResourceType.BROKER, "1")
-    configs = s.admin.describe_configs([res], config_filter="all")
-    broker = next(iter(configs["broker"].values()))
-    return int(broker["log.retention.check.interval.ms"]["value"])
-
-
 def _retention(s: Scratch, sends, producer, probe, clock, retained, offline, retention_ms) -> dict:
     """A consumer offline for longer than the retention period."""
-    check_ms = _broker_retention_check_ms(s)
+    check_ms = broker_retention_check_ms(s)
     by_broker = check_ms <= BROKER_RETENTION_CHECK_MAX_MS
     segment_ms = max(100, retention_ms // 4)
     # Retention starts once the group has read its first batch: on a loaded machine joining

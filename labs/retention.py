@@ -24,7 +24,6 @@ import time
 
 import numpy as np
 from kafka import TopicPartition
-from kafka.admin import ConfigResource, ConfigResourceType
 
 import sim.progress as progress
 from labs.clients import poll_until_assigned
@@ -43,10 +42,7 @@ POLL_S = 0.05
 
 def broker_retention_check_ms(s: Scratch) -> int:
     """The broker's ``log.retention.check.interval.ms``."""
-    res = ConfigResource(ConfigResourceType.BROKER, "1")
-    configs = s.admin.describe_configs([res], config_filter="all")
-    broker = next(iter(configs["broker"].values()))
-    return int(broker["log.retention.check.interval.ms"]["value"])
+    return int(s.broker_setting("log.retention.check.interval.ms"))
 
 
 @progress.task("retention lab on the real brokers")

@@ -7,6 +7,7 @@ module imported here, so a lesson needs one import: ``from labs.exercises import
 from labs.exercises import (
     capstone,
     early,
+    kafka_depth,
     late,
     performance,
     reconnects,
@@ -22,6 +23,7 @@ __all__ = [
     "capstone",
     "created",
     "early",
+    "kafka_depth",
     "for_learner",
     "late",
     "performance",

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from labs.experiments.backpressure import BACKPRESSURE
 from labs.experiments.base import Experiment, Timing
+from labs.experiments.compaction import COMPACTION
 from labs.experiments.durability import DURABILITY
 from labs.experiments.hot_partitions import HOT_PARTITIONS
 from labs.experiments.hybrid import HYBRID
 from labs.experiments.idempotency import IDEMPOTENCY
 from labs.experiments.loss import LOSS
 from labs.experiments.ordering import ORDERING
+from labs.experiments.outbox import OUTBOX
 from labs.experiments.partitioners import PARTITIONERS
 from labs.experiments.poison import POISON
 from labs.experiments.rebalance import REBALANCE
@@ -29,6 +31,7 @@ from labs.experiments.retention import RETENTION
 from labs.experiments.streams import STREAMS
 from labs.experiments.streams_ops import STREAMS_OPS
 from labs.experiments.throughput import THROUGHPUT
+from labs.experiments.transactions import TRANSACTIONS
 from labs.experiments.zombie import ZOMBIE
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -52,6 +55,9 @@ EXPERIMENTS: dict[str, Experiment] = {
         REDIS_DURABILITY,
         STREAMS_OPS,
         RECONNECT,
+        COMPACTION,
+        TRANSACTIONS,
+        OUTBOX,
     )
 }
 

@@ -100,4 +100,44 @@ CONTROLS: dict[str, Params] = {
             ),
         )
     ),  # fmt: skip
+    "17_compaction_and_outbox": Params(
+        (
+            Param("segment_ms", 200, "segment.ms of the topic", 100, 3000, step=100, unit="ms"),
+            Param(
+                "min_compaction_lag_ms",
+                0,
+                "min.compaction.lag.ms of the topic",
+                0,
+                8000,
+                step=500,
+                unit="ms",
+            ),
+            Param(
+                "backoff_ms",
+                1000,
+                "log.cleaner.backoff.ms of the broker",
+                choices=(1000, 5000, 15000),
+                unit="ms",
+            ),
+            Param(
+                "crash_pct",
+                10.0,
+                "requests that crash between the two writes",
+                0.0,
+                50.0,
+                step=5.0,
+                unit="%",
+            ),
+            Param(
+                "after_commit_pct",
+                50.0,
+                "crashes that fall after the database commit",
+                0.0,
+                100.0,
+                step=10.0,
+                unit="%",
+            ),
+            Param("relay_crashes", 2, "relay crashes after publishing a batch", 0, 5),
+        )
+    ),  # fmt: skip
 }

@@ -236,6 +236,9 @@ log.retention.check.interval.ms=1000
 # Kafka 3.8+ (KAFKA-16552, an internal setting): the first check 1 s after start-up, not 30 s.
 log.initial.task.delay.ms=1000
 log.segment.delete.delay.ms=0
+# The compaction lab sees the log cleaner at work within seconds (default 15000 ms: how long
+# the cleaner sleeps when no log is dirty enough to clean).
+log.cleaner.backoff.ms=1000
 """
 
 

@@ -42,6 +42,9 @@ CHEAP = {
         cache_down_s=0.2,
         read_for_s=0.2,
     ),
+    "compaction": dict(keys=4, updates_per_key=3, tombstoned_keys=1),
+    "transactions": dict(transactions=2, records_per_transaction=2, aborted=1),
+    "outbox": dict(requests=10, relay_batch=5, relay_crashes=1),
     "throughput": dict(
         configs="quick", point_s=0.2, min_rate_per_s=100.0, max_rate_per_s=100.0, steps=1
     ),
