@@ -100,6 +100,29 @@ CONTROLS: dict[str, Params] = {
             ),
         )
     ),  # fmt: skip
+    "16_rebalancing": Params(
+        (
+            Param(
+                "event",
+                "restart",
+                "what the last member does",
+                choices=("join", "leave", "restart"),
+            ),
+            Param("partitions", 6, "partitions of the topic", 2, 24),
+            Param("members", 2, "members before the event", 2, 6),
+            Param("rebalance_ms", 100, "one classic rebalance round", 20, 2000, step=20, unit="ms"),
+            Param(
+                "heartbeat_interval_ms",
+                5000,
+                "consumer protocol heartbeat interval",
+                500,
+                10000,
+                step=500,
+                unit="ms",
+            ),
+            Param("static_membership", False, "group.instance.id per member (KIP-345)"),
+        )
+    ),  # fmt: skip
     "17_compaction_and_outbox": Params(
         (
             Param("segment_ms", 200, "segment.ms of the topic", 100, 3000, step=100, unit="ms"),

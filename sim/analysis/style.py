@@ -44,7 +44,7 @@ OTHERS = "0.6"
 
 #: Axis labels that name a count or a category need no unit.
 _NO_UNIT = re.compile(
-    r"^(reader|partition|tool|consumer|metric|message id.*|fraction of messages)$"
+    r"^(reader|partition|tool|consumer|protocol|metric|message id.*|fraction of messages)$"
 )
 
 
