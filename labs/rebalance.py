@@ -12,14 +12,23 @@ the partitions in turn. A consumer group of ``members`` members reads it with th
   Kafka 4's broker-side protocol: the broker computes the assignment, members learn their
   part at their heartbeats).
 
-Once the group is stable, one member joins (``event="join"``) or the last one leaves
-(``"leave"``: it commits and closes, which tells the coordinator at once). The lab waits
+Once the group is stable, one member joins (``event="join"``), the last one leaves
+(``"leave"``: it commits and closes, which tells the coordinator at once) or the last one
+restarts (``"restart"``: it leaves so, and a new consumer in its place joins at once, as in a
+rolling deploy). With ``static`` every member has a ``group.instance.id`` (KIP-345, the
+classic protocols): a static member does not leave the group when it closes, and one that
+comes back with the same id within ``session.timeout.ms`` gets its partitions back without a
+rebalance; at the end of the run the lab removes the static members (an admin
+``LeaveGroup``), since they would stay until their session timeout. The lab waits
 until the group is balanced again and quiet, then measures, per partition, every span it
 had no owner after the event: from its revocation (the old owner's ``on_partitions_revoked``
 callback, or the leaver's close) to its assignment (the new owner's
 ``on_partitions_assigned`` callback). Metrics: ``unowned_spans`` (how many),
 ``unowned_partition_s`` (their total), ``max_unowned_s`` (the longest), ``stopped_partitions``
 (distinct partitions that stopped), ``reowned_s`` (event -> the last of them owned again),
+``others_callbacks`` (revoke and assign callbacks with partitions, between the event and the
+group settled, of the members that did not join, leave or restart: 0 when the change did not
+rebalance them),
 ``round_ms`` -- the median span of the rebalances that formed the group before the event
 (one member joining at a time, each less the time the process was stalled in it): what the
 simulator's ``rebalance_ms`` is calibrated with -- and ``stalled_s``: how long this process
@@ -115,10 +124,11 @@ class Member(threading.Thread):
 
     def __init__(
         self, index: int, s: Scratch, topic: str, group: str, protocol: str,
-        log: ReaderLog, own: Ownership, clock: Clock,
+        log: ReaderLog, own: Ownership, clock: Clock, static: bool = False,
     ) -> None:  # fmt: skip
         super().__init__(name=f"member-{index}", daemon=True)
         self.index, self.topic, self.group, self.protocol = index, topic, group, protocol
+        self.instance_id = instance_id(group, index) if static else None
         self.log, self.own, self.clock = log, own, clock
         self.stop = threading.Event()
         self.error: BaseException | None = None
@@ -147,6 +157,7 @@ class Member(threading.Thread):
         )
         return s.consumer(
             group_id=self.group,
+            group_instance_id=self.instance_id,
             partition_assignment_strategy=[strategy],
             heartbeat_interval_ms=CLASSIC_HEARTBEAT_MS,
         )
@@ -219,10 +230,16 @@ def run_rebalance(
     members: int = 2,
     rate_per_s: int = 100,
     after_s: float = 1.0,
+    static: bool = False,
     seed: int = 0,
 ) -> Result:
     """Run the rebalance lab; see the module docstring."""
     REBALANCE.check(locals())  # ranges and defaults: labs/experiments/rebalance.py
+    if static and protocol == "consumer":
+        raise ValueError(
+            '"static" needs protocol "eager" or "cooperative" (the lab removes static members '
+            'with a classic LeaveGroup), got protocol "consumer".'
+        )
     params = dict(
         protocol=protocol,
         event=event,
@@ -230,6 +247,7 @@ def run_rebalance(
         members=members,
         rate_per_s=rate_per_s,
         after_s=after_s,
+        static=static,
     )
     clock = Clock()
     own = Ownership(clock)
@@ -255,7 +273,7 @@ def run_rebalance(
         sender = threading.Thread(target=send_steadily, name="sender", daemon=True)
 
         def start(index: int) -> Member:
-            m = Member(index, s, topic, group, protocol, log, own, clock)
+            m = Member(index, s, topic, group, protocol, log, own, clock, static)
             threads.append(m)
             m.start()
             return m
@@ -286,7 +304,11 @@ def run_rebalance(
                 threads[-1].stop.set()
                 threads[-1].join(10.0)
                 live = set(range(members - 1))
+                if event == "restart":
+                    start(members - 1)
+                    live = set(range(members))
             settle(live, f"after the {event}")
+            t_settled = clock.now()
             time.sleep(after_s)
             stop_sending.set()
             sender.join(5.0)
@@ -301,6 +323,8 @@ def run_rebalance(
                 m.stop.set()
             for m in threads:
                 m.join(10.0)
+            if static:
+                remove_static_members(s, group, members + (event == "join"))
         sends.settle(prod, timeout_s=5)
         end = clock.now()
     for m in threads:
@@ -313,6 +337,10 @@ def run_rebalance(
         max(0.0, b - a - meter.stalled_between(a, b)) for _, a, b in own.spans(0.0) if b <= t_event
     ]
     lengths = [b - a for _, a, b in spans]
+    changed = members if event == "join" else members - 1  # who joined, left or restarted
+    others = sum(
+        1 for t, who, _, ps in own.events if t_event < t <= t_settled and who != changed and ps
+    )
     reowned_s = max((b for _, _, b in spans), default=t_event) - t_event
     metrics = {
         "event_s": t_event,
@@ -324,6 +352,7 @@ def run_rebalance(
         "round_ms": 1000 * statistics.median(rounds) if rounds else float("nan"),
         "stalled_s": meter.stalled_between(t_event, t_event + reowned_s),
         "callbacks": len(own.events),
+        "others_callbacks": others,
     }
     history = sends.history([log.history()], end_time=end)
     return Result.from_history(
@@ -344,10 +373,26 @@ def run_rebalance(
                 if protocol == "consumer"
                 else CLASSIC_HEARTBEAT_MS
             ),
+            "group.instance.id": "per member" if static else "none (dynamic members)",
             "spans": [(p, round(a, 3), round(b, 3)) for p, a, b in spans],
         },
         metrics=metrics,
     )
+
+
+def instance_id(group: str, index: int) -> str:
+    """The ``group.instance.id`` of member ``index`` (its restarts keep it)."""
+    return f"{group}-member-{index}"
+
+
+def remove_static_members(s: Scratch, group: str, count: int) -> None:
+    """Remove the static members ``0 .. count-1`` from ``group`` (they do not leave on close,
+    and the run's cleanup deletes only an empty group)."""
+    from kafka.admin import MemberToRemove
+
+    members = [MemberToRemove(group_instance_id=instance_id(group, i)) for i in range(count)]
+    with contextlib.suppress(Exception):  # best effort: the cleanup retries the deletion
+        s.admin.remove_group_members(group, members)
 
 
 __all__ = ["run_rebalance"]

@@ -80,7 +80,7 @@ PARTITIONERS = Experiment(
     summary="The same keys from kafka-python, confluent-kafka default and murmur2_random",
     params=PARAMS,
     lab="labs.partitioners:run_partitioners",
-    lesson="05_hot_partitions",
+    lesson="16_rebalancing",
     theory="murmur2(key) & 0x7fffffff % N (Java, kafka-python, murmur2_random) vs "
     "crc32(key) % N (librdkafka consistent_random), exactly",
     scenario=scenario,

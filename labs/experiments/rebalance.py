@@ -1,11 +1,13 @@
 """The rebalance experiment: how long partitions stop when a member joins or leaves.
 
 Declared once here: the lab's parameters (:data:`PARAMS`) and the twin's (:data:`TWIN`).
-Lab: :func:`labs.rebalance.run_rebalance`; lesson: ``06_delivery_guarantees`` (consumer
-groups). Theory (:mod:`sim.models.rebalance`): ``eager`` stops every partition for one
-round; ``cooperative`` stops only the partitions that move (a joiner's share
+Lab: :func:`labs.rebalance.run_rebalance`; lessons: ``06_delivery_guarantees`` (consumer
+groups), ``16_rebalancing``. Theory (:mod:`sim.models.rebalance`): ``eager`` stops every
+partition for one round; ``cooperative`` stops only the partitions that move (a joiner's share
 floor(P/(m+1)), a leaver's partitions), for one round; ``consumer`` (KIP-848) stops the
-same ones, each until its new owner's next heartbeat (at most the heartbeat interval).
+same ones, each until its new owner's next heartbeat (at most the heartbeat interval). A
+restart is a leave and a join -- unless the members are ``static`` (KIP-345): the restarted
+member gets its partitions back without a rebalance, and no other member stops.
 The simulator's model is the twin's (:meth:`labs.twins.rebalance.RebalanceTwin.scenario`).
 """
 
@@ -18,30 +20,31 @@ PARAMS = Params(
     (
         Param("protocol", "eager", "rebalance protocol",
               choices=("eager", "cooperative", "consumer")),
-        Param("event", "join", "a member joins, or the last one leaves",
-              choices=("join", "leave")),
+        Param("event", "join", "a member joins, the last one leaves, or it restarts",
+              choices=("join", "leave", "restart")),
         Param("partitions", 6, "partitions of the topic", 1, 24),
         Param("members", 2, "members before the event", 1, 6),
         Param("rate_per_s", 100, "messages published per second", 1, 2000, unit="msg/s"),
         Param("after_s", 1.0, "seconds of consuming after the group settled", 0, 30, step=0.5,
               unit="s"),
+        Param("static", False, "group.instance.id per member (KIP-345 static membership)"),
     ),
-    (Bound("members", "a leave needs 2 members or more",
-           low=lambda v: 2 if v["event"] == "leave" else 1),),
+    (Bound("members", "a leave or a restart needs 2 members or more",
+           low=lambda v: 2 if v["event"] != "join" else 1),),
 )  # fmt: skip
 
 #: The twin: small groups and topics (each member is a thread polling a real consumer).
 TWIN = PARAMS.select("protocol", "event", "partitions", "members").narrow(
-    partitions={"low": 2, "high": 12}, members={"high": 4}
+    event={"choices": ("join", "leave")}, partitions={"low": 2, "high": 12}, members={"high": 4}
 )
 
 
 REBALANCE = Experiment(
     name="rebalance",
-    summary="rebalance pause per protocol (eager, cooperative, consumer) on a join or a leave",
+    summary="rebalance pause per protocol (eager, cooperative, consumer): join, leave, restart",
     params=PARAMS,
     lab="labs.rebalance:run_rebalance",
-    lesson="06_delivery_guarantees",
+    lesson="16_rebalancing",
     theory="eager: all partitions stop one round; cooperative/consumer: only the moved ones",
     twins={"rebalance": ("labs.twins.rebalance:RebalanceTwin", TWIN)},
 )

@@ -2,7 +2,7 @@
 poll batch, is replaced, and still finishes its batch when it wakes.
 
 Declared once here: the lab's parameters (:data:`PARAMS`) and the twin's (:data:`TWIN`).
-Lab: :func:`labs.zombie.run_zombie`; lesson: ``06_delivery_guarantees``. Theory: the
+Lab: :func:`labs.zombie.run_zombie`; lesson: ``16_rebalancing``. Theory: the
 member commits after every batch of ``batch`` records; it stalls after ``batches_before``
 full batches and ``stall_at`` records of the next one. Its replacement starts from the last
 commit (``batches_before * batch``), so the ``stall_at`` records it did are processed again,
@@ -47,7 +47,7 @@ ZOMBIE = Experiment(
     summary="a member stalls past max.poll.interval.ms: replaced, yet it finishes its batch",
     params=PARAMS,
     lab="labs.zombie:run_zombie",
-    lesson="06_delivery_guarantees",
+    lesson="16_rebalancing",
     theory="zombie duplicates = batch - stall_at; duplicated side effects = batch",
     twins={"zombie": ("labs.twins.zombie:ZombieTwin", TWIN)},
 )

@@ -36,6 +36,7 @@ Rows and tolerances:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -44,17 +45,15 @@ from labs.rebalance import CLASSIC_HEARTBEAT_MS
 from labs.twins.calibrate import Calibration
 from labs.twins.core import Twin
 from labs.twins.result import Row
-from sim import Group, Log
 from sim.analysis.result import Result
-from sim.core.scenario import Consumers, Fault, Scenario, Topology, Workload
+from sim.core.scenario import Scenario
+from sim.course.rebalancing import JOIN_AT_S, membership_change
 from sim.models.rebalance import moved_on
 
 #: The broker's group.consumer.heartbeat.interval.ms (Kafka's default).
 CONSUMER_HEARTBEAT_MS = 5000.0
 #: Tolerance on times (s), see the module docstring.
 TIME_TOL_S = 0.5
-#: When the simulated group starts (the event is at the real event's instant, later).
-JOIN_AT_S = 0.5
 
 
 class RebalanceTwin(Twin):
@@ -96,29 +95,17 @@ class RebalanceTwin(Twin):
         return moved_on(self.protocol, self.event, self.partitions, self.members)
 
     def sim_scenario(self, cal: Calibration, event_s: float, end_s: float) -> Scenario:
-        m = self.members
-        if self.event == "join":  # member m is away from before the group starts
-            consumers = m + 1
-            faults = (Fault("consumer_leave", f"group:0:{m}", 0.0, event_s),)
-        else:  # the last member leaves; it would come back at the very end of the run,
-            # which no longer counts (spans that begin at the end are not reported)
-            consumers = m
-            faults = (Fault("consumer_leave", f"group:0:{m - 1}", event_s, end_s - event_s),)
-        group = Group(
-            consumers=consumers,
+        scenario = membership_change(
             protocol=self.protocol,
+            event=self.event,
+            partitions=self.partitions,
+            members=self.members,
             rebalance_ms=cal.rejoin_for_run_ms,
             heartbeat_interval_ms=CONSUMER_HEARTBEAT_MS,
-            join_at_s=JOIN_AT_S,
+            event_s=event_s,
+            end_s=end_s,
         )
-        return Scenario(
-            name="rebalance twin",
-            workload=Workload(rate_per_s=100.0, duration_s=end_s),
-            topology=Topology(log=Log(partitions=self.partitions, network_delay_ms=1.0)),
-            consumers=Consumers(groups=(group,)),
-            faults=faults,
-            drain_s=0.0,
-        )
+        return dataclasses.replace(scenario, name="rebalance twin")
 
     def simulate(self, cal: Calibration, real: Result | None = None) -> Result:
         import sim

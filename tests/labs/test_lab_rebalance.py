@@ -1,0 +1,49 @@
+"""Rebalance lab on the real broker: a rolling restart of one member, dynamic vs static
+membership (KIP-345), and the pause per protocol on a join. A missing broker fails these."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from labs.lessons import check
+from labs.rebalance import run_rebalance
+
+pytestmark = pytest.mark.brokers
+
+SMALL = dict(partitions=6, members=2, rate_per_s=50, after_s=0)
+
+
+@pytest.mark.parametrize("protocol", ["eager", "cooperative"])
+def test_a_static_member_restarts_without_rebalancing_the_others(protocol):
+    started = time.monotonic()
+    static = run_rebalance(protocol=protocol, event="restart", static=True, **SMALL)
+    assert time.monotonic() - started <= 45, "the run must fit the lesson"
+    dynamic = run_rebalance(protocol=protocol, event="restart", static=False, seed=1, **SMALL)
+    assert check("rebalance", static) == [] and check("rebalance", dynamic) == []
+    # static: only the restarted member's own 3 partitions wait for it, nobody else moves
+    assert static.metrics["others_callbacks"] == 0
+    assert static.metrics["stopped_partitions"] == 3 == static.metrics["unowned_spans"]
+    # dynamic: the leave and the join are two rebalances the other member takes part in
+    assert dynamic.metrics["others_callbacks"] > 0
+    assert dynamic.metrics["unowned_spans"] > static.metrics["unowned_spans"]
+    assert static.settings["group.instance.id"] == "per member"
+    for r in (static, dynamic):
+        assert r.report["group:members"].lost == 0
+
+
+def test_cooperative_stops_fewer_partitions_than_eager_on_a_join():
+    runs = {p: run_rebalance(protocol=p, event="join", **SMALL) for p in ("eager", "cooperative")}
+    for r in runs.values():
+        assert check("rebalance", r) == []
+    assert runs["eager"].metrics["stopped_partitions"] == 6
+    assert runs["cooperative"].metrics["stopped_partitions"] == 2
+    assert runs["eager"].metrics["others_callbacks"] > 0  # the old members were rebalanced
+
+
+def test_bad_parameters_name_the_parameter():
+    with pytest.raises(ValueError, match='"static"'):
+        run_rebalance(protocol="consumer", event="restart", static=True)
+    with pytest.raises(ValueError, match="members"):
+        run_rebalance(event="restart", members=1)
