@@ -17,6 +17,10 @@ two languages on one keyed topic breaks per-key order unless both use murmur2.
 4.1.1, with ``parse.key=true``) and returns the topic's per-partition counts: the Java
 client's own murmur2, not a port of it. The tool's jar (``kafka-tools``) is fetched with
 Maven once, next to the broker's jars in the stack's cache folder.
+
+:func:`run_add_partitions` adds partitions to a live topic (the admin API's
+``create_partitions``) between two sends of the same keys by kafka-python and counts the
+keys whose partition changed: exactly the keys with ``murmur2(key) mod N != mod M``.
 """
 
 from __future__ import annotations
@@ -40,13 +44,15 @@ from labs.stack.config import endpoints
 from labs.workload import draw, payload
 from sim.analysis.result import Result
 from sim.core.history import FAILED, OK
-from sim.models.partitioner import key_bytes, partitions_for
+from sim.models.partitioner import key_bytes, partitions_for, remapped_share
 
 SOURCE = "kafka"
 #: Seconds a producer may take to deliver everything before the lab gives up.
 DELIVERY_TIMEOUT_S = 20.0
 #: Seconds the Java console producer may run (JVM start, metadata, sends, close).
 JAVA_TIMEOUT_S = 60.0
+#: Seconds the new partitions may take to show in the topic's metadata.
+METADATA_TIMEOUT_S = 10.0
 
 
 def _version(package: str) -> str:
@@ -311,3 +317,62 @@ def run_java_console_producer(
 def java_tools_dir() -> Path:
     """Where the ``kafka-tools`` jar is kept."""
     return config.cache_dir() / f"kafka-tools-{config.KAFKA_VERSION}"
+
+
+# --------------------------------------------------------------------- adding partitions
+
+
+@dataclass(frozen=True)
+class Repartition:
+    """The same keys sent to a topic of ``before`` partitions, then -- partitions added --
+    of ``after``: ``moved`` distinct keys landed elsewhere the second time (delivery
+    reports), ``expected_moved`` keys have ``murmur2(key) mod before != mod after``
+    (:mod:`sim.models.partitioner`), ``theory_share`` is ``1 - gcd/after`` for evenly spread
+    hashes."""
+
+    before: int
+    after: int
+    keys: int
+    moved: int
+    expected_moved: int
+    theory_share: float
+    seconds: float
+
+
+@progress.task("adding partitions to a live topic")
+def run_add_partitions(*, before: int = 6, after: int = 8, num_keys: int = 200) -> Repartition:
+    """Send keys ``0 .. num_keys-1`` once each with kafka-python to a topic of ``before``
+    partitions, add partitions up to ``after``, send the same keys again with a producer
+    that sees the new count, and count the keys whose partition changed."""
+    if not 1 <= before <= 63:
+        raise ValueError(f'"before" must be in [1, 63], got {before!r}.')
+    if not before < after <= 64:
+        raise ValueError(
+            f'"after" must be in [{before + 1}, 64] (more than "before"), got {after!r}.'
+        )
+    if not 1 <= num_keys <= 10000:
+        raise ValueError(f'"num_keys" must be in [1, 10000], got {num_keys!r}.')
+    keys = np.arange(num_keys, dtype=np.int64)
+    start = time.monotonic()
+    with scratch("repart", redis_needed=False) as s:
+        topic = s.topic("keys", partitions=before)
+        first = _send_kafka_python(s, topic, keys).array("partition")
+        s.admin.create_partitions({topic: after}, timeout_ms=5000)
+        deadline = time.monotonic() + METADATA_TIMEOUT_S
+        while len(s.admin.describe_topics([topic])[0]["partitions"]) < after:
+            if time.monotonic() > deadline:
+                raise WaitTimeout(
+                    f"{topic} did not show {after} partitions within {METADATA_TIMEOUT_S:g} s"
+                )
+            time.sleep(0.1)
+        second = _send_kafka_python(s, topic, keys).array("partition")  # a new producer
+    expected = partitions_for(keys, before) != partitions_for(keys, after)
+    return Repartition(
+        before=before,
+        after=after,
+        keys=num_keys,
+        moved=moved_keys(keys, first, second),
+        expected_moved=int(expected.sum()),
+        theory_share=remapped_share(before, after),
+        seconds=time.monotonic() - start,
+    )

@@ -45,7 +45,7 @@ from IPython.display import display
 
 from labs.exercises import rebalancing
 from labs.experiments.lessons import CONTROLS
-from labs.partitioners import run_partitioners
+from labs.partitioners import run_add_partitions, run_partitioners
 from labs.rebalance import run_rebalance
 from labs.twins.zombie import ZombieTwin
 from sim.course.rebalancing import pause_figure
@@ -94,10 +94,8 @@ explore(pause_figure, **controls)
 # 5 s heartbeat interval. About 25 s for the three:
 
 # %%
-runs = {
-    p: run_rebalance(protocol=p, event="join", partitions=6, members=2, rate_per_s=50, after_s=0)
-    for p in PROTOCOLS
-}
+small = dict(partitions=6, members=2, rate_per_s=50, after_s=0)
+runs = {p: run_rebalance(protocol=p, event="join", **small) for p in PROTOCOLS}
 for p, r in runs.items():
     m = r.metrics
     print(
@@ -125,13 +123,43 @@ print("nothing lost:", all(r.report["group:members"].lost == 0 for r in runs.val
 # Where the pause hurts is not one rebalance but many: a rolling deploy of *n* members is
 # *2n* membership changes.
 #
-# **Static membership for rolling deploys.** Give every member a stable
-# `group.instance.id` (its pod or host name) and a `session.timeout.ms` longer than a
-# restart (the default is 45 s since Kafka 3.0). A static member does not send a
-# LeaveGroup when it closes; when it comes back with the same id within the session
-# timeout, the coordinator hands it its old assignment without a rebalance (KIP-345). The
-# price: a member that really died keeps its partitions unprocessed until the session
-# timeout expires.
+# ## Static membership for rolling deploys
+# Give every member a stable `group.instance.id` (its pod or host name) and a
+# `session.timeout.ms` longer than a restart (45 s by default since Kafka 3.0). A static
+# member does not send a LeaveGroup when it closes; when it comes back with the same id
+# within the session timeout, the coordinator hands it its old assignment without a
+# rebalance (KIP-345). `run_rebalance(event="restart")` closes the last of 2 members and
+# starts its replacement at once, as a rolling deploy does -- once with dynamic members,
+# once with `static=True` (kafka-python 3.0.12, eager; about 8 s):
+
+# %%
+restarts = {
+    static: run_rebalance(protocol="eager", event="restart", static=static, **small)
+    for static in (False, True)
+}
+for static, r in restarts.items():
+    m = r.metrics
+    print(
+        f"{'static' if static else 'dynamic':7} partition stops {m['unowned_spans']:.0f}, "
+        f"callbacks of the member that stayed {m['others_callbacks']:.0f}, "
+        f"partition-seconds without an owner {m['unowned_partition_s']:.2f}"
+    )
+
+# %% tags=["nbval-check-output"]
+dynamic, static = restarts[False].metrics, restarts[True].metrics
+print("dynamic restart: the other member was rebalanced:", dynamic["others_callbacks"] > 0)
+print("static restart: the other member was not:", static["others_callbacks"] == 0)
+print(
+    "static restart: only the restarted member's partitions waited:",
+    static["stopped_partitions"] == 3,
+)
+
+# %% [markdown]
+# The dynamic restart is a leave and a join: two eager rebalances, every partition stopped
+# twice. The static one stops only the restarted member's own partitions, for as long as
+# its restart takes, and the other member never notices. The price: a static member that
+# really died keeps its partitions unprocessed until the session timeout expires -- no
+# other member takes them over before.
 #
 # ## Zombies: a member stalled past `max.poll.interval.ms`
 # A member that does not call `poll` for `max.poll.interval.ms` (5 min by default, 1 s
@@ -186,16 +214,38 @@ print(
 
 # %% [markdown]
 # Most keys land elsewhere (for hashes spread evenly, two hashes pick the same one of six
-# partitions one time in six). Two services writing the same key through the two defaults put its events in two
-# partitions, read by different consumers at different speeds: per-key order is broken,
-# silently. Set `partitioner=murmur2_random` on every librdkafka producer of a topic that
-# Java or kafka-python producers also write.
+# partitions one time in six). Two services writing the same key through the two defaults
+# put its events in two partitions, read by different consumers at different speeds:
+# per-key order is broken, silently. Set `partitioner=murmur2_random` on every librdkafka
+# producer of a topic that Java or kafka-python producers also write.
 #
-# **Adding partitions** to a live topic does the same with one client: N partitions
-# becoming M move a share 1 - gcd(N, M)/M of the keys (lesson 5 simulates it), and a moved
-# key's new events can be read before its old ones. Instead, size partitions up front for
-# the throughput you expect in a few years, or create a new topic with more partitions and
-# migrate to it (stop the producers, let the consumers drain the old topic, then switch).
+# ## Adding partitions remaps keys
+# The same happens with one client when a topic gets more partitions: a key's partition is
+# `murmur2(key) mod N`, so going from N to M partitions moves every key with
+# `hash mod N != hash mod M` -- for evenly spread hashes a share 1 - gcd(N, M)/M (lesson
+# 5 simulated it). `run_add_partitions` sends 200 keys once each with kafka-python to a
+# 6-partition topic, adds 2 partitions (the admin API's `create_partitions`, what
+# `kafka-topics --alter --partitions` does), sends the same keys again and compares the
+# delivery reports with the prediction (about 2 s):
+
+# %%
+grown = run_add_partitions(before=6, after=8, num_keys=200)
+print(f"6 -> 8 partitions: {grown.moved} of {grown.keys} keys moved, ", end="")
+print(f"theory {grown.theory_share:.0%} of evenly spread keys")
+
+# %% tags=["nbval-check-output"]
+print("the keys that moved are exactly murmur2's prediction:", grown.moved == grown.expected_moved)
+print("most keys moved:", grown.moved > grown.keys / 2)
+
+# %% [markdown]
+# Every moved key's new events go to another partition than its old ones, still waiting
+# there for a consumer: per-key order breaks across the change (and a real producer
+# switches only at its next metadata refresh, `metadata.max.age.ms`, 5 min by default).
+# What to do instead: **size partitions up front** for the throughput you expect over the
+# topic's life (a group can use no more members than partitions; each partition costs the
+# brokers files, memory and replication work, so within reason), or **create a new topic**
+# with more partitions and migrate: stop the producers, let the consumers drain the old
+# topic, then point both at the new one.
 #
 # ## Exercise
 # Predict first; the check runs the real zombie lab with your numbers.
@@ -220,4 +270,5 @@ ex.check(answer)
 # - A member stalled past `max.poll.interval.ms` is replaced but finishes its batch: its
 #   commit is fenced, its side effects are not. Make them idempotent.
 # - librdkafka's default partitioner places keys differently from Java and kafka-python;
-#   use `murmur2_random`. Adding partitions remaps keys: size up front or migrate.
+#   use `murmur2_random`. Adding partitions remaps keys (1 - gcd(N, M)/M of them): size
+#   partitions up front or migrate to a new topic.
