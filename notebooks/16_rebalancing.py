@@ -79,9 +79,9 @@ explore(pause_figure, **controls)
 # %% [markdown]
 # Eager stops every partition on every change; cooperative and consumer stop only the
 # partitions that move -- on a join, the newcomer's share floor(P/(m+1)); on a leave, the
-# leaver's partitions. But *how long* they stop differs: a cooperative round is a few
-# round trips (tens to hundreds of ms), while the consumer protocol waits for heartbeats,
-# so with the default 5 s interval its fewer stops last seconds each (the right panel).
+# leaver's partitions. But *how long* they stop differs: cooperative takes two rounds for
+# a moved partition, and the consumer protocol waits for heartbeats, so with the default
+# 5 s interval its fewer stops last seconds each (the right panel).
 # Static membership makes a quick restart free of rebalances: the restarting member's
 # partitions wait for it (nobody else takes them), and nobody else stops.
 #
@@ -115,13 +115,16 @@ print("nothing lost:", all(r.report["group:members"].lost == 0 for r in runs.val
 # %% [markdown]
 # The counts are the simulator's (cell "three rebalance protocols, simulated" with a join,
 # 6 partitions, 2 members): every partition for eager, the joiner's 2 for the other two.
-# The times depend on the machine and the protocol: the eager and cooperative rounds here
-# take tens of milliseconds (one broker on this machine, short heartbeats), while the
-# consumer protocol's moved partitions wait for the members' next heartbeats -- up to the
-# 5 s interval. On a real cluster a classic round is much longer than here: every member
-# must rejoin, and a member busy processing a batch rejoins only at its next `poll`.
-# Where the pause hurts is not one rebalance but many: a rolling deploy of *n* members is
-# *2n* membership changes.
+# The *times* are another matter. On one broker on this machine an eager round takes tens
+# of milliseconds, and cooperative's two rounds can add up to more partition-seconds than
+# eager's one (compare the first column of times above, cell "the same on the real
+# broker"); the consumer protocol's moved partitions wait for the members' next heartbeats,
+# up to the 5 s interval. What the newer protocols buy is that the partitions that do not
+# move never stop: the members that keep their partitions go on processing throughout.
+# That matters more on a real cluster, where a classic round is much longer than here --
+# every member must rejoin, and a member busy with a batch rejoins only at its next
+# `poll` -- and for many changes in a row: a rolling deploy of *n* members is *2n*
+# membership changes.
 #
 # ## Static membership for rolling deploys
 # Give every member a stable `group.instance.id` (its pod or host name) and a
@@ -264,7 +267,8 @@ ex.check(answer)
 # ## Summary
 # - Eager rebalancing stops every partition on every membership change; cooperative
 #   (KIP-429) and the consumer protocol (KIP-848) stop only the partitions that move --
-#   the consumer protocol's moves are paced by heartbeats.
+#   cooperative's in two rounds, the consumer protocol's paced by heartbeats, so a moved
+#   partition may wait longer than under eager while the others never stop.
 # - Static membership (KIP-345, `group.instance.id`) lets a member restart within
 #   `session.timeout.ms` without any rebalance: the tool for rolling deploys.
 # - A member stalled past `max.poll.interval.ms` is replaced but finishes its batch: its
