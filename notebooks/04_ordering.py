@@ -131,7 +131,8 @@ for rule in ("uniform_sticky", "sticky_linger", "random"):
 # **zombie**, processing records the new owner processes too (its late commit is then
 # rejected). And the rebalance above is *eager* (every partition stops); Kafka also has
 # the *cooperative* protocol (only moved partitions stop) and, since 4.0, the broker-side
-# *consumer* protocol (KIP-848) -- see the [glossary](glossary.md#rebalance). Simulated on
+# *consumer* protocol (KIP-848) -- see the [glossary](glossary.md#rebalance); lesson
+# [16](16_rebalancing.ipynb) runs all of it on the real broker. Simulated on
 # the scenario above, with consumer 0 of `group:1` stalled for 0.6 s against a 0.3 s
 # `max_poll_interval_ms`:
 

@@ -29,7 +29,8 @@
 # This lesson shows the three on the simulator and on the course's broker, Kafka 4.1.1,
 # with kafka-python 3.0.12 and confluent-kafka 2.16.1 (librdkafka 2.16.0).
 # Terms: [glossary](glossary.md) ([rebalance](glossary.md#rebalance),
-# [partitioner](glossary.md#partitioner)) · defaults: [cheat sheet](defaults.md#kafka-clients)
+# [static membership](glossary.md#static-membership), [partitioner](glossary.md#partitioner))
+# · defaults: [cheat sheet](defaults.md#kafka-clients)
 # · sources: [KIP-429](https://cwiki.apache.org/confluence/display/KAFKA/KIP-429%3A+Kafka+Consumer+Incremental+Rebalance+Protocol)
 # (cooperative rebalancing),
 # [KIP-848](https://cwiki.apache.org/confluence/display/KAFKA/KIP-848%3A+The+Next+Generation+of+the+Consumer+Rebalance+Protocol)
@@ -276,3 +277,4 @@ ex.check(answer)
 # - librdkafka's default partitioner places keys differently from Java and kafka-python;
 #   use `murmur2_random`. Adding partitions remaps keys (1 - gcd(N, M)/M of them): size
 #   partitions up front or migrate to a new topic.
+# - Next: [17 · Compaction, transactions and the outbox](17_compaction_and_outbox.ipynb).
