@@ -46,7 +46,7 @@ lint:
 	$(PY) -m ruff format --check .
 
 unit:
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 
 # nbval runs copies of the lessons whose checked cells hold their reference outputs
 # (tests/course/references): the learner's notebooks/*.ipynb stay without outputs.
