@@ -25,17 +25,32 @@ from datetime import date
 
 import sim.progress as progress
 from labs.clients import BrokerUnavailable, WaitTimeout
+from labs.experiments.loss import LOSS
 from labs.loss import run_loss
 from labs.streams import run_streams
-from sim.course.decision import DecisionRecord, decide, load_events, recommend
+from sim.course.decision import DecisionRecord, EventClass, decide, load_events, recommend
+from sim.course.decision.events_file import EXAMPLE
 from sim.course.decision.record import ClassDecision, Drill
 
 #: The highest rate a drill runs at (the loss lab keeps every send in memory).
 MAX_RATE_PER_S = 2000.0
 #: The longest outage a drill runs (s).
 MAX_OUTAGE_S = 3.0
-#: Seconds of publishing before the outage; the loss lab's longest window.
-BEFORE_S, MAX_WINDOW_S = 1.0, 30.0
+#: Seconds of publishing before the outage.
+BEFORE_S = 1.0
+#: The loss lab's ranges (declared once, in labs/experiments/loss.py).
+MAX_WINDOW_S = float(LOSS.params["window_s"].high)
+_SERVICE = LOSS.params["service_rate_per_s"]
+
+
+def plan(ec: EventClass) -> tuple[float, float, float]:
+    """``(rate, outage, consumer rate)`` of a class's outage drill, real or simulated: the
+    class's own, the rate capped at :data:`MAX_RATE_PER_S`, the outage at
+    :data:`MAX_OUTAGE_S`, the consumer rate within the loss lab's range and above the rate."""
+    rate = min(ec.rate_per_s, MAX_RATE_PER_S)
+    down = min(max(ec.downtime_s, 0.25), MAX_OUTAGE_S)
+    service = min(max(ec.service_rate_per_s, _SERVICE.low), _SERVICE.high)
+    return rate, down, max(service, 1.1 * rate)
 
 
 def after_s(rate: float, down: float, service: float) -> float:
@@ -49,8 +64,7 @@ def after_s(rate: float, down: float, service: float) -> float:
 def drill(d: ClassDecision, seed: int = 0) -> Drill:
     """The consumer-outage drill of one decided class on the real brokers."""
     ec = d.spec.event
-    rate = min(ec.rate_per_s, MAX_RATE_PER_S)
-    down = min(max(ec.downtime_s, 0.25), MAX_OUTAGE_S)
+    rate, down, service = plan(ec)
     ran = f"at {rate:g}/s" + (f" (yours: {ec.rate_per_s:g}/s)" if rate < ec.rate_per_s else "")
     if d.tool == "streams":
         messages = int(min(max(rate * down, 20), 1000))
@@ -64,7 +78,6 @@ def drill(d: ClassDecision, seed: int = 0) -> Drill:
             float("nan"),
             "real: streams lab",
         )
-    service = max(min(max(ec.service_rate_per_s, 10.0), 20_000.0), 1.1 * rate)
     r = run_loss(
         rate_per_s=rate,
         window_s=BEFORE_S + down + after_s(rate, down, service),
@@ -92,14 +105,8 @@ def simulated(d: ClassDecision, seed: int = 0) -> Drill:
     """The simulator's run of the same outage drill (rate and outage as :func:`drill` ran
     them), for the real one to be read against; Streams' crash drill has no twin here."""
     ec = d.spec.event
-    rate = min(ec.rate_per_s, MAX_RATE_PER_S)
-    down = min(max(ec.downtime_s, 0.25), MAX_OUTAGE_S)
-    same = dataclasses.replace(
-        ec,
-        rate_per_s=rate,
-        downtime_s=down,
-        service_rate_per_s=max(ec.service_rate_per_s, 1.1 * rate),
-    )
+    rate, down, service = plan(ec)
+    same = dataclasses.replace(ec, rate_per_s=rate, downtime_s=down, service_rate_per_s=service)
     n = recommend(same, seed=seed).numbers["pubsub" if d.tool == "pubsub" else "kafka"]
     return Drill(
         f"the same drill, simulated ({down:g} s at {rate:g}/s)",
@@ -135,7 +142,7 @@ def main(argv: Sequence[str]) -> int:
     ap.add_argument("--out", default="decision-record.md", help="where to write it ('-': print)")
     args = ap.parse_args(argv)
     try:
-        spec = load_events(args.events) if args.events else load_events(_example())
+        spec = load_events(args.events or EXAMPLE)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -151,9 +158,3 @@ def main(argv: Sequence[str]) -> int:
     else:
         print(f"wrote {record.write(args.out)}")
     return 0
-
-
-def _example():
-    from sim.course.decision.events_file import EXAMPLE
-
-    return EXAMPLE

@@ -36,7 +36,7 @@ import numpy as np
 
 from sim.core.workload import zipf_weights
 from sim.course.decision.events_file import EventSpec
-from sim.models.partitioner import key_bytes, partition_of
+from sim.models.partitioner import key_hashes
 
 #: The busiest partition may take at most this share of one consumer's rate.
 HEADROOM = 0.7
@@ -61,18 +61,19 @@ class Setting:
 def partitions_for(spec: EventSpec) -> tuple[int, float]:
     """The smallest partition count whose busiest partition stays within :data:`HEADROOM`
     of one consumer's rate, and that partition's load as a share of it. Keys are placed with
-    murmur2 (:func:`~sim.models.partitioner.partition_of`), weighted by Zipf popularity
+    murmur2 (:func:`~sim.models.partitioner.key_hashes`, the placement of ``partition_of``),
+    weighted by Zipf popularity
     (``key_skew``; 0: uniform). When even the largest choice is too hot -- one key alone
     outruns a consumer -- it returns the largest choice and its (> headroom) load."""
     ec = spec.event
-    weights = zipf_weights(spec.keys, spec.key_skew) if spec.key_skew > 0 else None
-    if weights is None:
+    if spec.key_skew > 0:
+        weights = zipf_weights(spec.keys, spec.key_skew)
+    else:
         weights = np.full(spec.keys, 1.0 / spec.keys)
-    keys = [key_bytes(k) for k in range(spec.keys)]
+    hashes = key_hashes(np.arange(spec.keys))  # murmur2 of every key, once, vectorised
     load = float("inf")
     for n in PARTITION_CHOICES:
-        parts = np.fromiter((partition_of(k, n) for k in keys), int, len(keys))
-        busiest = float(np.bincount(parts, weights=weights, minlength=n).max())
+        busiest = float(np.bincount(hashes % n, weights=weights, minlength=n).max())
         load = busiest * ec.rate_per_s / ec.service_rate_per_s
         if load <= HEADROOM:
             return n, load
