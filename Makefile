@@ -49,10 +49,13 @@ unit:
 	$(PY) -m pytest -q --durations=25
 
 # nbval runs copies of the lessons whose checked cells hold their reference outputs
-# (tests/course/references): the learner's notebooks/*.ipynb stay without outputs.
+# (tests/course/references): the learner's notebooks/*.ipynb stay without outputs. The same
+# run checks that Run All reveals no exercise answer (one `<lesson>::exercises` item each,
+# tests/course/nbval_exercises.py): each lesson executes once for both.
 nbval: notebooks
 	$(PY) tests/course/nbval_references.py prepare build/nbval
-	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax build/nbval
+	$(PY) -m pytest -q -p no:cacheprovider -p tests.course.nbval_exercises --durations=10 \
+	  --nbval-lax build/nbval
 
 # The lessons with sliders in JupyterLab in headless Chromium (Run All, widgets render as
 # controls, a slider moved with the keyboard redraws the figure; screenshots and times in

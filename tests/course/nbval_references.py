@@ -10,6 +10,8 @@ nothing and could never fail.
 This module keeps the checked cells' outputs in ``tests/course/references/<lesson>.json``
 and writes, for nbval only, a copy of each lesson with those outputs filled in
 (``build/nbval/<lesson>.ipynb``); the learner's ``notebooks/*.ipynb`` stay without outputs.
+Each copy ends with the exercise probe (:mod:`exercise_check`), so that nbval's one run of
+a lesson also serves the Run-All-reveals-no-answer check (:mod:`nbval_exercises`).
 
     python tests/course/nbval_references.py prepare build/nbval   # before nbval (make nbval)
     python tests/course/nbval_references.py update [LESSON ...]   # a deliberate change
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+from exercise_check import probe_cell  # a sibling: this file runs as a script too
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -109,14 +112,17 @@ def with_references(path: Path, references: Path = REFERENCES) -> nbformat.Noteb
 
 
 def prepare(out_dir: Path, paths: list[Path], references: Path = REFERENCES) -> list[Path]:
-    """Write each lesson with its references into ``out_dir`` (for nbval); return the paths."""
+    """Write each lesson with its references and the exercise probe into ``out_dir`` (for
+    nbval); return the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("*.ipynb"):
         old.unlink()
     written = []
     for path in paths:
         target = out_dir / f"{path.stem}.ipynb"
-        nbformat.write(with_references(path, references), target)
+        nb = with_references(path, references)
+        nb.cells.append(probe_cell())
+        nbformat.write(nb, target)
         written.append(target)
     return written
 

@@ -1,0 +1,69 @@
+"""An nbval plugin: the exercise check (:mod:`tests.course.exercise_check`) on nbval's run.
+
+Each lesson executes once in ``make nbval``; this plugin adds, after the last cell of every
+notebook that ends with the exercise probe, one more test item (``<lesson>::exercises``)
+that reads what nbval's cells printed in that run and applies
+:func:`tests.course.exercise_check.check_lesson`. Loaded with
+``pytest -p tests.course.nbval_exercises --nbval-lax build/nbval`` (see the Makefile).
+
+A notebook without the probe gets no such item; a cell that failed in nbval (an error, a
+timeout, outputs that differ) fails the item too, naming the cell: the check needs a lesson
+that ran to its end.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.course.exercise_check import check_lesson, is_probe, texts
+
+#: The node ids of the cells that failed in this session.
+FAILED = pytest.StashKey[set]()
+
+
+class ExerciseCheck(pytest.Item):
+    """The exercise check of one notebook, run after its cells (same kernel, same outputs)."""
+
+    def __init__(self, *, cells: list, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.cells = cells
+
+    def runtest(self) -> None:
+        failed = self.config.stash.get(FAILED, set())
+        unfinished = [
+            c.cell_num for c in self.cells if c.nodeid in failed or c.test_outputs is None
+        ]
+        assert not unfinished, f"cells {unfinished} failed or did not run: nothing to check"
+        lesson, probe = [], []
+        for item in self.cells:
+            found = texts(item.test_outputs)
+            if is_probe(item.cell):
+                probe.extend(found)
+            else:
+                lesson.extend((item.cell_num, t) for t in found)
+        stem = self.parent.path.stem
+        count = check_lesson(stem, lesson, probe)
+        self.user_properties.append(("exercises", count))
+
+    def reportinfo(self):
+        return self.path, None, f"{self.parent.path.name}::exercises"
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    by_file: dict = {}
+    for item in items:
+        if hasattr(item, "cell") and hasattr(item, "test_outputs"):
+            by_file.setdefault(item.parent, []).append(item)
+    for nbfile, cells in by_file.items():
+        if not any(is_probe(c.cell) for c in cells):
+            continue
+        check = ExerciseCheck.from_parent(nbfile, name="exercises", cells=cells)
+        items.insert(items.index(cells[-1]) + 1, check)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed:
+        item.config.stash.setdefault(FAILED, set()).add(item.nodeid)
+    return report
