@@ -16,6 +16,10 @@ from __future__ import annotations
 from labs.experiments.base import Experiment
 from labs.params import Bound, Param, Params
 
+#: The longest poll batch a run may process (``max_poll_records * process_ms``): a member
+#: finishes its batch before it rejoins or stops, and a run must fit the lesson.
+MAX_BATCH_S = 2.0
+
 PARAMS = Params(
     (
         Param("protocol", "eager", "rebalance protocol",
@@ -28,9 +32,15 @@ PARAMS = Params(
         Param("after_s", 1.0, "seconds of consuming after the group settled", 0, 30, step=0.5,
               unit="s"),
         Param("static", False, "group.instance.id per member (KIP-345 static membership)"),
+        Param("process_ms", 0.0, "processing time per record", 0, 50, step=0.5, unit="ms"),
+        Param("max_poll_records", 500, "records per poll at most (max.poll.records)", 1, 500),
     ),
     (Bound("members", "a leave or a restart needs 2 members or more",
-           low=lambda v: 2 if v["event"] != "join" else 1),),
+           low=lambda v: 2 if v["event"] != "join" else 1),
+     Bound("max_poll_records", f"a poll batch must take {MAX_BATCH_S:.0f} s at most "
+           "(max_poll_records * process_ms)",
+           high=lambda v: min(500, int(1000 * MAX_BATCH_S / v["process_ms"]))
+           if v["process_ms"] > 0 else 500)),
 )  # fmt: skip
 
 #: The twin: small groups and topics (each member is a thread polling a real consumer).
