@@ -8,6 +8,9 @@ floor(P/(m+1)), a leaver's partitions), for one round; ``consumer`` (KIP-848) st
 same ones, each until its new owner's next heartbeat (at most the heartbeat interval). A
 restart is a leave and a join -- unless the members are ``static`` (KIP-345): the restarted
 member gets its partitions back without a rebalance, and no other member stops.
+With ``process_ms`` per record a member takes part in a rebalance only after its batch (up
+to ``max_poll_records`` records): eager's partitions that do not move then stop for up to a
+batch's processing time; cooperative and consumer never stop them.
 The simulator's model is the twin's (:meth:`labs.twins.rebalance.RebalanceTwin.scenario`).
 """
 
