@@ -79,8 +79,11 @@ CLASSIC_HEARTBEAT_MS = 100
 QUIET_S = 1.0
 #: ... and it must get there within this long after a join or leave.
 SETTLE_TIMEOUT_S = 40.0
-#: After the last send, the members get this long to read everything.
+#: After the last send, the members get this long to read everything -- counted from their
+#: last progress (with ``process_ms`` a backlog takes a while), and never more than
+#: ``DRAIN_CAP_S`` in all.
 DRAIN_TIMEOUT_S = 5.0
+DRAIN_CAP_S = 15.0
 
 
 @dataclass
@@ -349,9 +352,13 @@ def run_rebalance(
             stop_sending.set()
             sender.join(5.0)
             prod.flush(timeout=5)
-            drained = time.monotonic() + DRAIN_TIMEOUT_S  # the members read what was sent
-            while log.distinct() < len(sends) and time.monotonic() < drained:
+            drain_started, read = time.monotonic(), log.distinct()
+            drained = drain_started + DRAIN_TIMEOUT_S  # the members read what was sent
+            while read < len(sends) and time.monotonic() < drained:
                 time.sleep(0.05)
+                if log.distinct() > read:  # progress: wait on, within the cap
+                    read = log.distinct()
+                    drained = min(time.monotonic() + DRAIN_TIMEOUT_S, drain_started + DRAIN_CAP_S)
         finally:
             stop_sending.set()
             sender.join(5.0)

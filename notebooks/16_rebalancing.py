@@ -98,7 +98,7 @@ explore(pause_figure, **controls)
 #
 # **Predict first**: 4 of the 6 partitions keep their member through the join (the
 # joiner takes 2). Under which protocols do those 4 stop all the same? And which protocol
-# has the fewest partition-seconds without an owner in total? About 30 s for the three:
+# has the fewest partition-seconds without an owner in total? About 40 s for the three:
 
 # %%
 small = dict(partitions=6, members=2, rate_per_s=50, after_s=0)
