@@ -366,6 +366,12 @@ def _rebalance(c: _Lesson) -> None:
             c.expect(others > 0, "the dynamic restart rebalanced no other member")
     got = c.m["stopped_partitions"]
     c.expect(got == want, f"{got} partitions stopped, not {want} ({c.p['protocol']})")
+    if c.p["event"] != "restart":  # the partitions that did not move: only eager stops them
+        kept, pause = c.m["kept_partitions"], c.m["kept_unowned_partition_s"]
+        if c.p["protocol"] != "eager":
+            c.expect(pause == 0, f"{c.p['protocol']} stopped partitions that did not move")
+        elif kept > 0:
+            c.expect(pause > 0, "eager did not stop the partitions that did not move")
 
 
 def _zombie(c: _Lesson) -> None:

@@ -23,9 +23,14 @@ rebalance; at the end of the run the lab removes the static members (an admin
 until the group is balanced again and quiet, then measures, per partition, every span it
 had no owner after the event: from its revocation (the old owner's ``on_partitions_revoked``
 callback, or the leaver's close) to its assignment (the new owner's
-``on_partitions_assigned`` callback). Metrics: ``unowned_spans`` (how many),
+``on_partitions_assigned`` callback; spans that end once the members are told to stop, at the
+end of the run, are not counted). Metrics: ``unowned_spans`` (how many),
 ``unowned_partition_s`` (their total), ``max_unowned_s`` (the longest), ``stopped_partitions``
-(distinct partitions that stopped), ``reowned_s`` (event -> the last of them owned again),
+(distinct partitions that stopped), ``kept_partitions`` (partitions with the same member
+before the event and once the group settled: the ones that did not move; a restarted member
+counts as the same member) and
+``kept_unowned_partition_s`` (the partition-seconds those stopped all the same: the pause that
+bought nothing, which only ``eager`` has), ``reowned_s`` (event -> the last of them owned again),
 ``others_callbacks`` (revoke and assign callbacks with partitions, between the event and the
 group settled, of the members that did not join, leave or restart: 0 when the change did not
 rebalance them),
@@ -35,8 +40,18 @@ simulator's ``rebalance_ms`` is calibrated with -- and ``stalled_s``: how long t
 could not run between the event and the last partition owned again (:mod:`labs.stalls`; 0 on
 a quiet machine).
 
-Every member processes what it polls (recorded with its completion time) and commits
+Every member processes what it polls, ``process_ms`` per record (a sleep, then the record's
+completion time is recorded), at most ``max_poll_records`` records per poll (kafka-python's
+``max_poll_records``, confluent-kafka's ``consume(num_messages=...)``), and commits
 synchronously after every poll batch and on revocation; the reader is ``group:members``.
+Processing time is what makes a rebalance cost in production: a member takes part in a
+rebalance only at its next poll, after its current batch. Under ``eager`` a member that
+finished its batch has revoked everything and waits for the others' batches, so partitions
+that do not move stop for up to a batch's processing time (``kept_unowned_partition_s``);
+``cooperative`` and ``consumer`` never stop them. The moved partitions wait too: kafka-python
+3.0.12's cooperative second round starts at each member's next poll after the first (one more
+batch), and the consumer protocol's at the heartbeats -- so their *total* partition-seconds
+need not be below eager's on one local broker (measured: lesson 16).
 """
 
 from __future__ import annotations
@@ -64,8 +79,11 @@ CLASSIC_HEARTBEAT_MS = 100
 QUIET_S = 1.0
 #: ... and it must get there within this long after a join or leave.
 SETTLE_TIMEOUT_S = 40.0
-#: After the last send, the members get this long to read everything.
+#: After the last send, the members get this long to read everything -- counted from their
+#: last progress (with ``process_ms`` a backlog takes a while), and never more than
+#: ``DRAIN_CAP_S`` in all.
 DRAIN_TIMEOUT_S = 5.0
+DRAIN_CAP_S = 15.0
 
 
 @dataclass
@@ -97,9 +115,14 @@ class Ownership:
             counts = [list(self.owner.values()).count(m) for m in members]
             return max(counts) - min(counts) <= 1 and self.clock.now() - self.last >= QUIET_S
 
-    def spans(self, after: float) -> list[tuple[int, float, float]]:
+    def owners(self) -> dict[int, int]:
+        """Partition -> its member now."""
+        with self._lock:
+            return dict(self.owner)
+
+    def spans(self, after: float, before: float = float("inf")) -> list[tuple[int, float, float]]:
         """``(partition, from, to)`` of every span without an owner that began at or after
-        ``after`` and ended (the callbacks replayed from the start)."""
+        ``after`` and ended by ``before`` (the callbacks replayed from the start)."""
         owner: dict[int, int] = {}
         since: dict[int, float] = {}
         out = []
@@ -111,7 +134,7 @@ class Ownership:
                     del owner[p]
                     since[p] = t
                 elif what == "assigned":
-                    if p not in owner and p in since and since[p] >= after:
+                    if p not in owner and p in since and since[p] >= after and t <= before:
                         out.append((p, since[p], t))
                     since.pop(p, None)
                     owner[p] = member
@@ -125,11 +148,13 @@ class Member(threading.Thread):
     def __init__(
         self, index: int, s: Scratch, topic: str, group: str, protocol: str,
         log: ReaderLog, own: Ownership, clock: Clock, static: bool = False,
+        process_ms: float = 0.0, max_poll_records: int = 500,
     ) -> None:  # fmt: skip
         super().__init__(name=f"member-{index}", daemon=True)
         self.index, self.topic, self.group, self.protocol = index, topic, group, protocol
         self.instance_id = instance_id(group, index) if static else None
         self.log, self.own, self.clock = log, own, clock
+        self.process_s, self.max_poll_records = process_ms / 1000.0, max_poll_records
         self.stop = threading.Event()
         self.error: BaseException | None = None
         self.consumer = self._consumer(s)
@@ -160,7 +185,14 @@ class Member(threading.Thread):
             group_instance_id=self.instance_id,
             partition_assignment_strategy=[strategy],
             heartbeat_interval_ms=CLASSIC_HEARTBEAT_MS,
+            max_poll_records=self.max_poll_records,
         )
+
+    def process(self, mid: int) -> None:
+        """Process one record: ``process_ms`` of work (a sleep), then record its completion."""
+        if self.process_s > 0:
+            time.sleep(self.process_s)
+        self.log.processed(mid, self.clock.now())
 
     def run(self) -> None:
         try:
@@ -182,10 +214,10 @@ class Member(threading.Thread):
 
             c.subscribe([self.topic], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
             while not self.stop.is_set():
-                msgs = c.consume(num_messages=500, timeout=0.05)
+                msgs = c.consume(num_messages=self.max_poll_records, timeout=0.05)
                 done = [m for m in msgs if m.error() is None]
                 for m in done:
-                    self.log.processed(message_id(m.value()), self.clock.now())
+                    self.process(message_id(m.value()))
                 if done:
                     with contextlib.suppress(Exception):
                         c.commit(asynchronous=False)
@@ -211,7 +243,7 @@ class Member(threading.Thread):
             batches = c.poll(timeout_ms=50)
             for records in batches.values():
                 for r in records:
-                    self.log.processed(message_id(r.value), self.clock.now())
+                    self.process(message_id(r.value))
             if batches:
                 with contextlib.suppress(KafkaError):
                     c.commit()
@@ -231,6 +263,8 @@ def run_rebalance(
     rate_per_s: int = 100,
     after_s: float = 1.0,
     static: bool = False,
+    process_ms: float = 0.0,
+    max_poll_records: int = 500,
     seed: int = 0,
 ) -> Result:
     """Run the rebalance lab; see the module docstring."""
@@ -248,6 +282,8 @@ def run_rebalance(
         rate_per_s=rate_per_s,
         after_s=after_s,
         static=static,
+        process_ms=process_ms,
+        max_poll_records=max_poll_records,
     )
     clock = Clock()
     own = Ownership(clock)
@@ -273,7 +309,10 @@ def run_rebalance(
         sender = threading.Thread(target=send_steadily, name="sender", daemon=True)
 
         def start(index: int) -> Member:
-            m = Member(index, s, topic, group, protocol, log, own, clock, static)
+            m = Member(
+                index, s, topic, group, protocol, log, own, clock, static,
+                process_ms, max_poll_records,
+            )  # fmt: skip
             threads.append(m)
             m.start()
             return m
@@ -296,7 +335,7 @@ def run_rebalance(
             for i in range(members):
                 start(i)
                 settle(set(range(i + 1)), f"after member {i} joined")
-            t_event = clock.now()
+            t_event, owners_before = clock.now(), own.owners()
             if event == "join":
                 start(members)
                 live = set(range(members + 1))
@@ -308,17 +347,22 @@ def run_rebalance(
                     start(members - 1)
                     live = set(range(members))
             settle(live, f"after the {event}")
-            t_settled = clock.now()
+            t_settled, owners_after = clock.now(), own.owners()
             time.sleep(after_s)
             stop_sending.set()
             sender.join(5.0)
             prod.flush(timeout=5)
-            drained = time.monotonic() + DRAIN_TIMEOUT_S  # the members read what was sent
-            while log.distinct() < len(sends) and time.monotonic() < drained:
+            drain_started, read = time.monotonic(), log.distinct()
+            drained = drain_started + DRAIN_TIMEOUT_S  # the members read what was sent
+            while read < len(sends) and time.monotonic() < drained:
                 time.sleep(0.05)
+                if log.distinct() > read:  # progress: wait on, within the cap
+                    read = log.distinct()
+                    drained = min(time.monotonic() + DRAIN_TIMEOUT_S, drain_started + DRAIN_CAP_S)
         finally:
             stop_sending.set()
             sender.join(5.0)
+            t_stop = clock.now()  # (the members' closing hands partitions over: not counted)
             for m in threads:
                 m.stop.set()
             for m in threads:
@@ -330,7 +374,8 @@ def run_rebalance(
     for m in threads:
         if m.error is not None:
             raise m.error
-    spans = own.spans(t_event)
+    spans = own.spans(t_event, t_stop)
+    kept = {p for p, m in owners_before.items() if owners_after.get(p) == m}
     # The formation rebalances, less what the process was stalled meanwhile: the round of a
     # machine that gives the lab its CPU (the twin widens its tolerance by the event's stalls).
     rounds = [
@@ -348,6 +393,8 @@ def run_rebalance(
         "unowned_partition_s": float(sum(lengths)),
         "max_unowned_s": float(max(lengths, default=0.0)),
         "stopped_partitions": len({p for p, _, _ in spans}),
+        "kept_partitions": len(kept),
+        "kept_unowned_partition_s": float(sum(b - a for p, a, b in spans if p in kept)),
         "reowned_s": reowned_s,
         "round_ms": 1000 * statistics.median(rounds) if rounds else float("nan"),
         "stalled_s": meter.stalled_between(t_event, t_event + reowned_s),

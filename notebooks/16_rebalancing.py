@@ -92,39 +92,57 @@ explore(pause_figure, **controls)
 # each span a partition had no owner. `eager` and `cooperative` run kafka-python 3.0.12
 # (range and cooperative-sticky assignors, 100 ms heartbeats); `consumer` runs
 # confluent-kafka 2.16.1 with `group.protocol=consumer` against the broker's default
-# 5 s heartbeat interval. About 25 s for the three:
+# 5 s heartbeat interval. The members do real work: `process_ms=20` per record, at most
+# `max_poll_records=50` records per poll -- up to a second per batch, and a member takes
+# part in a rebalance only at its next poll, once its batch is done.
+#
+# **Predict first**: 4 of the 6 partitions keep their member through the join (the
+# joiner takes 2). Under which protocols do those 4 stop all the same? And which protocol
+# has the fewest partition-seconds without an owner in total? About 40 s for the three:
 
 # %%
 small = dict(partitions=6, members=2, rate_per_s=50, after_s=0)
-runs = {p: run_rebalance(protocol=p, event="join", **small) for p in PROTOCOLS}
+working = dict(small, rate_per_s=100, process_ms=20, max_poll_records=50)
+runs = {p: run_rebalance(protocol=p, event="join", **working) for p in PROTOCOLS}
 for p, r in runs.items():
     m = r.metrics
     print(
         f"{p:11} partitions stopped {m['stopped_partitions']:.0f}, "
-        f"partition-seconds without an owner {m['unowned_partition_s']:.2f}, "
+        f"partition-seconds without an owner {m['unowned_partition_s']:.2f} "
+        f"(of the {m['kept_partitions']:.0f} that did not move: "
+        f"{m['kept_unowned_partition_s']:.2f}), "
         f"longest {m['max_unowned_s']:.2f} s, all owned again {m['reowned_s']:.2f} s after the join"
     )
 
 # %% tags=["nbval-check-output"]
 stopped = {p: r.metrics["stopped_partitions"] for p, r in runs.items()}
+kept_pause = {p: r.metrics["kept_unowned_partition_s"] for p, r in runs.items()}
 print("eager stopped every partition:", stopped["eager"] == 6)
+print("eager stopped the partitions that did not move too:", kept_pause["eager"] > 0)
 for p in ("cooperative", "consumer"):
     print(f"{p} stopped fewer than eager:", stopped[p] < stopped["eager"])
     print(f"{p} stopped the joiner's share:", stopped[p] == moved_on(p, "join", 6, 2))
+    print(f"{p} never stopped the partitions that did not move:", kept_pause[p] == 0)
 print("nothing lost:", all(r.report["group:members"].lost == 0 for r in runs.values()))
 
 # %% [markdown]
 # The counts are the simulator's (cell "three rebalance protocols, simulated" with a join,
 # 6 partitions, 2 members): every partition for eager, the joiner's 2 for the other two.
-# The *times* are another matter. On one broker on this machine an eager round takes tens
-# of milliseconds, and cooperative's two rounds can add up to more partition-seconds than
-# eager's one (compare the first column of times above, cell "the same on the real
-# broker"); the consumer protocol's moved partitions wait for the members' next heartbeats,
-# up to the 5 s interval. What the newer protocols buy is that the partitions that do not
-# move never stop: the members that keep their partitions go on processing throughout.
-# That matters more on a real cluster, where a classic round is much longer than here --
-# every member must rejoin, and a member busy with a batch rejoins only at its next
-# `poll` -- and for many changes in a row: a rolling deploy of *n* members is *2n*
+# The pause that matters is in the parentheses (cell "the same on the real broker"): under
+# eager a member that finished its batch has revoked *everything* and waits for the other
+# member's batch and the round, so partitions that end up with the same member stop all
+# the same -- for up to a batch's processing time; cooperative and the consumer protocol
+# never stop them: those members go on processing throughout the rebalance.
+#
+# The *total* is another matter, and it need not favour the newer protocols on one broker.
+# Cooperative's moved partitions wait for a second round, which kafka-python starts at each
+# member's next poll -- after one more batch; the consumer protocol's wait for the members'
+# next heartbeats, up to the 5 s interval (`group.consumer.heartbeat.interval.ms`; a group
+# may set a shorter `consumer.heartbeat.interval.ms`, but not below the broker's
+# `group.consumer.min.heartbeat.interval.ms`, 5 s by default in Kafka 4.1). Eager's cost grows
+# with the group: its barrier waits for the *slowest* of all members' batches and stops
+# every partition each time, where cooperative moves only a share 1/(m+1) of them -- and on
+# a real cluster a round is much longer than here. A rolling deploy of *n* members is *2n*
 # membership changes.
 #
 # ## Static membership for rolling deploys
@@ -266,10 +284,12 @@ ex.check(answer)
 # Stuck? Run `ex.reveal()` in a new cell.
 #
 # ## Summary
-# - Eager rebalancing stops every partition on every membership change; cooperative
-#   (KIP-429) and the consumer protocol (KIP-848) stop only the partitions that move --
-#   cooperative's in two rounds, the consumer protocol's paced by heartbeats, so a moved
-#   partition may wait longer than under eager while the others never stop.
+# - Eager rebalancing stops every partition on every membership change -- with members
+#   busy on their batches, the partitions that do not move too, for up to a batch's
+#   processing time; cooperative (KIP-429) and the consumer protocol (KIP-848) stop only
+#   the partitions that move -- cooperative's in two rounds, the consumer protocol's paced
+#   by heartbeats, so a moved partition may wait longer than under eager while the others
+#   never stop.
 # - Static membership (KIP-345, `group.instance.id`) lets a member restart within
 #   `session.timeout.ms` without any rebalance: the tool for rolling deploys.
 # - A member stalled past `max.poll.interval.ms` is replaced but finishes its batch: its

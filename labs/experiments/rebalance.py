@@ -8,6 +8,9 @@ floor(P/(m+1)), a leaver's partitions), for one round; ``consumer`` (KIP-848) st
 same ones, each until its new owner's next heartbeat (at most the heartbeat interval). A
 restart is a leave and a join -- unless the members are ``static`` (KIP-345): the restarted
 member gets its partitions back without a rebalance, and no other member stops.
+With ``process_ms`` per record a member takes part in a rebalance only after its batch (up
+to ``max_poll_records`` records): eager's partitions that do not move then stop for up to a
+batch's processing time; cooperative and consumer never stop them.
 The simulator's model is the twin's (:meth:`labs.twins.rebalance.RebalanceTwin.scenario`).
 """
 
@@ -15,6 +18,10 @@ from __future__ import annotations
 
 from labs.experiments.base import Experiment
 from labs.params import Bound, Param, Params
+
+#: The longest poll batch a run may process (``max_poll_records * process_ms``): a member
+#: finishes its batch before it rejoins or stops, and a run must fit the lesson.
+MAX_BATCH_S = 2.0
 
 PARAMS = Params(
     (
@@ -28,9 +35,15 @@ PARAMS = Params(
         Param("after_s", 1.0, "seconds of consuming after the group settled", 0, 30, step=0.5,
               unit="s"),
         Param("static", False, "group.instance.id per member (KIP-345 static membership)"),
+        Param("process_ms", 0.0, "processing time per record", 0, 50, step=0.5, unit="ms"),
+        Param("max_poll_records", 500, "records per poll at most (max.poll.records)", 1, 500),
     ),
     (Bound("members", "a leave or a restart needs 2 members or more",
-           low=lambda v: 2 if v["event"] != "join" else 1),),
+           low=lambda v: 2 if v["event"] != "join" else 1),
+     Bound("max_poll_records", f"a poll batch must take {MAX_BATCH_S:.0f} s at most "
+           "(max_poll_records * process_ms)",
+           high=lambda v: min(500, int(1000 * MAX_BATCH_S / v["process_ms"]))
+           if v["process_ms"] > 0 else 500)),
 )  # fmt: skip
 
 #: The twin: small groups and topics (each member is a thread polling a real consumer).
