@@ -51,20 +51,22 @@ unit:
 # nbval runs copies of the lessons whose checked cells hold their reference outputs
 # (tests/course/references): the learner's notebooks/*.ipynb stay without outputs. The same
 # run checks that Run All reveals no exercise answer (one `<lesson>::exercises` item each,
-# tests/course/nbval_exercises.py): each lesson executes once for both.
+# tests/course/nbval_exercises.py): each lesson executes once for both. The lessons as they
+# ran go to build/nbval/executed for the site (progress bars off: nbval keeps no widget
+# state, and the browser tests check the bars in JupyterLab).
 nbval: notebooks
 	$(PY) tests/course/nbval_references.py prepare build/nbval
-	$(PY) -m pytest -q -p no:cacheprovider -p tests.course.nbval_exercises --durations=10 \
-	  --nbval-lax build/nbval
+	COURSE_PROGRESS=0 $(PY) -m pytest -q -p no:cacheprovider -p tests.course.nbval_exercises \
+	  --durations=10 --nbval-save-executed build/nbval/executed --nbval-lax build/nbval
 
 # The lessons with sliders in JupyterLab in headless Chromium (Run All, widgets render as
 # controls, a slider moved with the keyboard redraws the figure; screenshots and times in
-# build/browser/), then the static site from the notebooks those tests ran and saved (only
-# the lessons without sliders execute again), opened from disk.
+# build/browser/), then the static site from the notebooks those tests ran and saved and,
+# for the lessons without sliders, those nbval ran (none executes again), opened from disk.
 browser:
 	$(PY) -m pytest -q -p no:cacheprovider tests/browser/test_site_builder.py \
 	  tests/browser/test_broken_widgets.py tests/browser/test_lessons.py
-	$(PY) scripts/build_site.py --executed build/browser/lab
+	$(PY) scripts/build_site.py --executed build/browser/lab --executed build/nbval/executed
 	$(PY) -m pytest -q -p no:cacheprovider tests/browser/test_site.py
 
 ## site: the course as static HTML in build/site/ (executes every lesson; open index.html)

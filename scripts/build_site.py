@@ -1,11 +1,12 @@
 """The course as a static site: executed lessons as HTML, the glossary, the defaults, an index.
 
-    python scripts/build_site.py [--out build/site] [--executed DIR]
+    python scripts/build_site.py [--out build/site] [--executed DIR ...]
 
 Each lesson (``notebooks/NN_*.py``) is executed once with nbclient (the brokers must run:
-``make site`` starts them) unless ``--executed DIR`` holds it already executed as
-``DIR/NN_*.ipynb`` (``make test`` passes the copies the browser tests ran and saved, so the
-lessons are not executed again for the site). nbconvert's ``lab`` template turns each into
+``make site`` starts them) unless an ``--executed DIR`` (the first that has it) holds it
+already executed as ``DIR/NN_*.ipynb`` with every widget's state (``make test`` passes the
+copies the browser tests ran and saved, then those nbval ran, so no lesson executes again
+for the site). nbconvert's ``lab`` template turns each into
 one self-contained HTML page (figures are inline PNGs); ``glossary.md``, ``defaults.md`` and
 the lesson list of ``notebooks/README.md`` (the landing page, ``index.html``) are rendered
 with nbconvert's Markdown filter. Links between them point at the ``.html`` pages, so the
@@ -28,6 +29,7 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import jupytext
@@ -83,13 +85,22 @@ def title(nb: nbformat.NotebookNode) -> str:
     raise SiteError("a lesson without a '# ' heading has no title")
 
 
-def executed(source: Path, ready: Path | None) -> tuple[nbformat.NotebookNode, str]:
-    """The lesson executed: from ``ready`` when it has a copy with outputs, else by nbclient."""
-    copy = ready / f"{source.stem}.ipynb" if ready else None
-    if copy and copy.exists():
-        nb = nbformat.read(copy, as_version=4)
-        if any(c.get("outputs") for c in nb.cells if c.cell_type == "code"):
-            return nb, "executed in the browser tests"
+def usable(nb: nbformat.NotebookNode) -> bool:
+    """An executed copy the site can take as it is: it has outputs, and every widget view in
+    it has its saved state (nbval's copies have none: a lesson with sliders comes from the
+    browser tests' run, whose state was saved)."""
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    views = [o["data"][WIDGET_VIEW] for o in outputs if WIDGET_VIEW in o.get("data", {})]
+    return bool(outputs) and all(v["model_id"] in state for v in views)
+
+
+def executed(source: Path, ready: Sequence[Path] = ()) -> tuple[nbformat.NotebookNode, str]:
+    """The lesson executed: from the first of ``ready`` with a usable copy, else by nbclient."""
+    for folder in ready:
+        copy = folder / f"{source.stem}.ipynb"
+        if copy.exists() and usable(nb := nbformat.read(copy, as_version=4)):
+            return nb, f"as executed for {folder}"
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     from sim.course.headless import execute
@@ -262,7 +273,7 @@ def lesson_page(nb: nbformat.NotebookNode, heading: str, nav: str) -> str:
     return _offline(page)
 
 
-def build(out: Path, ready: Path | None, folder: Path = NOTEBOOKS) -> dict[str, str]:
+def build(out: Path, ready: Sequence[Path] = (), folder: Path = NOTEBOOKS) -> dict[str, str]:
     """Build the site into ``out``; returns page file -> title."""
     sources = lessons(folder)
     if not sources:
@@ -307,7 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "site")
     parser.add_argument(
-        "--executed", type=Path, help="a folder of already executed NN_*.ipynb to use as they are"
+        "--executed",
+        type=Path,
+        action="append",
+        default=[],
+        help="a folder of already executed NN_*.ipynb to use as they are (repeatable)",
     )
     args = parser.parse_args(argv)
     try:

@@ -97,3 +97,22 @@ def test_a_progress_bar_left_by_a_finished_run_is_dropped():
     figure = {"model_name": "FloatProgressModel", "state": {}}
     with pytest.raises(build_site.SiteError, match="holds no figure"):
         build_site.freeze_widgets(_notebook(_slider_box(figure)), "lesson")
+
+
+def test_an_executed_copy_is_used_only_with_every_widgets_state(tmp_path):
+    figure = {"model_name": "OutputModel", "state": {"outputs": []}}
+    with_state = _notebook(_slider_box(figure))
+    without_state = _notebook({})  # as nbval saves a lesson with sliders: views, no state
+    plain = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+    plain.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    never_ran = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+    assert build_site.usable(with_state) and build_site.usable(plain)
+    assert not build_site.usable(without_state) and not build_site.usable(never_ran)
+    # the first folder with a usable copy wins; one without it is passed over
+    source = tmp_path / "07_lesson.py"
+    first, second = tmp_path / "browser", tmp_path / "nbval"
+    first.mkdir(), second.mkdir()
+    nbformat.write(without_state, first / "07_lesson.ipynb")
+    nbformat.write(plain, second / "07_lesson.ipynb")
+    nb, how = build_site.executed(source, [first, second])
+    assert nb.cells[0].outputs[0].text == "1\n" and how == f"as executed for {second}"

@@ -6,6 +6,12 @@ that reads what nbval's cells printed in that run and applies
 :func:`tests.course.exercise_check.check_lesson`. Loaded with
 ``pytest -p tests.course.nbval_exercises --nbval-lax build/nbval`` (see the Makefile).
 
+With ``--nbval-save-executed DIR`` the item first writes the lesson as it ran
+(``DIR/<lesson>.ipynb``: the lesson's cells with nbval's outputs, the probe left out), so
+that the static site (``scripts/build_site.py --executed DIR``) need not execute it again.
+nbval keeps no widget state: a copy with a widget view is used by the site only when the
+view's state is there, i.e. not at all (those lessons come from the browser tests' run).
+
 A notebook without the probe gets no such item; a cell that failed in nbval (an error, a
 timeout, outputs that differ) fails the item too, naming the cell: the check needs a lesson
 that ran to its end.
@@ -13,6 +19,10 @@ that ran to its end.
 
 from __future__ import annotations
 
+import copy
+from pathlib import Path
+
+import nbformat
 import pytest
 
 from tests.course.exercise_check import check_lesson, is_probe, texts
@@ -34,6 +44,8 @@ class ExerciseCheck(pytest.Item):
             c.cell_num for c in self.cells if c.nodeid in failed or c.test_outputs is None
         ]
         assert not unfinished, f"cells {unfinished} failed or did not run: nothing to check"
+        if folder := self.config.getoption("nbval_save_executed"):
+            save_executed(self.parent.nb, self.cells, Path(folder) / self.parent.path.name)
         lesson, probe = [], []
         for item in self.cells:
             found = texts(item.test_outputs)
@@ -47,6 +59,31 @@ class ExerciseCheck(pytest.Item):
 
     def reportinfo(self):
         return self.path, None, f"{self.parent.path.name}::exercises"
+
+
+def save_executed(nb: nbformat.NotebookNode, cells: list, target: Path) -> None:
+    """Write ``nb`` with each code cell's outputs from nbval's run, the probe left out."""
+    ran = copy.deepcopy(nb)
+    code = [c for c in ran.cells if c.cell_type == "code"]
+    for count, (cell, item) in enumerate(zip(code, cells, strict=True), start=1):
+        cell.execution_count = count
+        cell.outputs = [nbformat.from_dict(dict(o)) for o in item.test_outputs]
+        for out in cell.outputs:
+            if out.output_type == "execute_result":
+                out.execution_count = count
+            if out.output_type in ("execute_result", "display_data"):
+                out.setdefault("metadata", {})
+    ran.cells = [c for c in ran.cells if not is_probe(c)]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(ran, target)
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption(
+        "--nbval-save-executed",
+        metavar="DIR",
+        help="write each lesson as nbval ran it to DIR/<lesson>.ipynb (for the static site)",
+    )
 
 
 def pytest_collection_modifyitems(session, config, items) -> None:

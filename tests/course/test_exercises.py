@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
+import nbformat
 import pytest
 from exercise_check import leak_forms, token
 from nbval_references import lessons, prepare
@@ -94,8 +95,9 @@ def nbval_run(tmp_path_factory) -> dict[str, str]:
     report = tmp / "report.xml"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"]
+    plugin = ["-p", "tests.course.nbval_exercises", f"--nbval-save-executed={tmp / 'ran'}"]
     run = subprocess.run(
-        [*cmd, "-p", "tests.course.nbval_exercises", "--nbval-lax", *map(str, notebooks)],
+        [*cmd, *plugin, "--nbval-lax", *map(str, notebooks)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -109,17 +111,24 @@ def nbval_run(tmp_path_factory) -> dict[str, str]:
             failure = case.find("failure")
             name = case.get("classname", "")  # "out.91_prints_answer"
             outcomes[name] = "" if failure is None else failure.get("message", "FAILED")
-    return outcomes
+    return {"ran": tmp / "ran", **outcomes}
 
 
 def _outcome(outcomes: dict[str, str], case: str) -> str:
-    found = [message for name, message in outcomes.items() if name.endswith(f"_{case}.ipynb")]
+    found = [m for name, m in outcomes.items() if str(name).endswith(f"_{case}.ipynb")]
     assert len(found) == 1, f"no exercises item for {case}: {outcomes}"
     return found[0]
 
 
 def test_a_lesson_that_keeps_its_answer_passes_the_check(nbval_run):
     assert _outcome(nbval_run, "clean") == ""
+
+
+def test_the_lesson_is_saved_as_nbval_ran_it_without_the_probe(nbval_run):
+    ran = nbformat.read(nbval_run["ran"] / "91_prints_answer.ipynb", as_version=4)
+    assert [c.execution_count for c in ran.cells] == [1, 2, 3]  # the probe left out
+    assert ran.cells[1].outputs[0].text == "the pipeline delivered 1234\n"
+    assert "Not answered yet" in ran.cells[2].outputs[0].data["text/markdown"]
 
 
 @pytest.mark.parametrize(
