@@ -246,9 +246,11 @@ class Session:
         self.receiver.current = self.sending = rec
         send_end = t0 + point_s * (1 + SEND_SLACK) + 0.1
         sent, cpu0, proc0 = 0, time.thread_time(), time.process_time()
+        busy, wakes = 0.0, 0
         for start, stop, now in due_batches(plan, self.clock):
             bodies = [HEADER.pack(rec.index, i, plan[i]) + self.pad for i in range(start, stop)]
             sent += self.link.send(bodies)
+            busy, wakes = busy + self.clock.now() - now, wakes + 1
             if now > send_end:
                 break
         send_cpu = time.thread_time() - cpu0
@@ -291,6 +293,8 @@ class Session:
             consumer_pause_ms=float(consumer_pause_ms),
             meets_slo=delivered and pct["p99_ms"] <= slo_p99_ms,
             saturated=not delivered or pct["p50_ms"] > slo_p99_ms,
+            send_busy_us_per_wake=1e6 * busy / max(wakes, 1),
+            send_wakes=wakes,
         )
 
     def sweep(

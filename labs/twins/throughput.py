@@ -8,21 +8,29 @@ series of rates until the first rate it does not deliver (achieved < 95 % of the
 :data:`REPEATS` times, interleaved, so one stall of a shared machine (a 40 ms pause puts a
 1 s point's p99 at 40 ms) does not decide a percentile: the compared figures are the
 medians over the repeats. After each sweep, one *burst* (every message due at once, for
-:data:`BURST_S`) measures the process's CPU per message when the send loop's batches are
-full.
+:data:`BURST_S`) measures the send loop's wall time per message when its batches are full.
 
 **Calibration** (:class:`ThroughputCalibration`), per configuration, from the
 :data:`CAL_POINTS` lowest rates only (and the burst's cost):
 
 - the latency distribution (median percentiles): the transit time and the stalls behind
   its tail (:class:`sim.models.throughput.LatencyShape`);
-- ``per_message_us`` = the burst's process CPU per message (a full batch's share);
-- no cost per batch: the low-rate process CPU per message (``low_rate_cpu_us``, kept as a
-  figure) is not one. It is mostly time-based -- the idle threads' polling and the cold
-  wake-ups of a CPU that slept between messages: the same process spends about the same
-  CPU per *second* from 4,000 to 16,000 msg/s (0.45 core for Pub/Sub on this machine), so
-  charging it to every wake-up (as a first version did) made the simulated p50 climb from
-  4,000 msg/s where the measured one stays flat, and lowered the capacity by a sixth.
+- the sending thread's wake-ups, as wall time (the lab's ``send_busy_us_per_wake`` and
+  ``send_wakes``): at the calibration rates (a message or so each: ``b``) and in the burst
+  (full batches: the slope ``c``), through
+  :meth:`sim.models.throughput.ClientCosts.from_wake_ups`. Not CPU: the sending and the
+  receiving thread share one GIL, so what a wake-up costs is its wall time -- the round
+  trip, the lock handed to the receiving thread and back, a cold CPU woken. A first version charged the process's CPU per
+  message at low rates to each wake-up: mostly time-based work (idle threads polling, cold
+  wake-ups), it lowered the capacity by a sixth; a second version had no per-wake-up cost
+  and a flat simulated body, where the measured p50 rises from 8,000 msg/s (0.28 to 0.55
+  ms at 16,000) -- the send loop no longer sleeping between messages, each waiting for the
+  cycle under way. The burst's wall time per message is the lock's time for every
+  thread's share of a message (about the process's CPU per message, ``burst_cpu_us``),
+  and already holds the stalls of a loaded machine: the capacity is the burst's rate,
+  not a further ``1 - s`` of it.
+- ``low_rate_cpu_us`` and ``burst_cpu_us``: the process's CPU per message, kept as
+  figures.
 
 **Simulator half.** :func:`sim.models.throughput.simulate_point` at the same rates, same
 point length (a seeded run per rate), and its saturation rate
@@ -36,7 +44,8 @@ when the offered load exceeded what the client could do -- within ±30 %. Theory
 constant rate through a constant cost never queues below the capacity) for the capacity
 ``(1 - stalled share) K / (b + K c)``; for the percentiles, the fluid theory of a thread
 with Poisson stalls (:func:`sim.models.throughput.theory_percentile`: the quantile ``q`` at
-load ``rho`` is the low-rate quantile ``1 - (1 - q)(1 - rho)``).
+load ``rho`` is the low-rate quantile ``1 - (1 - q)(1 - rho)``, plus the wait for the send
+loop's batching cycle once it no longer sleeps between messages).
 
 >>> ThroughputTwin(point_s=0.1)
 Traceback (most recent call last):
@@ -194,7 +203,9 @@ MEANING = {
     "p99_ms": "low-rate p99 (same)",
     "stalled_share": "share of time the thread is stalled (from the low-rate tail)",
     "low_rate_cpu_us": "process CPU per message at the calibration rates (idle work, not a cost)",
-    "per_message_us": "process CPU per message in the burst (full batches)",
+    "burst_cpu_us": "process CPU per message in the burst (every thread's share of the GIL)",
+    "per_batch_us": "sending thread's wall time per wake-up, less its messages (low rates)",
+    "per_message_us": "sending thread's wall time per message in the burst's full batches",
 }
 
 
@@ -253,17 +264,26 @@ def calibrate_from(sweep: Sweep, series: Sequence[float], linger_ms: float) -> t
         max_ms=pct["max_ms"],
     )
     low = float(np.median([p.process_cpu_us_per_msg for p in cal]))
-    per_msg = float(np.median([b.process_cpu_us_per_msg for b in sweep.bursts]))
-    costs = ClientCosts(per_message_us=max(per_msg, 0.01), max_batch=MAX_BATCH)
+    costs = ClientCosts.from_wake_ups(
+        low=wake_up(cal), full=wake_up(sweep.bursts), stalled_share=shape.stalled_share()
+    )
     model = ClientModel(shape, costs, linger_ms=float(linger_ms))
     figures = {
         "p50_ms": pct["p50_ms"],
         "p99_ms": pct["p99_ms"],
         "stalled_share": shape.stalled_share(),
         "low_rate_cpu_us": low,
+        "burst_cpu_us": float(np.median([b.process_cpu_us_per_msg for b in sweep.bursts])),
+        "per_batch_us": costs.per_batch_us,
         "per_message_us": costs.per_message_us,
     }
     return model, figures
+
+
+def wake_up(points: Sequence[Any]) -> tuple[float, float]:
+    """The sending thread's median wake-up over ``points``: (messages, wall us)."""
+    k = [p.sent / max(p.send_wakes, 1) for p in points]
+    return float(np.median(k)), float(np.median([p.send_busy_us_per_wake for p in points]))
 
 
 class ThroughputTwin(Twin):

@@ -24,6 +24,18 @@ what the lab measured at low rates, with three ingredients:
   does) and spends ``per_batch_us + k * per_message_us`` on a batch of ``k``. While the
   thread keeps up, batches are single messages; once it falls behind they grow, and the
   per-batch cost is shared -- the client's own batching.
+- **One GIL for the threads** (:meth:`ClientCosts.from_wake_ups`): both costs are the
+  sending thread's *wall* time, measured, not its CPU. The sending and the receiving
+  thread (and kafka-python's own I/O thread) share one interpreter lock, so a wake-up of
+  the send loop lasts its own work, the round trip it waits for (a Redis reply), the lock
+  handed to the receiving thread for the message it just caused and back, and the wake-up
+  of a CPU that slept: ``b``, measured at low rates, where each wake-up sends one message.
+  In a burst (every message due, full batches) the lock serialises every thread's work
+  for each message, so the slope ``c`` is the burst's wall time per message -- about the
+  process's CPU per message, not the sending thread's alone. A per-wake-up ``b`` of a
+  fifth of a millisecond is why the latency body rises with the rate long before the
+  capacity (:func:`batch_cycle_s`): from the rate ``1 / (b + c)`` the loop never sleeps,
+  and every message waits for the cycle under way and its own.
 
 The server works only between stalls: in "available time" ``tau(t) = t - (stalled time
 before t)`` it is an ordinary batch server; departures are mapped back to real time.
@@ -31,11 +43,15 @@ A Kafka producer's ``linger_ms`` is one more batching step after the send call
 (:func:`linger`). Seeded: the same model, rate and seed give the same numbers.
 
 Theory. Without stalls a constant rate through a constant cost never queues (D/D/1) until
-it reaches the drain rate ``K / (b + K c)`` (full batches of ``K``); a thread stalled a
-share ``s`` of the time saturates at ``(1 - s)`` of that (:func:`capacity_per_s`). Below
-it, each stall's backlog drains at ``mu - lambda``: the fluid view gives each percentile
-as a higher low-rate percentile (:func:`theory_percentile`). The tail above :data:`BODY`
-is all stall, so ``s = 1 - BODY`` -- a tenth of the time, in short stalls mostly.
+the gap between messages is shorter than one wake-up ``b + c``; from there the loop batches
+in cycles of ``T = b / (1 - lambda c)`` (:func:`batch_cycle_s`), up to the drain rate
+``K / (b + K c)`` (full batches of ``K``); a thread stalled a share ``s`` of the time
+saturates at ``(1 - s)`` of that (:func:`capacity_per_s`) -- the measured wall times hold
+the stalls already, so :meth:`ClientCosts.from_wake_ups` scales them by ``1 - s`` and the
+capacity is the burst's rate. Below it, each stall's backlog drains at ``mu - lambda``:
+the fluid view gives each percentile as a higher low-rate percentile, plus the batching
+cycle's wait (:func:`theory_percentile`). The tail above :data:`BODY` is all stall, so
+``s = 1 - BODY`` -- a tenth of the time, in short stalls mostly.
 
 >>> shape = LatencyShape.from_percentiles(p50=1.0, p95=2.0, p99=4.0, p999=8.0, max_ms=10.0)
 >>> model = ClientModel(shape, ClientCosts(per_message_us=100.0))
@@ -166,6 +182,46 @@ class ClientCosts:
         check_number(self, "per_batch_us", 0.0, 1e6)
         check_number(self, "max_batch", 1, 100_000, integer=True)
 
+    @classmethod
+    def from_wake_ups(
+        cls,
+        *,
+        low: tuple[float, float],
+        full: tuple[float, float],
+        stalled_share: float = 0.0,
+        max_batch: int = 64,
+    ) -> ClientCosts:
+        """The costs through two measured kinds of wake-up of the sending thread, each
+        ``(messages per wake-up, wall us per wake-up)``: ``low`` at low rates (a message
+        or so: the round trip, the GIL handed to the receiving thread and back, a cold
+        CPU woken) and ``full`` in a burst (full batches: the GIL's time for every thread
+        of the process per message). The line through them gives ``per_batch_us`` (its
+        value at 0 messages) and ``per_message_us`` (its slope). Measured wall times hold
+        the stalls the thread met meanwhile; the simulated thread works between stalls,
+        so both are scaled by ``1 - stalled_share`` and the capacity is the burst's rate
+        (see the module docstring).
+
+        >>> c = ClientCosts.from_wake_ups(low=(1.0, 220.0), full=(64.0, 1480.0))
+        >>> c.per_batch_us, c.per_message_us
+        (200.0, 20.0)
+        >>> round(drain_rate_per_s(c))
+        43243
+        """
+        (k_low, t_low), (k_full, t_full) = low, full
+        for name, v in (("low", low), ("full", full)):
+            if not (np.all(np.isfinite(v)) and v[0] >= 1 and v[1] > 0):
+                raise ValueError(f'"{name}" must be (messages >= 1, wall us > 0), got {v!r}.')
+        if not k_full > k_low:
+            raise ValueError(f'"full" must batch more messages than "low", got {k_full} <= {k_low}.')
+        check_number_arg("stalled_share", stalled_share, 0.0, 0.99)
+        slope = max((t_full - t_low) / (k_full - k_low), 0.01)
+        scale = 1.0 - stalled_share
+        return cls(
+            per_message_us=max(scale * slope, 0.01),
+            per_batch_us=scale * max(t_low - k_low * slope, 0.0),
+            max_batch=max_batch,
+        )
+
 
 @dataclass(frozen=True)
 class ClientModel:
@@ -207,15 +263,37 @@ def drain_rate_per_s(costs: ClientCosts) -> float:
     return k / (1e-6 * (costs.per_batch_us + k * costs.per_message_us))
 
 
+def batch_cycle_s(costs: ClientCosts, rate_per_s: float) -> float:
+    """The theory of the send loop's batching under a constant rate ``lambda`` (no stalls):
+    while a wake-up's own time ``b + c`` is shorter than the gap ``1 / lambda`` every
+    message has a wake-up to itself (0 returned: no batches). Beyond, the thread never
+    sleeps: a cycle of ``T`` takes the ``lambda T`` messages due during the previous one, so
+    ``T = b + lambda T c``, i.e. ``T = b / (1 - lambda c)`` (infinite from
+    ``lambda c >= 1``).
+
+    >>> c = ClientCosts(per_message_us=20.0, per_batch_us=200.0)
+    >>> batch_cycle_s(c, 4000.0), round(1e6 * batch_cycle_s(c, 16_000.0))
+    (0.0, 294)
+    """
+    b, c = 1e-6 * costs.per_batch_us, 1e-6 * costs.per_message_us
+    if rate_per_s * (b + c) <= 1.0:
+        return 0.0
+    return float("inf") if rate_per_s * c >= 1.0 else b / (1.0 - rate_per_s * c)
+
+
 def theory_percentile(model: ClientModel, q: float, rate_per_s: float) -> float:
     """The fluid theory of a thread with Poisson stalls under a constant rate: a stall of
     ``D`` delays the messages due in the next ``D / (1 - rho)`` seconds, by ``D`` down to 0
     (the backlog drains at ``mu - lambda``), so the share of messages waiting more than
     ``x`` is the low-rate share divided by ``1 - rho``, ``rho = lambda / mu`` with ``mu``
     the drain rate. The quantile ``q`` at ``rate_per_s`` is therefore the low-rate quantile
-    ``1 - (1 - q)(1 - rho)`` (infinite at ``rho >= 1``). It neglects overlapping stalls and
-    the transit's own spread (the model draws both), so it checks the simulator rather than
-    replacing it.
+    ``1 - (1 - q)(1 - rho)`` (infinite at ``rho >= 1``). Once the send loop batches
+    (:func:`batch_cycle_s`: cycles of ``T``), a message waits for the cycle under way to
+    end (uniform up to ``T``) and then for its own, ``T`` -- less the one wake-up the
+    low-rate latency already holds: its quantile ``q`` adds ``(1 + q) T - (b + c)``. It
+    neglects overlapping stalls, the transit's own spread and the sum of the two delays
+    being no sum of quantiles (the model draws them all), so it checks the simulator rather
+    than replacing it.
 
     >>> shape = LatencyShape((0.0, 0.5, 0.99, 1.0), (1.0, 1.0, 3.0, 5.0))
     >>> m = ClientModel(shape, ClientCosts(per_message_us=100.0))
@@ -225,7 +303,12 @@ def theory_percentile(model: ClientModel, q: float, rate_per_s: float) -> float:
     rho = rate_per_s / drain_rate_per_s(model.costs)
     if rho >= 1.0:
         return float("inf")
-    return float(model.latency.quantile(1.0 - (1.0 - q) * (1.0 - rho)))
+    low = float(model.latency.quantile(1.0 - (1.0 - q) * (1.0 - rho)))
+    cycle = batch_cycle_s(model.costs, rate_per_s)
+    if cycle <= 0.0:
+        return low
+    own = 1e-6 * (model.costs.per_batch_us + model.costs.per_message_us)
+    return low + 1000.0 * max((1.0 + q) * cycle - own, 0.0)
 
 
 def _stall_intervals(shape: LatencyShape, end_s: float, rng: np.random.Generator) -> np.ndarray:

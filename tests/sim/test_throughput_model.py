@@ -103,3 +103,34 @@ def test_seeded_and_deterministic():
 def test_bad_input_names_the_parameter(call, name):
     with pytest.raises(ValueError, match=f'"{name}"'):
         call()
+
+
+def test_costs_from_wake_ups_are_the_line_through_them_and_the_burst_is_the_capacity():
+    low, full = (1.2, 230.0), (64.0, 1480.0)  # (messages, wall us) per wake-up
+    c = ClientCosts.from_wake_ups(low=low, full=full)
+    assert c.per_batch_us + 1.2 * c.per_message_us == pytest.approx(230.0)
+    assert c.per_batch_us + 64 * c.per_message_us == pytest.approx(1480.0)
+    # measured wall times hold the stalls: scaled by 1 - s, the capacity is the burst's rate
+    m = ClientModel(
+        TAIL,
+        ClientCosts.from_wake_ups(low=low, full=full, stalled_share=TAIL.stalled_share()),
+    )
+    assert capacity_per_s(m) == pytest.approx(64 / 1480e-6, rel=1e-9)
+    assert saturation_rate(m, seed=3) == pytest.approx(64 / 1480e-6, rel=0.1)
+    with pytest.raises(ValueError, match='"full"'):
+        ClientCosts.from_wake_ups(low=low, full=(1.0, 300.0))
+    with pytest.raises(ValueError, match='"low"'):
+        ClientCosts.from_wake_ups(low=(1.0, float("nan")), full=full)
+    with pytest.raises(ValueError, match='"stalled_share"'):
+        ClientCosts.from_wake_ups(low=low, full=full, stalled_share=1.5)
+
+
+@pytest.mark.parametrize("rate", [2000.0, 4000.0, 8000.0, 16_000.0, 30_000.0])
+def test_the_body_rises_once_the_send_loop_no_longer_sleeps(rate):
+    # b + c = 220 us: one wake-up per message up to 4545 msg/s, then cycles of b / (1 - lambda c)
+    m = ClientModel(FLAT, ClientCosts(per_message_us=20.0, per_batch_us=200.0))
+    p = simulate_point(m, rate, duration_s=2.0, seed=5)
+    for name, q in (("p50_ms", 0.5), ("p99_ms", 0.99)):
+        assert getattr(p, name) == pytest.approx(theory_percentile(m, q, rate), rel=0.05)
+    flat = rate * 220e-6 <= 1.0
+    assert (p.p50_ms == pytest.approx(1.0, abs=0.01)) == flat

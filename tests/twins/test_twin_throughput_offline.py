@@ -3,7 +3,8 @@ the theory, its rows' verdicts, its JSON, and lesson 19's figures and exercise r
 
 The fixed calibration is what a quiet run of the twin measured on the development machine,
 rounded (Pub/Sub: p50 0.34 ms, p99 4 ms, 195 us per wake-up, 17 us per message in full
-batches; Kafka acks=1 through kafka-python: p50 8.7 ms, p99 97 ms, 350 / 41 us).
+batches; Kafka acks=1 through kafka-python: p50 8.7 ms, p99 97 ms, 350 / 41 us); the
+simulator-like real points say their send loop's wake-ups took those wall times.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from labs.throughput_plot import (
     sustainable_rate,
     twin_curves,
 )
+from labs.sending import MAX_BATCH
 from labs.throughput_result import Point, ThroughputResult, curve_of, described
 from labs.twins.result import TwinResult
 from labs.twins.throughput import (
@@ -59,6 +61,8 @@ CAL = ThroughputCalibration(
             "p99_ms": 1.0,
             "stalled_share": 0.1,
             "low_rate_cpu_us": 1.0,
+            "burst_cpu_us": 1.0,
+            "per_batch_us": 1.0,
             "per_message_us": 1.0,
         }
         for k in MODELS
@@ -68,8 +72,10 @@ CAL = ThroughputCalibration(
 
 
 def _point(label: str, rate: float, seed: int, scale: float = 1.0) -> Point:
-    """A lab Point whose figures are the simulator's (latencies times ``scale``)."""
+    """A lab Point whose figures are the simulator's (latencies times ``scale``); its send
+    loop's wake-ups are one message each below 4,000 msg/s, full batches above."""
     sp = simulate_point(MODELS[label], rate, duration_s=1.0, seed=seed)
+    k = 1.0 if rate < 4000 else float(MAX_BATCH)
     c = TWIN_CONFIGS[label].sized(100)
     return Point(
         **described(c), target_rate_per_s=rate, planned=sp.sent,
@@ -79,7 +85,13 @@ def _point(label: str, rate: float, seed: int, scale: float = 1.0) -> Point:
         send_cpu_us_per_msg=10.0, recv_cpu_us_per_msg=10.0,
         process_cpu_us_per_msg=MODELS[label].costs.per_message_us * (1 + 1000 / rate),
         consumer_pause_ms=0.0, meets_slo=not sp.saturated, saturated=sp.saturated,
+        send_busy_us_per_wake=_wake_us(label, k), send_wakes=round(sp.sent / k),
     )  # fmt: skip
+
+
+def _wake_us(label: str, k: float) -> float:
+    c = MODELS[label].costs
+    return c.per_batch_us + k * c.per_message_us
 
 
 def _sweeps(t: ThroughputTwin, scale: float = 1.0) -> RealSweeps:
@@ -133,6 +145,20 @@ def test_rows_agree_with_a_real_half_like_the_simulator_and_not_with_a_slower_on
     assert all(r.agrees for r in rows if "saturation" in r.metric)
     slow = t.compare(_sweeps(t, scale=1.5), sim, CAL)
     assert not all(r.agrees for r in slow if " at " in r.metric), "50 % slower must show"
+
+
+def test_calibration_is_the_line_through_the_send_loop_wake_ups():
+    t = ThroughputTwin(point_s=1.0)
+    cal = t.calibrate_on(_sweeps(t))
+    for label, model in MODELS.items():
+        got, s = cal.models[label].costs, cal.figures[label]["stalled_share"]
+        assert 0.05 < s < 0.2  # the low-rate tail is the stalls'
+        # wall times, scaled to the time the thread is not stalled
+        assert got.per_batch_us == pytest.approx((1 - s) * model.costs.per_batch_us, rel=1e-6)
+        assert got.per_message_us == pytest.approx((1 - s) * model.costs.per_message_us)
+        assert capacity_per_s(cal.models[label]) == pytest.approx(
+            MAX_BATCH / (1e-6 * _wake_us(label, MAX_BATCH))
+        )
 
 
 def test_result_json_and_table():
