@@ -20,9 +20,9 @@ medians over the repeats. After each sweep, one *burst* (every message due at on
   (full batches: the slope ``c``), through
   :meth:`sim.models.throughput.ClientCosts.from_wake_ups`. Not CPU: the sending and the
   receiving thread share one GIL, so what a wake-up costs is its wall time -- the round
-  trip, the lock handed to the receiving thread and back, a cold CPU woken. A first version charged the process's CPU per
-  message at low rates to each wake-up: mostly time-based work (idle threads polling, cold
-  wake-ups), it lowered the capacity by a sixth; a second version had no per-wake-up cost
+  trip, the lock handed to the receiving thread and back, a cold CPU woken. A first
+  version charged the process's CPU per message at low rates to each wake-up: mostly
+  time-based work (idle threads polling, cold wake-ups), it lowered the capacity by a sixth; a second version had no per-wake-up cost
   and a flat simulated body, where the measured p50 rises from 8,000 msg/s (0.28 to 0.55
   ms at 16,000) -- the send loop no longer sleeping between messages, each waiting for the
   cycle under way. The burst's wall time per message is the lock's time for every
@@ -203,9 +203,9 @@ MEANING = {
     "p99_ms": "low-rate p99 (same)",
     "stalled_share": "share of time the thread is stalled (from the low-rate tail)",
     "low_rate_cpu_us": "process CPU per message at the calibration rates (idle work, not a cost)",
-    "burst_cpu_us": "process CPU per message in the burst (every thread's share of the GIL)",
-    "per_batch_us": "sending thread's wall time per wake-up, less its messages (low rates)",
-    "per_message_us": "sending thread's wall time per message in the burst's full batches",
+    "per_batch_us": "a warm wake-up of the send loop, less its messages (wall us)",
+    "cold_max_us": "what a cold wake-up adds at the lowest rate (wall us)",
+    "per_message_us": "process CPU per message in the burst (every thread's share of the GIL)",
 }
 
 
@@ -246,7 +246,9 @@ class ThroughputCalibration:
         return "\n".join(lines)
 
 
-def calibrate_from(sweep: Sweep, series: Sequence[float], linger_ms: float) -> tuple:
+def calibrate_from(
+    sweep: Sweep, series: Sequence[float], linger_ms: float, point_s: float
+) -> tuple:
     """The model of one configuration from its calibration points and bursts."""
     cal = [p for r in series[:CAL_POINTS] for p in sweep.at(r)]
     pct = {}
@@ -264,8 +266,12 @@ def calibrate_from(sweep: Sweep, series: Sequence[float], linger_ms: float) -> t
         max_ms=pct["max_ms"],
     )
     low = float(np.median([p.process_cpu_us_per_msg for p in cal]))
+    burst_cpu = float(np.median([b.process_cpu_us_per_msg for b in sweep.bursts]))
     costs = ClientCosts.from_wake_ups(
-        low=wake_up(cal), full=wake_up(sweep.bursts), stalled_share=shape.stalled_share()
+        [wake_up(sweep.at(r), point_s) for r in series[:CAL_POINTS]],
+        per_message_us=max(burst_cpu, 0.01),
+        stalled_share=shape.stalled_share(),
+        max_batch=MAX_BATCH,
     )
     model = ClientModel(shape, costs, linger_ms=float(linger_ms))
     figures = {
@@ -273,17 +279,20 @@ def calibrate_from(sweep: Sweep, series: Sequence[float], linger_ms: float) -> t
         "p99_ms": pct["p99_ms"],
         "stalled_share": shape.stalled_share(),
         "low_rate_cpu_us": low,
-        "burst_cpu_us": float(np.median([b.process_cpu_us_per_msg for b in sweep.bursts])),
         "per_batch_us": costs.per_batch_us,
+        "cold_max_us": costs.cold_max_us,
         "per_message_us": costs.per_message_us,
     }
     return model, figures
 
 
-def wake_up(points: Sequence[Any]) -> tuple[float, float]:
-    """The sending thread's median wake-up over ``points``: (messages, wall us)."""
-    k = [p.sent / max(p.send_wakes, 1) for p in points]
-    return float(np.median(k)), float(np.median([p.send_busy_us_per_wake for p in points]))
+def wake_up(points: Sequence[Any], point_s: float) -> tuple[float, float, float]:
+    """The sending thread's wake-ups at one rate (medians over ``points``): messages per
+    wake-up, us asleep before it (the mean gap between wake-ups less the wake-up), wall us."""
+    k = np.median([p.sent / max(p.send_wakes, 1) for p in points])
+    busy = np.median([p.send_busy_us_per_wake for p in points])
+    gap = np.median([1e6 * point_s / max(p.send_wakes, 1) for p in points])
+    return float(k), float(gap - busy), float(busy)
 
 
 class ThroughputTwin(Twin):
@@ -341,7 +350,7 @@ class ThroughputTwin(Twin):
         models, figures = {}, {}
         for label, config in TWIN_CONFIGS.items():
             models[label], figures[label] = calibrate_from(
-                real.sweeps[label], real.rates_per_s, config.linger_ms
+                real.sweeps[label], real.rates_per_s, config.linger_ms, real.point_s
             )
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         return ThroughputCalibration(models, figures, measured_at=stamp)

@@ -105,24 +105,44 @@ def test_bad_input_names_the_parameter(call, name):
         call()
 
 
-def test_costs_from_wake_ups_are_the_line_through_them_and_the_burst_is_the_capacity():
-    low, full = (1.2, 230.0), (64.0, 1480.0)  # (messages, wall us) per wake-up
-    c = ClientCosts.from_wake_ups(low=low, full=full)
-    assert c.per_batch_us + 1.2 * c.per_message_us == pytest.approx(230.0)
-    assert c.per_batch_us + 64 * c.per_message_us == pytest.approx(1480.0)
-    # measured wall times hold the stalls: scaled by 1 - s, the capacity is the burst's rate
-    m = ClientModel(
-        TAIL,
-        ClientCosts.from_wake_ups(low=low, full=full, stalled_share=TAIL.stalled_share()),
-    )
-    assert capacity_per_s(m) == pytest.approx(64 / 1480e-6, rel=1e-9)
-    assert saturation_rate(m, seed=3) == pytest.approx(64 / 1480e-6, rel=0.1)
-    with pytest.raises(ValueError, match='"full"'):
-        ClientCosts.from_wake_ups(low=low, full=(1.0, 300.0))
-    with pytest.raises(ValueError, match='"low"'):
-        ClientCosts.from_wake_ups(low=(1.0, float("nan")), full=full)
-    with pytest.raises(ValueError, match='"stalled_share"'):
-        ClientCosts.from_wake_ups(low=low, full=full, stalled_share=1.5)
+def test_costs_from_wake_ups_a_line_in_the_time_asleep_scaled_to_the_time_not_stalled():
+    truth = ClientCosts(20.0, 200.0, cold_per_idle=0.25, cold_max_us=1e6)
+    # wake-ups measured at 1,000 and 2,000 msg/s: (messages, us asleep before, wall us)
+    low = []
+    for gap in (1000.0, 500.0):
+        busy = truth.steady_wake_up_us(gap)
+        assert busy == pytest.approx(truth.wake_up_us(gap - busy))  # it slept gap - busy
+        low.append((1.0, gap - busy, busy))
+    got = ClientCosts.from_wake_ups(low, per_message_us=20.0)
+    assert got.per_batch_us == pytest.approx(200.0)
+    assert got.cold_per_idle == pytest.approx(0.25)
+    assert got.cold_max_us == pytest.approx(0.25 * low[0][1])  # no extrapolation beyond
+    s = TAIL.stalled_share()
+    scaled = ClientCosts.from_wake_ups(low, per_message_us=20.0, stalled_share=s)
+    assert scaled.per_batch_us == pytest.approx((1 - s) * 200.0)
+    assert scaled.per_message_us == 20.0  # a CPU time: no stall in it
+    for bad, name in (
+        (dict(low=low[:1], per_message_us=20.0), '"low"'),
+        (dict(low=[(1.0, float("nan"), 300.0), low[1]], per_message_us=20.0), '"low"'),
+        (dict(low=low, per_message_us=0.0), '"per_message_us"'),
+        (dict(low=low, per_message_us=20.0, stalled_share=1.5), '"stalled_share"'),
+    ):
+        with pytest.raises(ValueError, match=name):
+            ClientCosts.from_wake_ups(**bad)
+
+
+def test_cold_wake_ups_cost_what_the_thread_slept_and_saturation_is_the_warm_drain():
+    costs = ClientCosts(20.0, 200.0, cold_per_idle=0.2, cold_max_us=130.0)
+    # a lone message after a long sleep: the whole cold part; back to back: none
+    d = batch_departures(np.array([0.0, 1.0, 1.0 + 1e-9]), costs)
+    assert np.allclose(np.diff(d, prepend=0.0), [350e-6, 1.0, 220e-6], atol=1e-9)
+    m = ClientModel(FLAT, costs)
+    assert saturation_rate(m, seed=3) == pytest.approx(capacity_per_s(m), rel=0.03)
+    assert capacity_per_s(m) == pytest.approx(64 / (200e-6 + 64 * 20e-6))
+    # a warmer wake-up at 4,000 msg/s than at the lowest rates: the median drops
+    p = simulate_point(m, 4000.0, duration_s=2.0, seed=5)
+    assert p.p50_ms == pytest.approx(theory_percentile(m, 0.5, 4000.0), rel=0.02)
+    assert p.p50_ms < simulate_point(m, 200.0, duration_s=2.0, seed=5).p50_ms
 
 
 @pytest.mark.parametrize("rate", [2000.0, 4000.0, 8000.0, 16_000.0, 30_000.0])
