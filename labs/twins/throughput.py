@@ -15,22 +15,25 @@ medians over the repeats. After each sweep, one *burst* (every message due at on
 
 - the latency distribution (median percentiles): the transit time and the stalls behind
   its tail (:class:`sim.models.throughput.LatencyShape`);
-- the sending thread's wake-ups, as wall time (the lab's ``send_busy_us_per_wake`` and
-  ``send_wakes``): at the calibration rates (a message or so each: ``b``) and in the burst
-  (full batches: the slope ``c``), through
-  :meth:`sim.models.throughput.ClientCosts.from_wake_ups`. Not CPU: the sending and the
-  receiving thread share one GIL, so what a wake-up costs is its wall time -- the round
-  trip, the lock handed to the receiving thread and back, a cold CPU woken. A first
-  version charged the process's CPU per message at low rates to each wake-up: mostly
-  time-based work (idle threads polling, cold wake-ups), it lowered the capacity by a sixth; a second version had no per-wake-up cost
-  and a flat simulated body, where the measured p50 rises from 8,000 msg/s (0.28 to 0.55
-  ms at 16,000) -- the send loop no longer sleeping between messages, each waiting for the
-  cycle under way. The burst's wall time per message is the lock's time for every
-  thread's share of a message (about the process's CPU per message, ``burst_cpu_us``),
-  and already holds the stalls of a loaded machine: the capacity is the burst's rate,
-  not a further ``1 - s`` of it.
-- ``low_rate_cpu_us`` and ``burst_cpu_us``: the process's CPU per message, kept as
-  figures.
+- the send loop's wake-ups (the lab's ``send_busy_us_per_wake``: the wall time from waking
+  to the end of its ``send``; ``send_wakes``): at each calibration rate, the median wake-up
+  and how long the thread slept before it. They lie on a line in that sleep
+  (:meth:`sim.models.throughput.ClientCosts.from_wake_ups`): a *warm* cost ``b`` and a
+  *cold* part that grows with the time the thread slept -- a CPU that went idle wakes
+  slowly, and so does the receiving thread it hands the GIL to. On a 2-core machine with
+  Pub/Sub (a run at load 5.5): 367 us after 673 us asleep at 1,000 msg/s, 285 us after
+  260 us at 2,000, so ``b`` = 211 us warm, 0.20 us more per us asleep; the same loop then
+  measured 235 us at 4,000 msg/s, 295 us for 2.4 messages at 8,000 and 388 us for 6.3 at
+  16,000 -- the line's 238, 271 and 366 (not compared: a diagnostic, in the real JSON).
+- ``per_message_us`` = the burst's process CPU per message: the sending and the receiving
+  threads share one GIL, so a full batch's message costs every thread's share of it, and
+  the capacity is about its inverse (Pub/Sub: 18-25 us, 40-55k msg/s).
+- ``low_rate_cpu_us``, the process CPU per message at the calibration rates, is kept as a
+  figure only: mostly time-based (idle threads polling, cold wake-ups), it is no cost per
+  message. Versions before: charged to each wake-up, it lowered the capacity by a sixth;
+  with no per-wake-up cost at all, the simulated median stayed flat where the measured one
+  rises (0.28 to 0.55 ms from 4,000 to 16,000 msg/s on a quiet machine) -- the send loop
+  no longer sleeping, every message waiting for the cycle under way, then its own.
 
 **Simulator half.** :func:`sim.models.throughput.simulate_point` at the same rates, same
 point length (a seeded run per rate), and its saturation rate

@@ -24,19 +24,20 @@ what the lab measured at low rates, with three ingredients:
   does) and spends ``per_batch_us + k * per_message_us`` on a batch of ``k``. While the
   thread keeps up, batches are single messages; once it falls behind they grow, and the
   per-batch cost is shared -- the client's own batching.
-- **One GIL for the threads** (:meth:`ClientCosts.from_wake_ups`): both costs are the
-  sending thread's *wall* time, measured, not its CPU. The sending and the receiving
-  thread (and kafka-python's own I/O thread) share one interpreter lock, so a wake-up of
-  the send loop lasts its own work, the round trip it waits for (a Redis reply), the lock
-  handed to the receiving thread for the message it just caused and back, and the wake-up
-  of a CPU that slept: ``b``, measured at low rates, where each wake-up sends one message.
-  In a burst (every message due, full batches) the lock serialises every thread's work
-  for each message, so the slope ``c`` is the burst's wall time per message -- about the
-  process's CPU per message, not the sending thread's alone. A per-wake-up ``b`` of a
-  fifth of a millisecond is why the latency body rises with the rate long before the
-  capacity (:func:`batch_cycle_s`): from the rate ``1 / (b + c)`` the loop never sleeps,
-  and every message waits for the cycle under way and its own.
-
+- **One GIL, cold wake-ups** (:meth:`ClientCosts.from_wake_ups`): the costs are what the
+  lab measured, as the sending thread's wall time. The sending and the receiving thread
+  (and kafka-python's own I/O thread) share one interpreter lock, so a wake-up of the send
+  loop lasts its own work, the round trip it waits for (a Redis reply), the lock handed to
+  the receiving thread for the message it caused and back -- and it is *colder* the longer
+  the thread slept: a CPU that went idle wakes slowly, and so does the thread the lock is
+  handed to. A wake-up after ``i`` us asleep costs ``b + min(a i, cold_max) + k c``: at
+  the lowest rates every message pays the cold part (it is in the low-rate latency); at
+  higher rates the thread sleeps less and the median *drops* a little; from the rate
+  ``1 / (b + c)`` it no longer sleeps at all, batches form, and every message waits for
+  the cycle under way and then its own (:func:`batch_cycle_s`) -- the latency body rises
+  long before the capacity. In full batches, the lock serialises every thread's work on a
+  message: ``c`` is the process's CPU per message in a burst, and the capacity about
+  ``1 / c``.
 The server works only between stalls: in "available time" ``tau(t) = t - (stalled time
 before t)`` it is an ordinary batch server; departures are mapped back to real time.
 A Kafka producer's ``linger_ms`` is one more batching step after the send call
@@ -46,9 +47,9 @@ Theory. Without stalls a constant rate through a constant cost never queues (D/D
 the gap between messages is shorter than one wake-up ``b + c``; from there the loop batches
 in cycles of ``T = b / (1 - lambda c)`` (:func:`batch_cycle_s`), up to the drain rate
 ``K / (b + K c)`` (full batches of ``K``); a thread stalled a share ``s`` of the time
-saturates at ``(1 - s)`` of that (:func:`capacity_per_s`) -- the measured wall times hold
-the stalls already, so :meth:`ClientCosts.from_wake_ups` scales them by ``1 - s`` and the
-capacity is the burst's rate. Below it, each stall's backlog drains at ``mu - lambda``:
+saturates at ``(1 - s)`` of that (:func:`capacity_per_s`; the measured wake-ups, wall
+times, hold the stalls already: :meth:`ClientCosts.from_wake_ups` scales them by
+``1 - s``, not the burst's CPU per message). Below it, each stall's backlog drains at ``mu - lambda``:
 the fluid view gives each percentile as a higher low-rate percentile, plus the batching
 cycle's wait (:func:`theory_percentile`). The tail above :data:`BODY` is all stall, so
 ``s = 1 - BODY`` -- a tenth of the time, in short stalls mostly.
