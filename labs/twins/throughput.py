@@ -27,7 +27,10 @@ medians over the repeats. After each sweep, one *burst* (every message due at on
   16,000 -- the line's 238, 271 and 366 (not compared: a diagnostic, in the real JSON).
 - ``per_message_us`` = the burst's process CPU per message: the sending and the receiving
   threads share one GIL, so a full batch's message costs every thread's share of it, and
-  the capacity is about its inverse (Pub/Sub: 18-25 us, 40-55k msg/s).
+  the capacity is about its inverse: the real saturation rate was 0.85-1.0 of ``1 / c``
+  in every run, quiet or loaded (Pub/Sub: 18-33 us, 28-55k msg/s) -- a busy thread is
+  hardly stalled, so the stalled share does not lower the capacity (the costs are scaled
+  by ``1 - s`` for the simulated thread, which is stalled at every rate).
 - ``low_rate_cpu_us``, the process CPU per message at the calibration rates, is kept as a
   figure only: mostly time-based (idle threads polling, cold wake-ups), it is no cost per
   message. Versions before: charged to each wake-up, it lowered the capacity by a sixth;
@@ -45,7 +48,7 @@ the simulator's;
 the saturation rate -- real: the median achieved rate of the first point not delivered,
 when the offered load exceeded what the client could do -- within ±30 %. Theory (D/D/1: a
 constant rate through a constant cost never queues below the capacity) for the capacity
-``(1 - stalled share) K / (b + K c)``; for the percentiles, the fluid theory of a thread
+``K / (b + K c)``; for the percentiles, the fluid theory of a thread
 with Poisson stalls (:func:`sim.models.throughput.theory_percentile`: the quantile ``q`` at
 load ``rho`` is the low-rate quantile ``1 - (1 - q)(1 - rho)``, plus the wait for the send
 loop's batching cycle once it no longer sleeps between messages).

@@ -47,12 +47,13 @@ Theory. Without stalls a constant rate through a constant cost never queues (D/D
 the gap between messages is shorter than one wake-up ``b + c``; from there the loop batches
 in cycles of ``T = b / (1 - lambda c)`` (:func:`batch_cycle_s`), up to the drain rate
 ``K / (b + K c)`` (full batches of ``K``); a thread stalled a share ``s`` of the time
-saturates at ``(1 - s)`` of that (:func:`capacity_per_s`; the measured wake-ups, wall
-times, hold the stalls already: :meth:`ClientCosts.from_wake_ups` scales them by
-``1 - s``, not the burst's CPU per message). Below it, each stall's backlog drains at ``mu - lambda``:
-the fluid view gives each percentile as a higher low-rate percentile, plus the batching
-cycle's wait (:func:`theory_percentile`). The tail above :data:`BODY` is all stall, so
-``s = 1 - BODY`` -- a tenth of the time, in short stalls mostly.
+saturates at ``(1 - s)`` of that (:func:`capacity_per_s`; a busy thread is hardly
+stalled -- the measured saturation is the burst's ``1 / c`` -- so
+:meth:`ClientCosts.from_wake_ups` scales the measured costs by ``1 - s``). Below it, each
+stall's backlog drains at ``mu - lambda``: the fluid view gives each percentile as a
+higher low-rate percentile, plus the batching cycle's wait (:func:`theory_percentile`).
+The tail above :data:`BODY` is all stall, so ``s = 1 - BODY`` -- a tenth of the time, in
+short stalls mostly.
 
 >>> shape = LatencyShape.from_percentiles(p50=1.0, p95=2.0, p99=4.0, p999=8.0, max_ms=10.0)
 >>> model = ClientModel(shape, ClientCosts(per_message_us=100.0))
@@ -218,9 +219,11 @@ class ClientCosts:
         burst: every thread's share). Less their messages' time, the wake-ups lie on a line
         in the time asleep before them (the longer a CPU slept, the colder it wakes): its
         value at 0 is the warm ``per_batch_us``, its slope ``cold_per_idle``, the cold part
-        at the longest sleep measured ``cold_max_us`` (no extrapolation beyond). Wall times
-        hold the stalls the thread met meanwhile; the simulated thread works between
-        stalls, so they are scaled by ``1 - stalled_share``.
+        at the longest sleep measured ``cold_max_us`` (no extrapolation beyond). The
+        simulated thread works only between stalls, a share ``stalled_share`` of the time;
+        the measured one, busy, was hardly stalled (its saturation rate is the burst's
+        ``1 / c``: the low-rate tail is mostly a *sleeping* thread woken late), so every
+        cost is scaled by ``1 - stalled_share`` and the capacity stays ``K / (b + K c)``.
 
         >>> c = ClientCosts.from_wake_ups([(1.0, 640.0, 370.0), (1.0, 240.0, 290.0)],
         ...                               per_message_us=20.0)
@@ -245,7 +248,7 @@ class ClientCosts:
         warm = max(float(np.mean(own - slope * idle)), 0.0)
         scale = 1.0 - stalled_share
         return cls(
-            per_message_us=per_message_us,
+            per_message_us=max(scale * per_message_us, 0.01),
             per_batch_us=scale * warm,
             max_batch=max_batch,
             cold_per_idle=scale * slope,

@@ -120,7 +120,11 @@ def test_costs_from_wake_ups_a_line_in_the_time_asleep_scaled_to_the_time_not_st
     s = TAIL.stalled_share()
     scaled = ClientCosts.from_wake_ups(low, per_message_us=20.0, stalled_share=s)
     assert scaled.per_batch_us == pytest.approx((1 - s) * 200.0)
-    assert scaled.per_message_us == 20.0  # a CPU time: no stall in it
+    assert scaled.per_message_us == pytest.approx((1 - s) * 20.0)
+    # the simulated thread is stalled a share s, the measured busy one hardly: the capacity
+    # is the measured K / (b + K c)
+    m = ClientModel(TAIL, scaled)
+    assert capacity_per_s(m) == pytest.approx(64 / (1e-6 * (200.0 + 64 * 20.0)))
     for bad, name in (
         (dict(low=low[:1], per_message_us=20.0), '"low"'),
         (dict(low=[(1.0, float("nan"), 300.0), low[1]], per_message_us=20.0), '"low"'),

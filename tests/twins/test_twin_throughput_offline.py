@@ -148,7 +148,7 @@ def test_calibration_recovers_the_send_loop_wake_ups_and_the_burst_cpu():
         assert got.per_batch_us == pytest.approx((1 - s) * model.costs.per_batch_us, rel=1e-3)
         assert got.cold_per_idle == pytest.approx((1 - s) * model.costs.cold_per_idle)
         # the burst's CPU per message: every thread's share of the GIL
-        assert got.per_message_us == pytest.approx(model.costs.per_message_us, rel=0.01)
+        assert got.per_message_us == pytest.approx((1 - s) * model.costs.per_message_us, rel=0.01)
 
 
 def test_result_json_and_table():
