@@ -96,6 +96,9 @@ CAL_POINTS = 2
 #: The burst: every message due at once, for this long (s), at this rate (msg/s).
 BURST_S = 1.0
 BURST_RATE_PER_S = 200_000.0
+#: The warm burst: every message due, at most this many a wake-up, for this long (s).
+WARM_BATCH = 2
+WARM_S = 0.5
 #: A point delivered its rate when it achieved this share of it.
 DELIVERED_SHARE = 0.95
 #: Latencies are compared up to this share of the simulated saturation rate. Closer to it
@@ -128,6 +131,8 @@ class Sweep:
     label: str
     points: tuple[tuple[Any, ...], ...]
     bursts: tuple[Any, ...]
+    #: Repeat ``r``'s warm burst (every message due, :data:`WARM_BATCH` a wake-up).
+    warm: tuple[Any, ...] = ()
 
     def at(self, rate: float) -> list[Any]:
         return [p for sweep in self.points for p in sweep if p.target_rate_per_s == rate]
@@ -160,6 +165,7 @@ class Sweep:
             "label": self.label,
             "points": [[dataclasses.asdict(p) for p in s] for s in self.points],
             "bursts": [dataclasses.asdict(b) for b in self.bursts],
+            "warm": [dataclasses.asdict(b) for b in self.warm],
         }
 
 
@@ -209,8 +215,8 @@ MEANING = {
     "p99_ms": "low-rate p99 (same)",
     "stalled_share": "share of time the thread is stalled (from the low-rate tail)",
     "low_rate_cpu_us": "process CPU per message at the calibration rates (idle work, not a cost)",
-    "per_batch_us": "a warm wake-up of the send loop, less its messages (wall us)",
-    "cold_max_us": "what a cold wake-up adds at the lowest rate (wall us)",
+    "cold_wake_up_us": "the send loop's wake-up at the calibration rates (wall us; it slept)",
+    "warm_wake_up_us": f"its wake-up with {WARM_BATCH} messages due, never asleep (wall us)",
     "per_message_us": "process CPU per message in the burst (every thread's share of the GIL)",
 }
 
@@ -252,9 +258,7 @@ class ThroughputCalibration:
         return "\n".join(lines)
 
 
-def calibrate_from(
-    sweep: Sweep, series: Sequence[float], linger_ms: float, point_s: float
-) -> tuple:
+def calibrate_from(sweep: Sweep, series: Sequence[float], linger_ms: float) -> tuple:
     """The model of one configuration from its calibration points and bursts."""
     cal = [p for r in series[:CAL_POINTS] for p in sweep.at(r)]
     pct = {}
@@ -273,8 +277,12 @@ def calibrate_from(
     )
     low = float(np.median([p.process_cpu_us_per_msg for p in cal]))
     burst_cpu = float(np.median([b.process_cpu_us_per_msg for b in sweep.bursts]))
+    if not sweep.warm:
+        raise ValueError(f'"{sweep.label}": the sweeps have no warm burst to calibrate on.')
+    cold, warm = wake_up(cal), wake_up(sweep.warm)
     costs = ClientCosts.from_wake_ups(
-        [wake_up(sweep.at(r), point_s) for r in series[:CAL_POINTS]],
+        cold=cold,
+        warm=warm,
         per_message_us=max(burst_cpu, 0.01),
         stalled_share=shape.stalled_share(),
         max_batch=MAX_BATCH,
@@ -285,20 +293,17 @@ def calibrate_from(
         "p99_ms": pct["p99_ms"],
         "stalled_share": shape.stalled_share(),
         "low_rate_cpu_us": low,
-        "per_batch_us": costs.per_batch_us,
-        "cold_max_us": costs.cold_max_us,
+        "cold_wake_up_us": cold[1],
+        "warm_wake_up_us": warm[1],
         "per_message_us": costs.per_message_us,
     }
     return model, figures
 
 
-def wake_up(points: Sequence[Any], point_s: float) -> tuple[float, float, float]:
-    """The sending thread's wake-ups at one rate (medians over ``points``): messages per
-    wake-up, us asleep before it (the mean gap between wake-ups less the wake-up), wall us."""
+def wake_up(points: Sequence[Any]) -> tuple[float, float]:
+    """The send loop's wake-up over ``points`` (medians): messages, wall us."""
     k = np.median([p.sent / max(p.send_wakes, 1) for p in points])
-    busy = np.median([p.send_busy_us_per_wake for p in points])
-    gap = np.median([1e6 * point_s / max(p.send_wakes, 1) for p in points])
-    return float(k), float(gap - busy), float(busy)
+    return float(k), float(np.median([p.send_busy_us_per_wake for p in points]))
 
 
 class ThroughputTwin(Twin):
@@ -325,6 +330,7 @@ class ThroughputTwin(Twin):
         load_before = os.getloadavg()[0]
         got: dict[str, list] = {k: [] for k in TWIN_CONFIGS}
         bursts: dict[str, list] = {k: [] for k in TWIN_CONFIGS}
+        warm: dict[str, list] = {k: [] for k in TWIN_CONFIGS}
         with (
             scratch("tputtwin") as s,
             progress.task("sweeps", total=REPEATS * len(TWIN_CONFIGS), unit="sweeps") as bar,
@@ -344,9 +350,14 @@ class ThroughputTwin(Twin):
                         bursts[label].append(
                             ses.point(BURST_RATE_PER_S, BURST_S, slo_p99_ms=NO_SLO_MS)
                         )
+                        warm[label].append(
+                            ses.point(
+                                BURST_RATE_PER_S, WARM_S, slo_p99_ms=NO_SLO_MS, max_batch=WARM_BATCH
+                            )
+                        )
                     bar.advance()
         return RealSweeps(
-            {k: Sweep(k, tuple(got[k]), tuple(bursts[k])) for k in TWIN_CONFIGS},
+            {k: Sweep(k, tuple(got[k]), tuple(bursts[k]), tuple(warm[k])) for k in TWIN_CONFIGS},
             series,
             self.point_s,
             (load_before, os.getloadavg()[0]),
@@ -356,7 +367,7 @@ class ThroughputTwin(Twin):
         models, figures = {}, {}
         for label, config in TWIN_CONFIGS.items():
             models[label], figures[label] = calibrate_from(
-                real.sweeps[label], real.rates_per_s, config.linger_ms, real.point_s
+                real.sweeps[label], real.rates_per_s, config.linger_ms
             )
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         return ThroughputCalibration(models, figures, measured_at=stamp)

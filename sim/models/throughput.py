@@ -65,7 +65,6 @@ False
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -174,85 +173,63 @@ class LatencyShape:
 @dataclass(frozen=True)
 class ClientCosts:
     """The bottleneck thread's time: ``per_batch_us + k * per_message_us`` for a batch of
-    ``k`` messages (``k`` at most ``max_batch``), plus, after a sleep of ``idle`` us, the
-    cold wake-up's ``min(cold_per_idle * idle, cold_max_us)``."""
+    ``k`` messages (``k`` at most ``max_batch``), plus ``cold_us`` when the thread slept
+    before the wake-up (its CPU went idle)."""
 
     per_message_us: float
     per_batch_us: float = 0.0
     max_batch: int = 64
-    cold_per_idle: float = 0.0
-    cold_max_us: float = 0.0
+    cold_us: float = 0.0
 
     def __post_init__(self) -> None:
         check_number(self, "per_message_us", 0.01, 1e6)
         check_number(self, "per_batch_us", 0.0, 1e6)
         check_number(self, "max_batch", 1, 100_000, integer=True)
-        check_number(self, "cold_per_idle", 0.0, 10.0)
-        check_number(self, "cold_max_us", 0.0, 1e6)
+        check_number(self, "cold_us", 0.0, 1e6)
 
-    def wake_up_us(self, idle_us: float, k: float = 1.0) -> float:
-        """A wake-up's time after ``idle_us`` asleep, with ``k`` messages."""
-        cold = 0.0
-        if self.cold_per_idle > 0:
-            cold = min(self.cold_per_idle * max(idle_us, 0.0), self.cold_max_us)
-        return self.per_batch_us + cold + k * self.per_message_us
-
-    def steady_wake_up_us(self, gap_us: float) -> float:
-        """A one-message wake-up when messages are ``gap_us`` apart and the thread keeps up:
-        it slept the gap less the wake-up itself, ``w = b + c + cold(gap - w)``."""
-        warm = self.per_batch_us + self.per_message_us
-        busy = (warm + self.cold_per_idle * gap_us) / (1.0 + self.cold_per_idle)
-        return min(busy, warm + self.cold_max_us)
+    def wake_up_us(self, k: float = 1.0, *, slept: bool = True) -> float:
+        """A wake-up's time with ``k`` messages, cold if the thread ``slept`` before it."""
+        return self.per_batch_us + (self.cold_us if slept else 0.0) + k * self.per_message_us
 
     @classmethod
     def from_wake_ups(
         cls,
-        low: Sequence[tuple[float, float, float]],
         *,
+        cold: tuple[float, float],
+        warm: tuple[float, float],
         per_message_us: float,
         stalled_share: float = 0.0,
         max_batch: int = 64,
     ) -> ClientCosts:
-        """The costs from the sending thread's wake-ups measured at low rates,
-        ``(messages per wake-up, us asleep before it, wall us)`` at two rates or more, and
-        the GIL's time per message, ``per_message_us`` (the process's CPU per message in a
-        burst: every thread's share). Less their messages' time, the wake-ups lie on a line
-        in the time asleep before them (the longer a CPU slept, the colder it wakes): its
-        value at 0 is the warm ``per_batch_us``, its slope ``cold_per_idle``, the cold part
-        at the longest sleep measured ``cold_max_us`` (no extrapolation beyond). The
-        simulated thread works only between stalls, a share ``stalled_share`` of the time;
-        the measured one, busy, was hardly stalled (its saturation rate is the burst's
-        ``1 / c``: the low-rate tail is mostly a *sleeping* thread woken late), so every
-        cost is scaled by ``1 - stalled_share`` and the capacity stays ``K / (b + K c)``.
+        """The costs from the sending thread's wake-ups, each ``(messages per wake-up,
+        wall us per wake-up)``: ``cold`` at low rates (it slept before each), ``warm`` with
+        every message due and a few taken at a time (it never sleeps), and the GIL's time
+        per message, ``per_message_us`` (the process's CPU per message in a full burst:
+        every thread's share). Less its messages, the warm wake-up is ``per_batch_us``;
+        what the cold one costs more is ``cold_us``. The simulated thread works only
+        between stalls, a share ``stalled_share`` of the time; the measured one, busy, was
+        hardly stalled (its saturation rate is the burst's ``1 / c``: the low-rate tail is
+        mostly a *sleeping* thread woken late), so every cost is scaled by
+        ``1 - stalled_share`` and the capacity stays ``K / (b + K c)``.
 
-        >>> c = ClientCosts.from_wake_ups([(1.0, 640.0, 370.0), (1.0, 240.0, 290.0)],
+        >>> c = ClientCosts.from_wake_ups(cold=(1.0, 270.0), warm=(2.0, 160.0),
         ...                               per_message_us=20.0)
-        >>> round(c.per_batch_us, 6), round(c.cold_per_idle, 6), round(c.cold_max_us, 6)
-        (222.0, 0.2, 128.0)
-        >>> c.wake_up_us(640.0), c.wake_up_us(0.0, k=3)
-        (370.0, 282.0)
+        >>> c.per_batch_us, c.cold_us, c.wake_up_us(), c.wake_up_us(3, slept=False)
+        (120.0, 130.0, 270.0, 180.0)
         """
-        pts = np.asarray(low, float)
-        if pts.ndim != 2 or pts.shape[1] != 3 or pts.shape[0] < 2 or not np.all(np.isfinite(pts)):
-            raise ValueError(
-                f'"low" must be at least two finite (messages, idle us, wall us), got {low!r}.'
-            )
-        if np.any(pts[:, 0] < 1) or np.any(pts[:, 2] <= 0):
-            raise ValueError(f'"low" needs messages >= 1 and wall us > 0, got {low!r}.')
+        for name, v in (("cold", cold), ("warm", warm)):
+            if not (len(v) == 2 and np.all(np.isfinite(v)) and v[0] >= 1 and v[1] > 0):
+                raise ValueError(f'"{name}" must be (messages >= 1, wall us > 0), got {v!r}.')
         check_number_arg("per_message_us", per_message_us, 0.01, 1e6)
         check_number_arg("stalled_share", stalled_share, 0.0, 0.99)
-        idle, own = np.maximum(pts[:, 1], 0.0), pts[:, 2] - pts[:, 0] * per_message_us
-        slope = 0.0
-        if np.ptp(idle) > 0:
-            slope = max(float(np.polyfit(idle, own, 1)[0]), 0.0)
-        warm = max(float(np.mean(own - slope * idle)), 0.0)
+        warm_us = max(warm[1] - warm[0] * per_message_us, 0.0)
+        cold_us = max(cold[1] - cold[0] * per_message_us - warm_us, 0.0)
         scale = 1.0 - stalled_share
         return cls(
             per_message_us=max(scale * per_message_us, 0.01),
-            per_batch_us=scale * warm,
+            per_batch_us=scale * warm_us,
             max_batch=max_batch,
-            cold_per_idle=scale * slope,
-            cold_max_us=scale * slope * float(idle.max()),
+            cold_us=scale * cold_us,
         )
 
 
@@ -298,13 +275,14 @@ def drain_rate_per_s(costs: ClientCosts) -> float:
 
 def batch_cycle_s(costs: ClientCosts, rate_per_s: float) -> float:
     """The theory of the send loop's batching under a constant rate ``lambda`` (no stalls):
-    while a wake-up's own time ``b + c`` is shorter than the gap ``1 / lambda`` every
-    message has a wake-up to itself (0 returned: no batches). Beyond, the thread never
-    sleeps: a cycle of ``T`` takes the ``lambda T`` messages due during the previous one, so
-    ``T = b + lambda T c``, i.e. ``T = b / (1 - lambda c)`` (infinite from
-    ``lambda c >= 1``).
+    while a cold wake-up ``b + w + c`` is shorter than the gap ``1 / lambda`` every message
+    has a wake-up to itself (0 returned: no batches); while a warm one ``b + c`` is, the
+    thread still sleeps now and then (a mix of cold and warm wake-ups; 0 returned too).
+    Beyond, it never sleeps: a cycle of ``T`` takes the ``lambda T`` messages due during
+    the previous one, so ``T = b + lambda T c``, i.e. ``T = b / (1 - lambda c)`` (infinite
+    from ``lambda c >= 1``).
 
-    >>> c = ClientCosts(per_message_us=20.0, per_batch_us=200.0)
+    >>> c = ClientCosts(per_message_us=20.0, per_batch_us=200.0, cold_us=100.0)
     >>> batch_cycle_s(c, 4000.0), round(1e6 * batch_cycle_s(c, 16_000.0))
     (0.0, 294)
     """
@@ -320,14 +298,13 @@ def theory_percentile(model: ClientModel, q: float, rate_per_s: float) -> float:
     (the backlog drains at ``mu - lambda``), so the share of messages waiting more than
     ``x`` is the low-rate share divided by ``1 - rho``, ``rho = lambda / mu`` with ``mu``
     the drain rate. The quantile ``q`` at ``rate_per_s`` is therefore the low-rate quantile
-    ``1 - (1 - q)(1 - rho)`` (infinite at ``rho >= 1``). Once the send loop batches
+    ``1 - (1 - q)(1 - rho)`` (infinite at ``rho >= 1``). Once the send loop never sleeps
     (:func:`batch_cycle_s`: cycles of ``T``), a message waits for the cycle under way to
-    end (uniform up to ``T``) and then for its own, ``T`` -- less the one (cold) wake-up
-    the low-rate latency already holds: its quantile ``q`` adds ``(1 + q) T - own``; before
-    that, a message's wake-up is warmer than at the lowest rates (the thread slept less),
-    which takes the difference off. It
-    neglects overlapping stalls, the transit's own spread and the sum of the two delays
-    being no sum of quantiles (the model draws them all), so it checks the simulator rather
+    end (uniform up to ``T``) and then for its own, ``T`` -- less the one cold wake-up
+    ``b + w + c`` the low-rate latency already holds: its quantile ``q`` adds
+    ``(1 + q) T - (b + w + c)``. It neglects overlapping stalls, the transit's own spread,
+    the sum of two delays being no sum of quantiles and the mix of cold and warm wake-ups
+    just below the batching (the model draws them all), so it checks the simulator rather
     than replacing it.
 
     >>> shape = LatencyShape((0.0, 0.5, 0.99, 1.0), (1.0, 1.0, 3.0, 5.0))
@@ -339,13 +316,11 @@ def theory_percentile(model: ClientModel, q: float, rate_per_s: float) -> float:
     if rho >= 1.0:
         return float("inf")
     low = float(model.latency.quantile(1.0 - (1.0 - q) * (1.0 - rho)))
-    costs = model.costs
-    own = 1e-6 * costs.wake_up_us(math.inf)  # what the low-rate latency holds: a cold one
-    cycle = batch_cycle_s(costs, rate_per_s)
-    if cycle > 0.0:
-        return low + 1000.0 * max((1.0 + q) * cycle - own, 0.0)
-    busy = costs.steady_wake_up_us(1e6 / rate_per_s)  # one wake-up per message
-    return max(low + 1e-3 * busy - 1000.0 * own, 0.0)
+    cycle = batch_cycle_s(model.costs, rate_per_s)
+    if cycle <= 0.0:
+        return low
+    own = 1e-6 * model.costs.wake_up_us()  # what the low-rate latency holds: a cold one
+    return max(low + 1000.0 * ((1.0 + q) * cycle - own), 0.0)
 
 
 def _stall_intervals(shape: LatencyShape, end_s: float, rng: np.random.Generator) -> np.ndarray:
@@ -403,16 +378,16 @@ def _to_real(x: np.ndarray, real: np.ndarray, tau: np.ndarray) -> np.ndarray:
 def batch_departures(arrivals: np.ndarray, costs: ClientCosts) -> np.ndarray:
     """Departures of the send loop (arrivals sorted, in available time): each wake-up takes
     every message arrived by then, at most ``max_batch``, and finishes them together."""
-    if costs.per_batch_us == 0.0 and costs.cold_max_us == 0.0:  # Lindley, vectorised
+    if costs.per_batch_us == 0.0 and costs.cold_us == 0.0:  # Lindley, vectorised
         return departures(arrivals, np.full(arrivals.size, 1e-6 * costs.per_message_us))
     n = arrivals.size
     out = np.empty(n)
     b, c, k_max = 1e-6 * costs.per_batch_us, 1e-6 * costs.per_message_us, costs.max_batch
-    per_idle, cold_max = costs.cold_per_idle, 1e-6 * costs.cold_max_us
+    cold_s = 1e-6 * costs.cold_us
     free, i = -np.inf, 0
     while i < n:
         start = max(free, arrivals[i])
-        cold = min(per_idle * (start - free), cold_max) if per_idle else 0.0
+        cold = cold_s if arrivals[i] > free else 0.0  # it slept: a cold wake-up
         j = min(max(int(np.searchsorted(arrivals, start, side="right")), i + 1), i + k_max, n)
         free = start + b + cold + (j - i) * c
         out[i:j] = free
@@ -446,9 +421,8 @@ def simulate_point(
     n = max(1, int(round(rate_per_s * duration_s)))
     due = np.arange(n) / rate_per_s
     c = model.costs
-    # the low-rate latency already holds one wake-up's cost and the linger of a lone message
-    # (a cold one: the low rates slept longest)
-    own_ms = 1e-3 * c.wake_up_us(math.inf) + model.linger_ms
+    # the low-rate latency already holds one (cold) wake-up and the linger of a lone message
+    own_ms = 1e-3 * c.wake_up_us() + model.linger_ms
     transit = np.maximum(model.latency.quantile(rng.uniform(0.0, BODY, n)) - own_ms, 0.0)
     horizon = duration_s * 4 + 1.0
     real, tau = _available_time(_stall_intervals(model.latency, horizon, rng))

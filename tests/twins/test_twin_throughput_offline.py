@@ -47,7 +47,7 @@ from sim.models.throughput import (
 MODELS = {
     "Pub/Sub": ClientModel(
         LatencyShape.from_percentiles(p50=0.34, p95=1.5, p99=4.0, p999=9.0, max_ms=12.0),
-        ClientCosts(per_message_us=17.0, per_batch_us=195.0, cold_per_idle=0.2, cold_max_us=200.0),
+        ClientCosts(per_message_us=17.0, per_batch_us=120.0, cold_us=130.0),
     ),
     "Kafka acks=1": ClientModel(
         LatencyShape.from_percentiles(p50=8.7, p95=40.0, p99=97.0, p999=130.0, max_ms=140.0),
@@ -61,11 +61,12 @@ CAL = ThroughputCalibration(
 )
 
 
-def _point(label: str, rate: float, seed: int, scale: float = 1.0) -> Point:
+def _point(label: str, rate: float, seed: int, scale: float = 1.0, k: float | None = None) -> Point:
     """A lab Point whose figures are the simulator's (latencies times ``scale``); its send
-    loop's wake-ups are one message each below 4,000 msg/s, full batches above."""
+    loop's wake-ups take ``k`` messages: one below 4,000 msg/s (after a sleep: cold), full
+    batches above (warm)."""
     sp = simulate_point(MODELS[label], rate, duration_s=1.0, seed=seed)
-    k = 1.0 if rate < 4000 else float(MAX_BATCH)
+    k = k or (1.0 if rate < 4000 else float(MAX_BATCH))
     c = TWIN_CONFIGS[label].sized(100)
     return Point(
         **described(c), target_rate_per_s=rate, planned=sp.sent,
@@ -75,14 +76,9 @@ def _point(label: str, rate: float, seed: int, scale: float = 1.0) -> Point:
         send_cpu_us_per_msg=10.0, recv_cpu_us_per_msg=10.0,
         process_cpu_us_per_msg=MODELS[label].costs.per_message_us * (1 + 1000 / rate),
         consumer_pause_ms=0.0, meets_slo=not sp.saturated, saturated=sp.saturated,
-        send_busy_us_per_wake=_wake_us(label, rate), send_wakes=round(sp.sent / k),
+        send_busy_us_per_wake=MODELS[label].costs.wake_up_us(k, slept=k == 1.0),
+        send_wakes=round(sp.sent / k),
     )  # fmt: skip
-
-
-def _wake_us(label: str, rate: float) -> float:
-    """The send loop's wake-up: one message after a sleep, or a full batch back to back."""
-    c = MODELS[label].costs
-    return c.steady_wake_up_us(1e6 / rate) if rate < 4000 else c.wake_up_us(0.0, MAX_BATCH)
 
 
 def _sweeps(t: ThroughputTwin, scale: float = 1.0) -> RealSweeps:
@@ -97,7 +93,8 @@ def _sweeps(t: ThroughputTwin, scale: float = 1.0) -> RealSweeps:
                     break
             runs.append(tuple(pts))
         bursts = tuple(_point(label, 4e5, seed=r) for r in range(REPEATS))
-        sweeps[label] = Sweep(label, tuple(runs), bursts)
+        warm = tuple(_point(label, 4e5, seed=r, k=2.0) for r in range(REPEATS))
+        sweeps[label] = Sweep(label, tuple(runs), bursts, warm)
     return RealSweeps(sweeps, t.series(), t.point_s)
 
 
@@ -146,7 +143,7 @@ def test_calibration_recovers_the_send_loop_wake_ups_and_the_burst_cpu():
         assert 0.05 < s < 0.2  # the low-rate tail is the stalls'
         # wall times, scaled to the time the thread is not stalled
         assert got.per_batch_us == pytest.approx((1 - s) * model.costs.per_batch_us, rel=1e-3)
-        assert got.cold_per_idle == pytest.approx((1 - s) * model.costs.cold_per_idle)
+        assert got.cold_us == pytest.approx((1 - s) * model.costs.cold_us, rel=1e-3, abs=0.5)
         # the burst's CPU per message: every thread's share of the GIL
         assert got.per_message_us == pytest.approx((1 - s) * model.costs.per_message_us, rel=0.01)
 
