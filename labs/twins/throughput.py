@@ -8,29 +8,31 @@ series of rates until the first rate it does not deliver (achieved < 95 % of the
 :data:`REPEATS` times, interleaved, so one stall of a shared machine (a 40 ms pause puts a
 1 s point's p99 at 40 ms) does not decide a percentile: the compared figures are the
 medians over the repeats. After each sweep, one *burst* (every message due at once, for
-:data:`BURST_S`) measures the send loop's wall time per message when its batches are full.
+:data:`BURST_S`) measures the process's CPU per message when the send loop's batches are
+full, and a *warm burst* (:data:`WARM_BATCH` messages a wake-up, :data:`WARM_S`) a wake-up
+of a thread that never sleeps.
 
 **Calibration** (:class:`ThroughputCalibration`), per configuration, from the
-:data:`CAL_POINTS` lowest rates only (and the burst's cost):
+:data:`CAL_POINTS` lowest rates only and the two bursts:
 
 - the latency distribution (median percentiles): the transit time and the stalls behind
   its tail (:class:`sim.models.throughput.LatencyShape`);
 - the send loop's wake-ups (the lab's ``send_busy_us_per_wake``: the wall time from waking
-  to the end of its ``send``; ``send_wakes``): at each calibration rate, the median wake-up
-  and how long the thread slept before it. They lie on a line in that sleep
-  (:meth:`sim.models.throughput.ClientCosts.from_wake_ups`): a *warm* cost ``b`` and a
-  *cold* part that grows with the time the thread slept -- a CPU that went idle wakes
-  slowly, and so does the receiving thread it hands the GIL to. On a 2-core machine with
-  Pub/Sub (a run at load 5.5): 367 us after 673 us asleep at 1,000 msg/s, 285 us after
-  260 us at 2,000, so ``b`` = 211 us warm, 0.20 us more per us asleep; the same loop then
-  measured 235 us at 4,000 msg/s, 295 us for 2.4 messages at 8,000 and 388 us for 6.3 at
-  16,000 -- the line's 238, 271 and 366 (not compared: a diagnostic, in the real JSON).
+  to the end of its ``send``, and ``send_wakes``), through
+  :meth:`sim.models.throughput.ClientCosts.from_wake_ups`: *cold* at the calibration
+  rates, where the thread slept before each (its vCPU halted: ~100-150 us to wake, and so
+  does the receiving thread it hands the GIL to), *warm* in a second burst
+  (:data:`WARM_BATCH` messages a wake-up, every message due: it never sleeps). On this
+  2-core machine, Pub/Sub, a run at load 2-4.5: 234 us cold (1,000-2,000 msg/s), 153 us
+  warm for 2 messages; the same loop then measured 131-297 us for 1.5-2.6 messages at
+  8,000-16,000 msg/s.
 - ``per_message_us`` = the burst's process CPU per message: the sending and the receiving
   threads share one GIL, so a full batch's message costs every thread's share of it, and
-  the capacity is about its inverse: the real saturation rate was 0.85-1.0 of ``1 / c``
-  in every run, quiet or loaded (Pub/Sub: 18-33 us, 28-55k msg/s) -- a busy thread is
-  hardly stalled, so the stalled share does not lower the capacity (the costs are scaled
-  by ``1 - s`` for the simulated thread, which is stalled at every rate).
+  the capacity is about its inverse: the real saturation rate was 0.85-1.24 of ``1 / c``
+  for Pub/Sub, 0.69-1.13 for Kafka, in six runs at a 1-minute load of 2-10 on 2 cores
+  (``c`` 18-33 us and 66-92 us) -- a busy thread is hardly stalled, so the stalled share
+  does not lower the capacity (the costs are scaled by ``1 - s`` for the simulated
+  thread, which is stalled at every rate).
 - ``low_rate_cpu_us``, the process CPU per message at the calibration rates, is kept as a
   figure only: mostly time-based (idle threads polling, cold wake-ups), it is no cost per
   message. Versions before: charged to each wake-up, it lowered the capacity by a sixth;

@@ -25,19 +25,19 @@ what the lab measured at low rates, with three ingredients:
   thread keeps up, batches are single messages; once it falls behind they grow, and the
   per-batch cost is shared -- the client's own batching.
 - **One GIL, cold wake-ups** (:meth:`ClientCosts.from_wake_ups`): the costs are what the
-  lab measured, as the sending thread's wall time. The sending and the receiving thread
+  lab measured as the sending thread's wall time. The sending and the receiving thread
   (and kafka-python's own I/O thread) share one interpreter lock, so a wake-up of the send
   loop lasts its own work, the round trip it waits for (a Redis reply), the lock handed to
-  the receiving thread for the message it caused and back -- and it is *colder* the longer
-  the thread slept: a CPU that went idle wakes slowly, and so does the thread the lock is
-  handed to. A wake-up after ``i`` us asleep costs ``b + min(a i, cold_max) + k c``: at
-  the lowest rates every message pays the cold part (it is in the low-rate latency); at
-  higher rates the thread sleeps less and the median *drops* a little; from the rate
-  ``1 / (b + c)`` it no longer sleeps at all, batches form, and every message waits for
+  the receiving thread for the message it caused and back -- and it is *cold* when the
+  thread slept before it: this machine's idle vCPUs halt at once (the ``haltpoll`` cpuidle
+  driver with ``guest_halt_poll_ns`` = 0), and a halted one wakes ~100-150 us late. A
+  wake-up of ``k`` messages costs ``b + k c``, plus ``w`` after a sleep: at the lowest
+  rates every message pays ``w`` (it is in the low-rate latency); from ``1 / (b + w + c)``
+  the loop sleeps only now and then, warm wake-ups come in and the median *drops* a
+  little; from ``1 / (b + c)`` it never sleeps, batches form, and every message waits for
   the cycle under way and then its own (:func:`batch_cycle_s`) -- the latency body rises
-  long before the capacity. In full batches, the lock serialises every thread's work on a
-  message: ``c`` is the process's CPU per message in a burst, and the capacity about
-  ``1 / c``.
+  long before the capacity. In full batches the lock serialises every thread's work on a
+  message: ``c`` is the process's CPU per message in a burst, the capacity about ``1 / c``.
 The server works only between stalls: in "available time" ``tau(t) = t - (stalled time
 before t)`` it is an ordinary batch server; departures are mapped back to real time.
 A Kafka producer's ``linger_ms`` is one more batching step after the send call
