@@ -81,6 +81,7 @@ from labs.throughput_result import json_ready
 from labs.twins.core import Twin
 from labs.twins.result import Row, TwinResult
 from sim.models.throughput import (
+    SLACK,
     ClientCosts,
     ClientModel,
     LatencyShape,
@@ -217,9 +218,11 @@ MEANING = {
     "p99_ms": "low-rate p99 (same)",
     "stalled_share": "share of time the thread is stalled (from the low-rate tail)",
     "low_rate_cpu_us": "process CPU per message at the calibration rates (idle work, not a cost)",
+    "burst_cpu_us": "process CPU per message in the burst (every thread's share of the GIL)",
     "cold_wake_up_us": "the send loop's wake-up at the calibration rates (wall us; it slept)",
     "warm_wake_up_us": f"its wake-up with {WARM_BATCH} messages due, never asleep (wall us)",
-    "per_message_us": "process CPU per message in the burst (every thread's share of the GIL)",
+    "full_wake_up_us": f"its wake-up with {MAX_BATCH} messages due, in the burst (wall us)",
+    "per_message_us": "the slope from the warm to the full wake-up (less the stalled share)",
 }
 
 
@@ -278,16 +281,11 @@ def calibrate_from(sweep: Sweep, series: Sequence[float], linger_ms: float) -> t
         max_ms=pct["max_ms"],
     )
     low = float(np.median([p.process_cpu_us_per_msg for p in cal]))
-    burst_cpu = float(np.median([b.process_cpu_us_per_msg for b in sweep.bursts]))
     if not sweep.warm:
         raise ValueError(f'"{sweep.label}": the sweeps have no warm burst to calibrate on.')
-    cold, warm = wake_up(cal), wake_up(sweep.warm)
+    cold, warm, full = wake_up(cal), wake_up(sweep.warm), wake_up(sweep.bursts)
     costs = ClientCosts.from_wake_ups(
-        cold=cold,
-        warm=warm,
-        per_message_us=max(burst_cpu, 0.01),
-        stalled_share=shape.stalled_share(),
-        max_batch=MAX_BATCH,
+        cold=cold, warm=warm, full=full, stalled_share=shape.stalled_share(), max_batch=MAX_BATCH
     )
     model = ClientModel(shape, costs, linger_ms=float(linger_ms))
     figures = {
@@ -295,8 +293,10 @@ def calibrate_from(sweep: Sweep, series: Sequence[float], linger_ms: float) -> t
         "p99_ms": pct["p99_ms"],
         "stalled_share": shape.stalled_share(),
         "low_rate_cpu_us": low,
+        "burst_cpu_us": float(np.median([b.process_cpu_us_per_msg for b in sweep.bursts])),
         "cold_wake_up_us": cold[1],
         "warm_wake_up_us": warm[1],
+        "full_wake_up_us": full[1],
         "per_message_us": costs.per_message_us,
     }
     return model, figures
@@ -409,7 +409,9 @@ class ThroughputTwin(Twin):
         rows: list[Row] = []
         series = real.rates_per_s
         for label, sweep in real.sweeps.items():
-            limit = MAX_LOAD * sim.saturation_rate_per_s[label]
+            # the simulated saturation rate is counted as the lab counts it, with the slack:
+            # the limit is MAX_LOAD of the capacity it stands for
+            limit = MAX_LOAD * sim.saturation_rate_per_s[label] / (1.0 + SLACK)
             for rate in sweep.delivered_rates(series[CAL_POINTS:]):
                 sp = sim.point(label, rate)
                 if sp.saturated or rate > limit:
@@ -428,7 +430,7 @@ class ThroughputTwin(Twin):
             rows.append(
                 Row(
                     f"{label} saturation rate (msg/s)",
-                    capacity_per_s(cal.models[label]),
+                    (1.0 + SLACK) * capacity_per_s(cal.models[label]),
                     sim.saturation_rate_per_s[label],
                     sweep.saturation_rate(),
                     tolerance=SATURATION_TOLERANCE,
