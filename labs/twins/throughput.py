@@ -20,19 +20,21 @@ of a thread that never sleeps.
 - the send loop's wake-ups (the lab's ``send_busy_us_per_wake``: the wall time from waking
   to the end of its ``send``, and ``send_wakes``), through
   :meth:`sim.models.throughput.ClientCosts.from_wake_ups`: *cold* at the calibration
-  rates, where the thread slept before each (its vCPU halted: ~100-150 us to wake, and so
-  does the receiving thread it hands the GIL to), *warm* in a second burst
+  rates, where the thread slept before each (its vCPU halted -- the ``haltpoll`` cpuidle
+  driver, ``guest_halt_poll_ns`` = 0 here -- about 100 us more to wake, and so does the
+  receiving thread it hands the GIL to), *warm* in a second burst
   (:data:`WARM_BATCH` messages a wake-up, every message due: it never sleeps). On this
   2-core machine, Pub/Sub, a run at load 2-4.5: 234 us cold (1,000-2,000 msg/s), 153 us
   warm for 2 messages; the same loop then measured 131-297 us for 1.5-2.6 messages at
   8,000-16,000 msg/s.
-- ``per_message_us`` = the burst's process CPU per message: the sending and the receiving
-  threads share one GIL, so a full batch's message costs every thread's share of it, and
-  the capacity is about its inverse: the real saturation rate was 0.85-1.24 of ``1 / c``
-  for Pub/Sub, 0.69-1.13 for Kafka, in six runs at a 1-minute load of 2-10 on 2 cores
-  (``c`` 18-33 us and 66-92 us) -- a busy thread is hardly stalled, so the stalled share
-  does not lower the capacity (the costs are scaled by ``1 - s`` for the simulated
-  thread, which is stalled at every rate).
+- ``per_message_us`` = the slope from the warm burst's wake-ups to the full burst's (64
+  messages): the sending and the receiving threads share one GIL, so a message of a full
+  batch costs every thread's share of it (a little more than the process's CPU per
+  message, ``burst_cpu_us``: the lock is handed over, not always held), and the capacity
+  is the full burst's rate. The simulated point counts what it delivered as the lab does
+  (what arrived by 1.25 times its length, per second of it), so both halves' saturation
+  rate is about 1.25 times that capacity. A busy thread is hardly stalled: the costs are
+  scaled by ``1 - s`` for the simulated thread, which is stalled at every rate.
 - ``low_rate_cpu_us``, the process CPU per message at the calibration rates, is kept as a
   figure only: mostly time-based (idle threads polling, cold wake-ups), it is no cost per
   message. Versions before: charged to each wake-up, it lowered the capacity by a sixth;
@@ -45,12 +47,12 @@ point length (a seeded run per rate), and its saturation rate
 (:func:`sim.models.throughput.saturation_rate`).
 
 **Rows.** For each rate above the calibration points that the real sweep delivered (in the
-median), up to :data:`MAX_LOAD` of the simulated saturation rate: p50 and p99 within ±25 % of
-the simulator's;
+median), up to :data:`MAX_LOAD` of the simulated capacity (the saturation rate over 1.25):
+p50 and p99 within ±25 % of the simulator's;
 the saturation rate -- real: the median achieved rate of the first point not delivered,
 when the offered load exceeded what the client could do -- within ±30 %. Theory (D/D/1: a
-constant rate through a constant cost never queues below the capacity) for the capacity
-``K / (b + K c)``; for the percentiles, the fluid theory of a thread
+constant rate through a constant cost never queues below the capacity) for the saturation
+rate ``1.25 K / (b + K c)``, as the lab counts it; for the percentiles, the fluid theory of a thread
 with Poisson stalls (:func:`sim.models.throughput.theory_percentile`: the quantile ``q`` at
 load ``rho`` is the low-rate quantile ``1 - (1 - q)(1 - rho)``, plus the wait for the send
 loop's batching cycle once it no longer sleeps between messages).
@@ -104,7 +106,7 @@ WARM_BATCH = 2
 WARM_S = 0.5
 #: A point delivered its rate when it achieved this share of it.
 DELIVERED_SHARE = 0.95
-#: Latencies are compared up to this share of the simulated saturation rate. Closer to it
+#: Latencies are compared up to this share of the simulated capacity. Closer to it
 #: the tail grows as 1 / (1 - rho), so the ±30 % allowed on the saturation rate would allow
 #: any latency at all: at rho = 0.5 the real load is at most 0.5 / 0.7 = 0.71 of the real
 #: capacity, where the stall theory's tail is 1.7 times longer -- still a curve, not a wall.

@@ -37,7 +37,8 @@ what the lab measured at low rates, with three ingredients:
   little; from ``1 / (b + c)`` it never sleeps, batches form, and every message waits for
   the cycle under way and then its own (:func:`batch_cycle_s`) -- the latency body rises
   long before the capacity. In full batches the lock serialises every thread's work on a
-  message: ``c`` is the process's CPU per message in a burst, the capacity about ``1 / c``.
+  message: ``c``, the slope of the warm wake-ups up to a full batch, is close to the
+  process's CPU per message, and the capacity about ``1 / c``.
 The server works only between stalls: in "available time" ``tau(t) = t - (stalled time
 before t)`` it is an ordinary batch server; departures are mapped back to real time.
 A Kafka producer's ``linger_ms`` is one more batching step after the send call
@@ -48,8 +49,9 @@ the gap between messages is shorter than one wake-up ``b + c``; from there the l
 in cycles of ``T = b / (1 - lambda c)`` (:func:`batch_cycle_s`), up to the drain rate
 ``K / (b + K c)`` (full batches of ``K``); a thread stalled a share ``s`` of the time
 saturates at ``(1 - s)`` of that (:func:`capacity_per_s`; a busy thread is hardly
-stalled -- the measured saturation is the burst's ``1 / c`` -- so
-:meth:`ClientCosts.from_wake_ups` scales the measured costs by ``1 - s``). Below it, each
+stalled -- the measured saturation is the full burst's rate -- so
+:meth:`ClientCosts.from_wake_ups` scales the measured costs by ``1 - s``); a point counted
+as the lab counts it (:data:`SLACK`) then delivers ``1 + SLACK`` times that. Below it, each
 stall's backlog drains at ``mu - lambda``: the fluid view gives each percentile as a
 higher low-rate percentile, plus the batching cycle's wait (:func:`theory_percentile`).
 The tail above :data:`BODY` is all stall, so ``s = 1 - BODY`` -- a tenth of the time, in
