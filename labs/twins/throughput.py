@@ -39,7 +39,7 @@ of a thread that never sleeps.
   figure only: mostly time-based (idle threads polling, cold wake-ups), it is no cost per
   message. Versions before: charged to each wake-up, it lowered the capacity by a sixth;
   with no per-wake-up cost at all, the simulated median stayed flat where the measured one
-  rises (0.28 to 0.55 ms from 4,000 to 16,000 msg/s on a quiet machine) -- the send loop
+  rises (0.39 to 0.82 ms from 4,000 to 16,000 msg/s, a run at load 2.2) -- the send loop
   no longer sleeping, every message waiting for the cycle under way, then its own.
 
 **Simulator half.** :func:`sim.models.throughput.simulate_point` at the same rates, same
