@@ -70,7 +70,7 @@ from labs.experiments.throughput import (
 from labs.naming import Scratch, scratch
 from labs.params import check_range
 from labs.recording import Clock
-from labs.sending import due_batches
+from labs.sending import MAX_BATCH, due_batches
 from labs.throughput_result import Curve, Point, ThroughputResult, curve_of, described
 from labs.transports import Link, open_link
 from labs.workload import lab_rngs
@@ -233,9 +233,16 @@ class Session:
         self.receiver.current = None
 
     def point(
-        self, rate_per_s: float, point_s: float, *, slo_p99_ms: float, consumer_pause_ms: float = 0
+        self,
+        rate_per_s: float,
+        point_s: float,
+        *,
+        slo_p99_ms: float,
+        consumer_pause_ms: float = 0,
+        max_batch: int = MAX_BATCH,
     ) -> Point:
-        """Open-loop load at ``rate_per_s`` for ``point_s`` seconds (see the module docstring)."""
+        """Open-loop load at ``rate_per_s`` for ``point_s`` seconds (see the module docstring);
+        the send loop takes at most ``max_batch`` messages a wake-up."""
         self.points += 1
         n = max(1, round(rate_per_s * point_s))
         t0 = self.clock.now() + 0.005
@@ -246,9 +253,11 @@ class Session:
         self.receiver.current = self.sending = rec
         send_end = t0 + point_s * (1 + SEND_SLACK) + 0.1
         sent, cpu0, proc0 = 0, time.thread_time(), time.process_time()
-        for start, stop, now in due_batches(plan, self.clock):
+        busy, wakes = 0.0, 0
+        for start, stop, now in due_batches(plan, self.clock, max_batch=max_batch):
             bodies = [HEADER.pack(rec.index, i, plan[i]) + self.pad for i in range(start, stop)]
             sent += self.link.send(bodies)
+            busy, wakes = busy + self.clock.now() - now, wakes + 1
             if now > send_end:
                 break
         send_cpu = time.thread_time() - cpu0
@@ -291,6 +300,8 @@ class Session:
             consumer_pause_ms=float(consumer_pause_ms),
             meets_slo=delivered and pct["p99_ms"] <= slo_p99_ms,
             saturated=not delivered or pct["p50_ms"] > slo_p99_ms,
+            send_busy_us_per_wake=1e6 * busy / max(wakes, 1),
+            send_wakes=wakes,
         )
 
     def sweep(

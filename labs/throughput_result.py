@@ -74,6 +74,11 @@ class Point(Described):
     meets_slo: bool
     #: Achieved < 95 % of the target or p50 over the SLO: the queue grew (the sweep ends).
     saturated: bool
+    #: Wall time of one wake-up of the sending thread (its ``send`` call: for Redis the
+    #: pipeline's round trip, for Kafka handing the batch to the producer), per wake-up.
+    send_busy_us_per_wake: float = math.nan
+    #: Wake-ups of the sending thread (batches it sent).
+    send_wakes: int = 0
 
 
 @dataclass(frozen=True)

@@ -175,12 +175,14 @@ print("kafka-python costs more CPU per message than confluent-kafka:", median[kp
 # Why does the tail climb long before the median moves? A model in the course's simulator
 # (`sim/models/throughput.py`) reads the low-rate latency distribution as transit time
 # plus the *stalls* of the client's thread (a thread the OS or another thread's GIL keeps
-# waiting), and adds the cost per message. A stall delays every message due during it, and
-# its backlog drains at (capacity - rate): the tail grows as 1 / (1 - rate / capacity)
-# while the median stays near the transit time. `python -m labs twin throughput` lines the
+# waiting), and adds what a wake-up of the sending thread costs. A stall delays every
+# message due during it, and its backlog drains at (capacity - rate): the tail grows as
+# 1 / (1 - rate / capacity). The median moves later, once the sender no longer sleeps
+# between messages: every message then waits for the wake-up under way, then its own.
+# Those wake-ups are measured, in wall time, not CPU: the sender and the receiver share one
+# GIL, and a thread that slept wakes slowly. `python -m labs twin throughput` lines the
 # model up against real sweeps of Pub/Sub and Kafka `acks=1` (about 2 minutes) and says
-# where the two differ -- a model that charges the whole process's CPU to one thread, for
-# instance, cannot see that a sender and a receiver partly run in parallel.
+# where the two differ.
 #
 # ## Exercise
 # An SLO is a percentile and a bound: "p99 at most *S* ms". The **sustainable rate** is
