@@ -96,9 +96,12 @@ explore(pause_figure, **controls)
 # `max_poll_records=50` records per poll -- up to a second per batch, and a member takes
 # part in a rebalance only at its next poll, once its batch is done.
 #
-# **Predict first**: 4 of the 6 partitions keep their member through the join (the
-# joiner takes 2). Under which protocols do those 4 stop all the same? And which protocol
-# has the fewest partition-seconds without an owner in total? About 40 s for the three:
+# **Predict first**: most partitions keep their member through the join -- 4 of the 6
+# with the sticky assignors (the joiner takes 2), 3 or 4 with eager's range assignor (it
+# deals out the ranges again, in the order of the member ids, wherever the joiner's falls).
+# Under which protocols do those stop all the same?
+# And which protocol has the fewest partition-seconds without an owner in total? About
+# 40 s for the three:
 
 # %%
 small = dict(partitions=6, members=2, rate_per_s=50, after_s=0)
