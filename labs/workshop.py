@@ -13,10 +13,16 @@ wait is reported. At the
 end the command lists the course names of these learners still on the brokers (the labs
 delete theirs, also on failure), then deletes them.
 
+With ``--deal`` the items are dealt out instead: learner ``i`` runs items ``i``, ``i + N``,
+``i + 2N`` ... of the list, so every lab and twin runs once, beside N - 1 other learners'
+items, in about 1/N of the time -- a quick rehearsal, and what ``make test`` runs (one
+learner's labs and twins, one after the other, take over two minutes, alone or beside
+others).
+
 Without ``--json`` progress goes to stderr -- one line per finished lab, above a bar that
 counts the finished items of all learners (:mod:`sim.progress`; the learners show none) --
 and a summary to stdout; ``--json`` prints one JSON object: ``learners``, ``passed`` and
-``failed`` (learner names: every lab's lesson held, or not), ``twins_disagreed``,
+``failed`` (learner names: every lab's lesson held, or not), ``dealt``, ``twins_disagreed``,
 ``leftover_names``, ``rate_slots``, ``wall_s`` and per-learner ``details`` (each outcome
 with ``seconds`` and ``waited_s``, the wait for a rate-lab slot). Every learner is bounded
 by ``--budget-s``: one still running then is stopped and counted as failed. Exit status 0
@@ -91,6 +97,8 @@ class Learner:
 
     name: str
     index: int
+    #: The labs and twins this learner runs, in its order.
+    items: tuple[str, ...] = ITEMS
     outcomes: list[Outcome] = field(default_factory=list)
     exit_code: int | None = None
     timed_out: bool = False
@@ -101,7 +109,7 @@ class Learner:
     def labs_held(self) -> bool:
         labs = [o for o in self.outcomes if o.item.startswith("lab:")]
         return (
-            len(labs) == len(LABS)
+            len(labs) == sum(item.startswith("lab:") for item in self.items)
             and all(o.held for o in labs)
             and not self.timed_out
             and self.exit_code == 0
@@ -114,6 +122,7 @@ class Learner:
             "seconds": round(self.seconds, 1),
             "timed_out": self.timed_out,
             "exit_code": self.exit_code,
+            "items": list(self.items),
             "outcomes": [asdict(o) for o in self.outcomes],
             "stderr_tail": self.stderr_tail,
         }
@@ -123,6 +132,22 @@ def learner_names(count: int, base: str | None = None) -> list[str]:
     """``count`` learner names derived from ``base`` (default: this learner)."""
     stem = (base or config.learner())[: config.LEARNER_MAX - 6].strip("-")
     return [config.sanitize_learner(f"{stem}-ws{i}") for i in range(1, count + 1)]
+
+
+def items_of(index: int, count: int, *, deal: bool = False) -> tuple[str, ...]:
+    """Learner ``index``'s items among ``count`` learners: every item, starting at the
+    ``index``-th (so the learners are spread over the labs), or, dealt, every
+    ``count``-th item from the ``index``-th.
+
+    >>> items_of(1, 3, deal=True) == ITEMS[1::3]
+    True
+    >>> sorted(items_of(2, 3)) == sorted(ITEMS)
+    True
+    """
+    if deal:
+        return ITEMS[index::count]
+    start = index % len(ITEMS)
+    return ITEMS[start:] + ITEMS[:start]
 
 
 def rate_slots() -> int:
@@ -192,21 +217,23 @@ def _run_item(item: str) -> Outcome:
     return Outcome(item, not failures, tuple(failures), round(time.monotonic() - t0, 2))
 
 
-def _learner_main(index: int) -> int:
-    """The child: run every item, rotated by ``index``; one JSON line per finished item."""
-    order = ITEMS[index % len(ITEMS) :] + ITEMS[: index % len(ITEMS)]
-    for item in order:
+def _learner_main(index: int, count: int, deal: bool) -> int:
+    """The child: run its items (:func:`items_of`); one JSON line per finished item."""
+    for item in items_of(index, count, deal=deal):
         outcome = run_item(item)
         print(json.dumps(asdict(outcome)), flush=True)
     return 0
 
 
 # -- the workshop (the parent) ------------------------------------------------------------
-def _spawn(learner: Learner, slots: str) -> subprocess.Popen:
+def _spawn(learner: Learner, slots: str, count: int, deal: bool) -> subprocess.Popen:
     env = dict(os.environ, COURSE_LEARNER=learner.name, PYTHONUNBUFFERED="1", COURSE_PROGRESS="0")
     env[SLOTS_ENV] = slots
     return subprocess.Popen(
-        [sys.executable, "-m", "labs.workshop", "--learner-index", str(learner.index)],
+        [
+            *(sys.executable, "-m", "labs.workshop", "--learner-index", str(learner.index)),
+            *("--learners", str(count), *(["--deal"] if deal else [])),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -237,18 +264,26 @@ def _drain_stderr(learner: Learner, proc: subprocess.Popen) -> None:
         learner.stderr_tail = (learner.stderr_tail + [line.rstrip()])[-5:]
 
 
-def run_workshop(count: int, *, budget_s: float = 1200.0, progress=None) -> dict:
-    """Run ``count`` learners at once; return the report (see the module docstring)."""
+def run_workshop(
+    count: int, *, budget_s: float = 1200.0, deal: bool = False, progress=None
+) -> dict:
+    """Run ``count`` learners at once (each every item, or ``deal``: the items dealt out
+    among them); return the report (see the module docstring)."""
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_LEARNERS:
         raise ValueError(f'"learners" must be an integer in 1..{MAX_LEARNERS}, got {count!r}.')
+    if deal and count > len(ITEMS):
+        raise ValueError(f'"learners" must be at most {len(ITEMS)} with deal, got {count}.')
     if not 10 <= budget_s <= 7200:
         raise ValueError(f'"budget_s" must be in 10..7200 seconds, got {budget_s!r}.')
     require_brokers()
-    learners = [Learner(name, i) for i, name in enumerate(learner_names(count))]
+    learners = [
+        Learner(name, i, items_of(i, count, deal=deal))
+        for i, name in enumerate(learner_names(count))
+    ]
     t0 = time.monotonic()
     what = f"workshop: {count} learner{'s' * (count > 1)}"
-    with task(what, total=count * len(ITEMS), unit="items") as shown:
-        _run_learners(learners, t0, budget_s, progress, shown)
+    with task(what, total=sum(len(x.items) for x in learners), unit="items") as shown:
+        _run_learners(learners, t0, budget_s, progress, shown, deal)
     names = [learner.name for learner in learners]
     leftover = leftover_names(names)
     if leftover:
@@ -259,6 +294,7 @@ def run_workshop(count: int, *, budget_s: float = 1200.0, progress=None) -> dict
         "learners": count,
         "passed": [x.name for x in learners if x.labs_held],
         "failed": [x.name for x in learners if not x.labs_held],
+        "dealt": deal,
         "twins_disagreed": {
             x.name: [o.item for o in x.outcomes if o.item.startswith("twin:") and not o.held]
             for x in learners
@@ -271,7 +307,9 @@ def run_workshop(count: int, *, budget_s: float = 1200.0, progress=None) -> dict
     }
 
 
-def _run_learners(learners: list[Learner], t0: float, budget_s: float, progress, shown: Task):
+def _run_learners(
+    learners: list[Learner], t0: float, budget_s: float, progress, shown: Task, deal: bool
+):
     """Start every learner and wait for all of them (stopping those still running
     ``budget_s`` after ``t0``); each finished item advances ``shown`` and goes to
     ``progress``."""
@@ -286,7 +324,7 @@ def _run_learners(learners: list[Learner], t0: float, budget_s: float, progress,
     for i in range(rate_slots()):
         Path(slots.name, f"slot-{i}").touch()
     for learner in learners:
-        proc = _spawn(learner, slots.name)
+        proc = _spawn(learner, slots.name, len(learners), deal)
         procs.append(proc)
         for target in (_read, _drain_stderr):
             args = (learner, proc, finished) if target is _read else (learner, proc)
@@ -339,7 +377,7 @@ def _print_progress(learner: Learner, outcome: Outcome) -> None:
     done = len(learner.outcomes)
     verdict = "held" if outcome.held else "FAILED: " + "; ".join(outcome.failures)[:200]
     seconds = f"{outcome.seconds:.1f} s"
-    write(f"[{learner.name} {done}/{len(ITEMS)}] {outcome.item} {verdict} ({seconds})")
+    write(f"[{learner.name} {done}/{len(learner.items)}] {outcome.item} {verdict} ({seconds})")
 
 
 def summary(report: dict) -> str:
@@ -351,8 +389,9 @@ def summary(report: dict) -> str:
         bad = [f"{o['item']}" for o in detail["outcomes"] if not o["held"]]
         state = "passed" if detail["passed"] else "FAILED"
         extra = " (stopped: over budget)" if detail["timed_out"] else ""
+        ran = f"{len(detail['outcomes'])}/{len(detail['items'])} run"
         lines.append(
-            f"  {detail['name']}: {state}{extra}, {len(detail['outcomes'])}/{len(ITEMS)} run"
+            f"  {detail['name']}: {state}{extra}, {ran}"
             + (f"; not held: {', '.join(bad)}" if bad else "")
         )
     lines.append(f"  leftover names: {len(report['leftover_names'])}")
@@ -371,16 +410,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--budget-s", type=float, default=1200.0, help="seconds per learner, 10..7200"
     )
+    parser.add_argument(
+        "--deal",
+        action="store_true",
+        help="deal the labs and twins out among the learners (each runs once; a quick rehearsal)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--learner-index", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(args_in)
     if args.learner_index is not None:
-        return _learner_main(args.learner_index)
+        return _learner_main(args.learner_index, args.learners, args.deal)
     try:
         with silenced(args.json):
             report = run_workshop(
                 args.learners,
                 budget_s=args.budget_s,
+                deal=args.deal,
                 progress=None if args.json else _print_progress,
             )
     except ValueError as exc:

@@ -1,4 +1,9 @@
-"""Workshop mode: four learners run every lab and twin at once on the same brokers.
+"""Workshop mode: four learners at once on the same brokers, every lab and twin dealt out.
+
+``make test`` runs the workshop dealt (``--deal``: each lab and twin once, beside three
+other learners' items): every learner running every item takes a learner's whole sequence
+(over two minutes) and tests the same isolation; ``python -m labs workshop --learners 8``
+(every learner everything) is the rehearsal before a room.
 
 Each learner is its own process with its own ``COURSE_LEARNER``; the lessons are checked
 with the lab tests' own checks (:mod:`labs.lessons`), which judge every run against what it
@@ -38,10 +43,22 @@ def test_bad_learner_count_is_a_value_error(count):
         workshop.run_workshop(count)
 
 
+def test_dealt_items_cover_every_lab_and_twin_once_and_rotated_ones_all():
+    for count in (1, 3, 4, len(workshop.ITEMS)):
+        dealt = [workshop.items_of(i, count, deal=True) for i in range(count)]
+        assert sorted(sum(dealt, ())) == sorted(workshop.ITEMS), count
+        assert all(dealt), count  # nobody idle
+    firsts = {workshop.items_of(i, 4)[0] for i in range(4)}
+    assert len(firsts) == 4 and all(sorted(workshop.items_of(i, 4)) == sorted(workshop.ITEMS)
+                                    for i in range(4))  # fmt: skip
+    with pytest.raises(ValueError, match='"learners" must be at most'):
+        workshop.run_workshop(len(workshop.ITEMS) + 1, deal=True)
+
+
 @pytest.mark.brokers
 def test_four_learners_at_once():
     proc = subprocess.run(
-        [sys.executable, "-m", "labs", "workshop", "--learners", "4", "--json"],
+        [sys.executable, "-m", "labs", "workshop", "--learners", "4", "--deal", "--json"],
         capture_output=True,
         text=True,
         timeout=1800,
@@ -49,12 +66,12 @@ def test_four_learners_at_once():
     )
     assert "Traceback" not in proc.stderr, proc.stderr
     report = json.loads(proc.stdout)
-    assert report["learners"] == 4
+    assert report["learners"] == 4 and report["dealt"] is True
     details = {d["name"]: d for d in report["details"]}
     assert len(details) == 4
     for name, d in details.items():
         assert not d["timed_out"], name
-        assert sorted(o["item"] for o in d["outcomes"]) == sorted(workshop.ITEMS), name
+        assert sorted(o["item"] for o in d["outcomes"]) == sorted(d["items"]), name
         assert d["exit_code"] == 0, (name, d["stderr_tail"])
         held = {o["item"]: o for o in d["outcomes"]}
         failed = {
@@ -62,6 +79,8 @@ def test_four_learners_at_once():
         }
         assert failed == {}, (name, failed)
         assert name in report["passed"] and name not in report["failed"], name
+    ran = sorted(o["item"] for d in details.values() for o in d["outcomes"])
+    assert ran == sorted(workshop.ITEMS)  # every lab and twin, once
     assert sorted(report["passed"]) == sorted(details) and report["failed"] == []
     assert report["leftover_names"] == []
     assert proc.returncode == 0, proc.stderr
