@@ -74,6 +74,7 @@ from labs.sending import MAX_BATCH, due_batches
 from labs.throughput_result import Curve, Point, ThroughputResult, curve_of, described
 from labs.transports import Link, open_link
 from labs.workload import lab_rngs
+from sim.models.throughput import SLACK, delivered_rate
 
 __all__ = [
     "CONFIGS",
@@ -89,8 +90,9 @@ __all__ = [
 
 #: Every payload starts with (point, message id, intended run time).
 HEADER = struct.Struct("<iqd")
-#: Sending stops this share of ``point_s`` (plus 0.1 s) after the window, even with messages due.
-SEND_SLACK = 0.25
+#: Sending stops this share of ``point_s`` (plus 0.1 s) after the window, even with messages
+#: due: the slack :func:`delivered_rate` counts arrivals in (one declaration, the simulator's).
+SEND_SLACK = SLACK
 #: Seconds the drain may wait after sending for messages still on their way.
 DRAIN_S = 1.0
 #: A point sustains its rate when it delivers at least this share of it (and meets the SLO).
@@ -163,15 +165,6 @@ class _Receiver(threading.Thread):
                 rec.latency[i] = now - intended
                 rec.received += 1
         rec.cpu_now = time.thread_time()
-
-
-def delivered_rate(arrivals: np.ndarray, t0: float, point_s: float) -> float:
-    """Messages a second delivered in time: those that arrived (``arrivals``, run times;
-    NaN: never) by the end of the window (``t0 + point_s``) plus the sender's slack
-    (:data:`SEND_SLACK` of ``point_s``), per second of the window. A receiver that lagged
-    and caught up only in the drain delivered less; a stall inside the point did not."""
-    due = t0 + point_s * (1 + SEND_SLACK)
-    return float(np.count_nonzero(arrivals <= due) / point_s)
 
 
 class Session:

@@ -81,8 +81,8 @@ BODY = 0.9
 #: A point is saturated when it delivered less than this share of its offered rate.
 SATURATED_SHARE = 0.95
 #: A point's delivered rate counts what arrived by ``(1 + SLACK)`` times its length, per
-#: second of it (the lab's ``SEND_SLACK``): overloaded, it delivers ``1 + SLACK`` times the
-#: capacity.
+#: second of it (:func:`delivered_rate`; the lab's sender stops then too): overloaded, it
+#: delivers ``1 + SLACK`` times the capacity.
 SLACK = 0.25
 #: The percentiles reported (quantiles).
 PERCENTILES = {"p50_ms": 0.5, "p95_ms": 0.95, "p99_ms": 0.99, "p999_ms": 0.999}
@@ -439,9 +439,7 @@ def simulate_point(
     left = _to_real(batch_departures(_to_tau(due, real, tau), c), real, tau)
     shipped = linger(left, model.linger_ms, model.batch_messages)
     latency_ms = 1000.0 * (shipped - due) + transit
-    # counted as the lab counts it: what arrived by the window's end plus the sender's slack
-    arrived = due + latency_ms / 1000.0
-    achieved = float(np.count_nonzero(arrived <= duration_s * (1.0 + SLACK)) / duration_s)
+    achieved = delivered_rate(due + latency_ms / 1000.0, 0.0, duration_s)  # as the lab counts
     q = np.quantile(latency_ms, list(PERCENTILES.values()))
     return SimPoint(
         float(rate_per_s),
@@ -451,6 +449,16 @@ def simulate_point(
         float(latency_ms.max()),
         achieved < SATURATED_SHARE * rate_per_s,
     )
+
+
+def delivered_rate(arrivals: np.ndarray, t0: float, point_s: float) -> float:
+    """Messages a second delivered in time: those that arrived (``arrivals``, run times;
+    NaN: never) by the end of the window (``t0 + point_s``) plus the sender's slack
+    (:data:`SLACK` of ``point_s``), per second of the window. A receiver that lagged and
+    caught up only in the drain delivered less; a stall inside the point did not. The lab
+    (:mod:`labs.throughput`) and the simulator count a point with this one function."""
+    due = t0 + point_s * (1 + SLACK)
+    return float(np.count_nonzero(arrivals <= due) / point_s)
 
 
 def check_number_arg(name: str, value: float, low: float, high: float) -> None:

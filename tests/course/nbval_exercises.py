@@ -24,6 +24,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbval.plugin import IPyNbCell
 
 from tests.course.exercise_check import check_lesson, is_probe, texts
 
@@ -89,7 +90,7 @@ def pytest_addoption(parser) -> None:
 def pytest_collection_modifyitems(session, config, items) -> None:
     by_file: dict = {}
     for item in items:
-        if hasattr(item, "cell") and hasattr(item, "test_outputs"):
+        if isinstance(item, IPyNbCell):
             by_file.setdefault(item.parent, []).append(item)
     for nbfile, cells in by_file.items():
         if not any(is_probe(c.cell) for c in cells):
