@@ -121,6 +121,8 @@ class _Recording:
     latency: np.ndarray = field(init=False)
     ack: np.ndarray = field(init=False)
     received: int = 0
+    #: Receive calls that brought at least one message of this point.
+    batches: int = 0
     cpu_start: float | None = None
     cpu_now: float = 0.0
 
@@ -159,11 +161,13 @@ class _Receiver(threading.Thread):
         rec = self.current  # the point may have started while this thread waited
         if rec is None:
             return
+        before = rec.received
         for body in payloads:
             index, i, intended = HEADER.unpack_from(body)
             if index == rec.index and 0 <= i < rec.n and math.isnan(rec.latency[i]):
                 rec.latency[i] = now - intended
                 rec.received += 1
+        rec.batches += rec.received > before
         rec.cpu_now = time.thread_time()
 
 
@@ -246,6 +250,7 @@ class Session:
         self.receiver.current = self.sending = rec
         send_end = t0 + point_s * (1 + SEND_SLACK) + 0.1
         sent, cpu0, proc0 = 0, time.thread_time(), time.process_time()
+        requests0 = self.link.requests
         busy, wakes = 0.0, 0
         for start, stop, now in due_batches(plan, self.clock, max_batch=max_batch):
             bodies = [HEADER.pack(rec.index, i, plan[i]) + self.pad for i in range(start, stop)]
@@ -295,6 +300,8 @@ class Session:
             saturated=not delivered or pct["p50_ms"] > slo_p99_ms,
             send_busy_us_per_wake=1e6 * busy / max(wakes, 1),
             send_wakes=wakes,
+            recv_batches=rec.batches,
+            send_requests=self.link.requests - requests0,
         )
 
     def sweep(

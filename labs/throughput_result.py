@@ -79,6 +79,12 @@ class Point(Described):
     send_busy_us_per_wake: float = math.nan
     #: Wake-ups of the sending thread (batches it sent).
     send_wakes: int = 0
+    #: Receive calls that brought messages of this point (``received / recv_batches``: how
+    #: many a fetch or a socket read carried).
+    recv_batches: int = 0
+    #: Requests the client's own batching sent the messages in (kafka-python's produce
+    #: batches; 0: each send call is one request -- Redis -- or the client does not say).
+    send_requests: int = 0
 
 
 @dataclass(frozen=True)

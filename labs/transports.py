@@ -58,6 +58,11 @@ class Link:
 
     acked: Acked
     clock: Clock
+    #: Requests the client's own batching sent the messages in so far: kafka-python's
+    #: produce batches (one per request, with one partition). 0 where each send call is one
+    #: request (a Redis pipeline) or the client does not say (confluent-kafka batches
+    #: inside librdkafka).
+    requests: int = 0
 
     def attach(self, clock: Clock, acked: Acked) -> Link:
         self.clock, self.acked = clock, acked
@@ -184,15 +189,22 @@ class KafkaPythonLink(Link):
         self.consumer = kafka_consumer(group_id=None, fetch_max_wait_ms=100, **where)
         self.consumer.assign([TopicPartition(self.topic, 0)])
         self.consumer.seek_to_beginning()
+        self._batch: object = None
 
     def send(self, payloads: list[bytes]) -> int:
         from kafka.errors import KafkaTimeoutError
 
         for sent, p in enumerate(payloads):
             try:
-                self.producer.send(self.topic, value=p).add_callback(self._acked, p)
+                future = self.producer.send(self.topic, value=p)
             except KafkaTimeoutError:  # buffer_memory full for max_block_ms: saturated
                 return sent
+            future.add_callback(self._acked, p)
+            # the records of one batch share its produce future (kafka-python 3.0's
+            # FutureRecordMetadata._produce_future): a new one is a new batch
+            batch = getattr(future, "_produce_future", None)
+            if batch is not None and batch is not self._batch:
+                self._batch, self.requests = batch, self.requests + 1
         return len(payloads)
 
     def _acked(self, body: bytes, _metadata) -> None:  # in the producer's sender thread

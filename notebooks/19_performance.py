@@ -180,9 +180,13 @@ print("kafka-python costs more CPU per message than confluent-kafka:", median[kp
 # 1 / (1 - rate / capacity). The median moves later, once the sender no longer sleeps
 # between messages: every message then waits for the wake-up under way, then its own.
 # Those wake-ups are measured, in wall time, not CPU: the sender and the receiver share one
-# GIL, and a thread that slept wakes slowly. `python -m labs twin throughput` lines the
-# model up against real sweeps of Pub/Sub and Kafka `acks=1` (about 2 minutes) and says
-# where the two differ.
+# GIL, and a thread that slept wakes slowly. Kafka through kafka-python has two more
+# batching steps of its own: its I/O thread sends whatever accumulated while the previous
+# produce request was under way, and a fetch brings whatever arrived since the last one.
+# Their cycles lengthen with the rate (every message in a cycle costs the GIL's time), and
+# every message waits for the cycle under way: Kafka's *median* climbs long before its
+# saturation. `python -m labs twin throughput` lines the model up against real sweeps of
+# Pub/Sub and Kafka `acks=1` (about 3 minutes) and says where the two differ.
 #
 # ## Exercise
 # An SLO is a percentile and a bound: "p99 at most *S* ms". The **sustainable rate** is

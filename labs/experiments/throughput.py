@@ -214,12 +214,12 @@ def rates(*, min_rate_per_s: float, max_rate_per_s: float, steps: int, **_) -> t
 
 
 #: The throughput twin (:class:`labs.twins.throughput.ThroughputTwin`): sweeps of 2 s points
-#: from 1000 msg/s, high enough to reach Redis Pub/Sub's saturation.
+#: from 1000 msg/s, high enough to reach Redis Pub/Sub's saturation, rates sqrt(2) apart.
 TWIN = PARAMS.select("point_s", "min_rate_per_s", "max_rate_per_s", "steps", "size_bytes").narrow(
     point_s={"low": 0.5, "high": 5, "default": 2.0},
     min_rate_per_s={"low": 100, "high": 4000, "default": 1000.0},
     max_rate_per_s={"low": 8000, "default": 128000.0},
-    steps={"low": 4, "default": 8},
+    steps={"low": 4, "default": 15},
     size_bytes={"high": 10000},
 )
 

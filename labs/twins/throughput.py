@@ -35,6 +35,16 @@ of a thread that never sleeps.
   (what arrived by 1.25 times its length, per second of it), so both halves' saturation
   rate is about 1.25 times that capacity. A busy thread is hardly stalled: the costs are
   scaled by ``1 - s`` for the simulated thread, which is stalled at every rate.
+- the *request cycles* after the send loop (:func:`request_cycles`,
+  :class:`sim.models.request_cycles.Cycle`): kafka-python's produce requests (its I/O thread
+  sends whatever accumulated while the previous request was under way) and fetches (a
+  response carries whatever arrived meanwhile) -- counted per point by the lab
+  (``send_requests``, ``recv_batches``). A busy stage's cycle is ``T = k / lambda`` and
+  ``T = b + k c``: the line through the calibration rates' cycle and the burst's gives
+  ``b`` and ``c``. Measured on a 2-vCPU machine: fetches of 5-9 messages at 1,000 msg/s
+  (5-7 ms), produce requests of 2-3.5 (2.1-2.5 ms), both with ``c`` close to the process's
+  CPU per message (97-113 us: the GIL). Redis has none: its pipeline is the send loop's
+  wake-up, and its receive calls carried one message each at the calibration rates.
 - ``low_rate_cpu_us``, the process CPU per message at the calibration rates, is kept as a
   figure only: mostly time-based (idle threads polling, cold wake-ups), it is no cost per
   message. Versions before: charged to each wake-up, it lowered the capacity by a sixth;
@@ -46,8 +56,12 @@ of a thread that never sleeps.
 point length (a seeded run per rate), and its saturation rate
 (:func:`sim.models.throughput.saturation_rate`).
 
-**Rows.** For each rate above the calibration points that the real sweep delivered (in the
-median), up to :data:`MAX_LOAD` of the simulated capacity (the saturation rate over 1.25):
+**Rows.** The rates are a geometric series with ratio sqrt(2) (15 steps from 1,000 to
+128,000 msg/s), so that Kafka ``acks=1`` -- saturating near 8,000 msg/s with kafka-python --
+has rates to compare between its calibration points and half its capacity (with a ratio
+of 2 it had none). For each rate above the calibration points that the real sweep delivered
+(in the median), up to :data:`MAX_LOAD` of the simulated capacity (the saturation rate over
+1.25):
 p50 and p99 within ±25 % of the simulator's;
 the saturation rate -- real: the median achieved rate of the first point not delivered,
 when the offered load exceeded what the client could do -- within ±30 %. Theory (D/D/1: a
@@ -80,8 +94,10 @@ from labs.experiments.throughput import THROUGHPUT, Config, rates
 from labs.naming import scratch
 from labs.sending import MAX_BATCH
 from labs.throughput_result import json_ready
+from labs.transports import READ_BATCH
 from labs.twins.core import Twin
 from labs.twins.result import Row, TwinResult
+from sim.models.request_cycles import Cycle
 from sim.models.throughput import (
     SLACK,
     ClientCosts,
@@ -225,7 +241,13 @@ MEANING = {
     "warm_wake_up_us": f"its wake-up with {WARM_BATCH} messages due, never asleep (wall us)",
     "full_wake_up_us": f"its wake-up with {MAX_BATCH} messages due, in the burst (wall us)",
     "per_message_us": "the slope from the warm to the full wake-up (less the stalled share)",
+    "produce_cycle_ms": "a produce request's fixed time b (0: no requests of the client's own)",
+    "produce_per_message_us": "what a message adds to it (c: T = b + k c)",
+    "receive_cycle_ms": "a receive call's fixed time b (0: it did not batch)",
+    "receive_per_message_us": "what a message adds to it (c: T = b + k c)",
 }
+#: The request cycles after the send loop, in the order a message meets them.
+CYCLES = ("produce", "receive")
 
 
 @dataclass(frozen=True)
@@ -292,7 +314,12 @@ def calibrate_from(sweep: Sweep, series: Sequence[float], linger_ms: float) -> t
     costs = ClientCosts.from_wake_ups(
         cold=cold, warm=warm, full=full, stalled_share=shape.stalled_share(), max_batch=MAX_BATCH
     )
-    model = ClientModel(shape, costs, linger_ms=float(linger_ms))
+    cycles = request_cycles(sweep, cal, full)
+    low_rate = float(np.exp(np.mean(np.log(series[:CAL_POINTS]))))
+    model = ClientModel(
+        shape, costs, linger_ms=float(linger_ms), cycles=cycles, low_rate_per_s=low_rate
+    )
+    by_name = {cyc.name: cyc for cyc in cycles}
     figures = {
         "p50_ms": pct["p50_ms"],
         "p99_ms": pct["p99_ms"],
@@ -304,7 +331,48 @@ def calibrate_from(sweep: Sweep, series: Sequence[float], linger_ms: float) -> t
         "full_wake_up_us": full[1],
         "per_message_us": costs.per_message_us,
     }
+    for name in CYCLES:
+        cyc = by_name.get(name)
+        figures[f"{name}_cycle_ms"] = 1e-3 * cyc.per_cycle_us if cyc else 0.0
+        figures[f"{name}_per_message_us"] = cyc.per_message_us if cyc else 0.0
     return model, figures
+
+
+def request_cycles(sweep: Sweep, cal: Sequence[Any], full: tuple) -> tuple:
+    """The stages after the send loop that batch in request cycles (:data:`CYCLES`): the
+    producer's own requests (kafka-python's produce batches; none for Redis, whose
+    pipeline *is* the send loop's wake-up) and the receiving side's (messages per receive
+    call, at most :data:`labs.transports.READ_BATCH`). A stage's line ``T = b + k c`` (its
+    cycle ``T = k / lambda``, from the messages a request carried) goes through the full
+    burst's point (the send loop's full-batch rate ``full`` flowing through it) and the
+    calibration rates'. A stage whose requests carried fewer than
+    :data:`~sim.models.request_cycles.MIN_CYCLE_BATCH` messages at the calibration rates is
+    left out: its cycle was shorter than the gap between messages, so ``k / lambda`` is
+    the gap, not its cycle (Redis Pub/Sub's receive calls: 1.03-1.16 messages at 1,000-2,000
+    msg/s; a line through the warm and the full burst instead gave a 0.53 ms cycle and a
+    median 60 % too high at 2,000 msg/s -- a receiving thread that keeps up is not busy for
+    all of ``k / lambda``). The full burst's produce requests were full: they cap a
+    request, as ``batch.size`` does."""
+    full_rate = 1e6 * full[0] / full[1]
+    out = []
+    for name, count in (("produce", "send_requests"), ("receive", "recv_batches")):
+        total = "sent" if name == "produce" else "received"
+        low = [(p.target_rate_per_s, per_request(p, total, count)) for p in cal]
+        low = [(r, k) for r, k in low if k > 0]
+        busy = [k for k in (per_request(b, total, count) for b in sweep.bursts) if k > 0]
+        if not busy or not low:
+            continue  # not counted: no requests of its own, or a sweep measured before
+        k_busy = float(np.median(busy))
+        cap = READ_BATCH if name == "receive" else max(1, math.ceil(k_busy))
+        cyc = Cycle.from_batches(name, low=low, busy=(full_rate, k_busy), max_batch=cap)
+        if cyc is not None:
+            out.append(cyc)
+    return tuple(out)
+
+
+def per_request(p: Any, total: str, count: str) -> float:
+    """Messages a request of point ``p`` carried (0: not counted)."""
+    return getattr(p, total) / getattr(p, count) if getattr(p, count) else 0.0
 
 
 def wake_up(points: Sequence[Any]) -> tuple[float, float]:

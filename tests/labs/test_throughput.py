@@ -161,6 +161,25 @@ def test_a_consumer_pause_shows_in_the_tail(config):
 
 
 @pytest.mark.brokers
+def test_points_count_the_requests_and_the_receive_calls():
+    """What the throughput twin calibrates its request cycles on: kafka-python's produce
+    batches (its records share one produce future per batch) and the receive calls that
+    brought messages. At 2,000 msg/s kafka-python's I/O thread sends some requests with
+    more than one message; Redis' pipeline is the send loop's wake-up (no request of the
+    client's own: 0)."""
+    with scratch("throughput") as s:
+        for config in (Config("kafka", "kafka-python"), Config("pubsub")):
+            with Session(s, config.sized(100), label=config.system) as session:
+                p = session.point(2000.0, 0.5, slo_p99_ms=SLO_MS)
+            assert p.received == p.sent == 1000, p
+            assert 1 <= p.recv_batches <= p.received, p
+            if config.system == "kafka":
+                assert 1 <= p.send_requests < p.sent, p
+            else:
+                assert p.send_requests == 0, p
+
+
+@pytest.mark.brokers
 def test_a_sender_stall_counts_from_the_intended_time():
     """Coordinated omission: the sending thread stalls 1.5 s once; the messages due
     meanwhile go out late, in a burst. Measured from their real send time they would look

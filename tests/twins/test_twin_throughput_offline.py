@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 
 from labs.experiments.throughput import Config
@@ -36,6 +37,7 @@ from labs.twins.throughput import (
     ThroughputTwin,
 )
 from sim.analysis.style import problems
+from sim.models.request_cycles import cycles_delay_s
 from sim.models.throughput import (
     SLACK,
     ClientCosts,
@@ -197,3 +199,56 @@ def test_a_busy_machine_is_said():
     busy = dataclasses.replace(quiet, load_average=(0.2, 64.0))
     assert t.run_notes(quiet) == ()
     assert "load average up to 64.0" in t.run_notes(busy)[0]
+
+
+def test_request_cycles_are_calibrated_where_the_requests_batched():
+    """kafka-python's produce requests and fetches carried several messages at the
+    calibration rates: each becomes a request cycle through the low-rate and the burst's
+    requests; Redis' receive calls carried one each (and its pipeline is the send loop's
+    wake-up, no request of the client's own): no cycle; sweeps measured before requests
+    were counted (0) give none either."""
+    t = ThroughputTwin(point_s=1.0)
+    sweeps = _sweeps(t)
+    cal_rates = t.series()[:CAL_POINTS]
+
+    def counted(p: Point, per_fetch: float, per_request: float) -> Point:
+        return dataclasses.replace(
+            p,
+            recv_batches=round(p.received / per_fetch),
+            send_requests=round(p.sent / per_request) if per_request else 0,
+        )
+
+    kafka, pubsub = sweeps.sweeps["Kafka acks=1"], sweeps.sweeps["Pub/Sub"]
+    kafka = dataclasses.replace(
+        kafka,
+        points=tuple(tuple(counted(p, 6.0, 2.5) for p in s) for s in kafka.points),
+        bursts=tuple(counted(b, 400.0, 144.0) for b in kafka.bursts),
+    )
+    pubsub = dataclasses.replace(
+        pubsub,
+        points=tuple(tuple(counted(p, 1.05, 0) for p in s) for s in pubsub.points),
+        bursts=tuple(counted(b, 100.0, 0) for b in pubsub.bursts),
+    )
+    real = dataclasses.replace(sweeps, sweeps={"Pub/Sub": pubsub, "Kafka acks=1": kafka})
+    cal = t.calibrate_on(real)
+    cycles = {c.name: c for c in cal.models["Kafka acks=1"].cycles}
+    assert set(cycles) == {"produce", "receive"}
+    full_rate = 1e6 * MAX_BATCH / MODELS["Kafka acks=1"].costs.wake_up_us(MAX_BATCH, slept=False)
+    t_low = 6.0 / float(np.median(cal_rates))
+    assert 1e-6 * cycles["receive"].per_message_us == pytest.approx(
+        (400.0 / full_rate - t_low) / (400.0 - 6.0), rel=0.02
+    )  # (counts are whole: k is 6 within 1 %)
+    assert cycles["produce"].max_batch == 144  # the burst's full requests cap a request
+    assert cal.figures["Kafka acks=1"]["receive_cycle_ms"] > 0
+    assert cal.models["Pub/Sub"].cycles == ()
+    assert cal.figures["Pub/Sub"]["receive_cycle_ms"] == 0.0
+    assert t.calibrate_on(sweeps).models["Kafka acks=1"].cycles == ()  # not counted
+    # the cycles' growth shows in the simulated median: at least the growth of their mean
+    model = cal.models["Kafka acks=1"]
+    rate = 0.5 * capacity_per_s(model)
+    growth_ms = 1000 * (
+        cycles_delay_s(model.cycles, rate) - cycles_delay_s(model.cycles, model.low_rate_per_s)
+    )
+    assert growth_ms > 1.0
+    p50 = [simulate_point(model, r, duration_s=2.0, seed=1).p50_ms for r in (cal_rates[0], rate)]
+    assert p50[1] - p50[0] >= growth_ms
