@@ -32,8 +32,9 @@ of a thread that never sleeps.
   batch costs every thread's share of it (a little more than the process's CPU per
   message, ``burst_cpu_us``: the lock is handed over, not always held), and the capacity
   is the full burst's rate. The simulated point counts what it delivered as the lab does
-  (what arrived by 1.25 times its length, per second of it), so both halves' saturation
-  rate is about 1.25 times that capacity. A busy thread is hardly stalled: the costs are
+  (:func:`sim.models.throughput.delivered_rate`: what arrived by 1.25 times its length,
+  per second over which it was sent), so both halves' saturation rate is that capacity
+  where the client is the bottleneck. A busy thread is hardly stalled: the costs are
   scaled by ``1 - s`` for the simulated thread, which is stalled at every rate.
 - the *request cycles* after the send loop (:func:`request_cycles`,
   :class:`sim.models.request_cycles.Cycle`): kafka-python's produce requests (its I/O thread
@@ -60,16 +61,16 @@ point length (a seeded run per rate), and its saturation rate
 128,000 msg/s), so that Kafka ``acks=1`` -- saturating near 8,000 msg/s with kafka-python --
 has rates to compare between its calibration points and half its capacity (with a ratio
 of 2 it had none). For each rate above the calibration points that the real sweep delivered
-(in the median), up to :data:`MAX_LOAD` of the simulated capacity (the saturation rate over
-1.25):
+(in the median), up to :data:`MAX_LOAD` of the simulated saturation rate:
 p50 and p99 within ±25 % of the simulator's;
 the saturation rate -- real: the median achieved rate of the first point not delivered,
 when the offered load exceeded what the client could do -- within ±30 %. Theory (D/D/1: a
 constant rate through a constant cost never queues below the capacity) for the saturation
-rate ``1.25 K / (b + K c)``, as the lab counts it; for the percentiles, the fluid theory of a thread
-with Poisson stalls (:func:`sim.models.throughput.theory_percentile`: the quantile ``q`` at
-load ``rho`` is the low-rate quantile ``1 - (1 - q)(1 - rho)``, plus the wait for the send
-loop's batching cycle once it no longer sleeps between messages).
+rate ``K / (b + K c)`` (or a slower request cycle's); for the percentiles, the fluid theory
+of a thread with Poisson stalls (:func:`sim.models.throughput.theory_percentile`: the
+quantile ``q`` at load ``rho`` is the low-rate quantile ``1 - (1 - q)(1 - rho)``, plus the
+wait for the send loop's batching cycle once it no longer sleeps between messages, plus the
+request cycles' growth).
 
 >>> ThroughputTwin(point_s=0.1)
 Traceback (most recent call last):
@@ -99,7 +100,6 @@ from labs.twins.core import Twin
 from labs.twins.result import Row, TwinResult
 from sim.models.request_cycles import Cycle
 from sim.models.throughput import (
-    SLACK,
     ClientCosts,
     ClientModel,
     LatencyShape,
@@ -482,9 +482,7 @@ class ThroughputTwin(Twin):
         rows: list[Row] = []
         series = real.rates_per_s
         for label, sweep in real.sweeps.items():
-            # the simulated saturation rate is counted as the lab counts it, with the slack:
-            # the limit is MAX_LOAD of the capacity it stands for
-            limit = MAX_LOAD * sim.saturation_rate_per_s[label] / (1.0 + SLACK)
+            limit = MAX_LOAD * sim.saturation_rate_per_s[label]
             for rate in sweep.delivered_rates(series[CAL_POINTS:]):
                 sp = sim.point(label, rate)
                 if sp.saturated or rate > limit:
@@ -503,7 +501,7 @@ class ThroughputTwin(Twin):
             rows.append(
                 Row(
                     f"{label} saturation rate (msg/s)",
-                    (1.0 + SLACK) * capacity_per_s(cal.models[label]),
+                    capacity_per_s(cal.models[label]),
                     sim.saturation_rate_per_s[label],
                     sweep.saturation_rate(),
                     tolerance=SATURATION_TOLERANCE,

@@ -76,13 +76,18 @@ SLO_MS = 1000.0
 
 def test_delivered_rate_counts_what_arrived_in_time():
     plan = np.arange(1000) / 1000.0  # 1000 msg/s for 1 s from t0 = 0
-    assert delivered_rate(plan + 0.002, 0.0, 1.0) == 1000.0
+    assert delivered_rate(plan + 0.002, plan, 0.0, 1.0) == 1000.0
     stalled = np.where(plan > 0.5, plan + 0.2, plan)  # a 200 ms stall mid-point: in time
-    assert delivered_rate(stalled, 0.0, 1.0) == 1000.0
+    assert delivered_rate(stalled, plan, 0.0, 1.0) == 1000.0
     lagging = np.arange(1000) / 400.0  # the receiver took them at 400 a second
-    assert delivered_rate(lagging + 10.0, 10.0, 1.0) == 501.0  # those by 1.25 s
+    assert delivered_rate(lagging + 10.0, plan + 10.0, 10.0, 1.0) == 501.0  # those by 1.25 s
     half_lost = np.where(np.arange(1000) % 2 == 0, plan, np.nan)
-    assert delivered_rate(half_lost, 0.0, 1.0) == 500.0
+    assert delivered_rate(half_lost, plan, 0.0, 1.0) == 500.0
+    # a sender that manages 900 of 1,000 msg/s keeps sending into the slack (the lab stops
+    # it at 1.35 s): it delivers 900 a second, not the 1,125 arrived by 1.25 s per second
+    # of the window -- which read a point overloaded by a tenth as delivered
+    sent = np.arange(1215) / 900.0
+    assert delivered_rate(sent + 0.001, sent, 0.0, 1.0) == pytest.approx(900.0, rel=0.002)
 
 
 @pytest.fixture(scope="module")

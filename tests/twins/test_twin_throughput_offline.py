@@ -39,7 +39,6 @@ from labs.twins.throughput import (
 from sim.analysis.style import problems
 from sim.models.request_cycles import cycles_delay_s
 from sim.models.throughput import (
-    SLACK,
     ClientCosts,
     ClientModel,
     LatencyShape,
@@ -111,10 +110,8 @@ def test_simulated_saturation_is_the_capacity_theory():
     sim = ThroughputTwin(point_s=1.0).simulate(CAL)
     for label, model in MODELS.items():
         # the simulator delivers what the theory's capacity allows, within 5 % (counted as the
-        # lab counts it: with the slack)
-        assert sim.saturation_rate_per_s[label] == pytest.approx(
-            (1 + SLACK) * capacity_per_s(model), rel=0.05
-        )
+        # lab counts it)
+        assert sim.saturation_rate_per_s[label] == pytest.approx(capacity_per_s(model), rel=0.05)
         flat = [p for p in sim.points[label] if p.target_rate_per_s < 0.1 * capacity_per_s(model)]
         assert flat and all(not p.saturated for p in flat)
 
