@@ -174,6 +174,16 @@ class _Receiver(threading.Thread):
         rec.cpu_now = time.thread_time()
 
 
+def spread(durations: Sequence[float]) -> float:
+    """The spread of durations as a coefficient of variation read off the body, not the
+    tail: ``(p90 - p10) / (2.563 x median)`` -- for a normal distribution its std / mean;
+    the rare long ones are stalls, measured apart (NaN for fewer than 10)."""
+    if len(durations) < 10:
+        return math.nan
+    p10, p50, p90 = np.percentile(durations, [10, 50, 90])
+    return float((p90 - p10) / (2.563 * p50)) if p50 > 0 else math.nan
+
+
 class Session:
     """One configuration's link and receiving thread; :meth:`point` measures one rate."""
 
@@ -254,13 +264,13 @@ class Session:
         send_end = t0 + point_s * (1 + SEND_SLACK) + 0.1
         sent, cpu0, proc0 = 0, time.thread_time(), time.process_time()
         requests0 = self.link.requests
-        busy, wakes = 0.0, 0
+        wake_s: list[float] = []
         for start, stop, now in due_batches(plan, self.clock, max_batch=max_batch):
             bodies = [HEADER.pack(rec.index, i, plan[i]) + self.pad for i in range(start, stop)]
             taken = self.link.send(bodies)
             rec.sent_at[start : start + taken] = now
             sent += taken
-            busy, wakes = busy + self.clock.now() - now, wakes + 1
+            wake_s.append(self.clock.now() - now)
             if now > send_end:
                 break
         send_cpu = time.thread_time() - cpu0
@@ -303,8 +313,9 @@ class Session:
             consumer_pause_ms=float(consumer_pause_ms),
             meets_slo=delivered and pct["p99_ms"] <= slo_p99_ms,
             saturated=not delivered or pct["p50_ms"] > slo_p99_ms,
-            send_busy_us_per_wake=1e6 * busy / max(wakes, 1),
-            send_wakes=wakes,
+            send_busy_us_per_wake=1e6 * sum(wake_s) / max(len(wake_s), 1),
+            send_wakes=len(wake_s),
+            send_busy_cv=spread(wake_s),
             recv_batches=rec.batches,
             send_requests=self.link.requests - requests0,
         )

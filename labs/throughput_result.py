@@ -79,6 +79,9 @@ class Point(Described):
     send_busy_us_per_wake: float = math.nan
     #: Wake-ups of the sending thread (batches it sent).
     send_wakes: int = 0
+    #: The spread of its wake-ups' wall times (``labs.throughput.spread``: the body's
+    #: coefficient of variation, ``(p90 - p10) / (2.563 x median)``).
+    send_busy_cv: float = math.nan
     #: Receive calls that brought messages of this point (``received / recv_batches``: how
     #: many a fetch or a socket read carried).
     recv_batches: int = 0

@@ -24,7 +24,14 @@ import pytest
 from labs import lessons, registry
 from labs.experiments.throughput import CONFIGS, Config, rates
 from labs.naming import scratch
-from labs.throughput import Session, cluster_for, delivered_rate, measure_point, run_throughput
+from labs.throughput import (
+    Session,
+    cluster_for,
+    delivered_rate,
+    measure_point,
+    run_throughput,
+    spread,
+)
 
 PAUSE_MS = 1500.0
 #: Seconds of one point in the pause tests: the pause fits in its second half.
@@ -72,6 +79,14 @@ def test_rates_are_geometric_and_sets_vary_one_factor():
 #: 100-500 ms at 250 msg/s with load 7 on the 2 cores and the tests niced). A p99 within
 #: the point's length still says the queue did not grow without bound through the point.
 SLO_MS = 1000.0
+
+
+def test_spread_is_the_bodys_coefficient_of_variation():
+    rng = np.random.default_rng(1)
+    assert spread(rng.normal(100.0, 10.0, 20_000)) == pytest.approx(0.1, rel=0.03)
+    with_stalls = np.concatenate([rng.normal(100.0, 10.0, 2000), np.full(20, 5000.0)])
+    assert spread(with_stalls) == pytest.approx(0.1, rel=0.1)  # 1 % of stalls: not the body
+    assert np.isnan(spread([1.0, 2.0]))
 
 
 def test_delivered_rate_counts_what_arrived_in_time():
@@ -178,6 +193,7 @@ def test_points_count_the_requests_and_the_receive_calls():
                 p = session.point(2000.0, 0.5, slo_p99_ms=SLO_MS)
             assert p.received == p.sent == 1000, p
             assert 1 <= p.recv_batches <= p.received, p
+            assert 0 < p.send_busy_cv < 5, p  # the wake-ups' spread (the body's std / mean)
             if config.system == "kafka":
                 assert 1 <= p.send_requests < p.sent, p
             else:
