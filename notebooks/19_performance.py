@@ -186,7 +186,7 @@ print("kafka-python costs more CPU per message than confluent-kafka:", median[kp
 # Their cycles lengthen with the rate (every message in a cycle costs the GIL's time), and
 # every message waits for the cycle under way: Kafka's *median* climbs long before its
 # saturation. `python -m labs twin throughput` lines the model up against real sweeps of
-# Pub/Sub and Kafka `acks=1` (about 3 minutes) and says where the two differ.
+# Pub/Sub and Kafka `acks=1` (under 3 minutes) and says where the two differ.
 #
 # ## Exercise
 # An SLO is a percentile and a bound: "p99 at most *S* ms". The **sustainable rate** is
