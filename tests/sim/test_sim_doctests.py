@@ -27,6 +27,7 @@ MODULES = [
     "sim.models.client_cache",
     "sim.models.dlq",
     "sim.models.replication",
+    "sim.models.request_cycles",
     "sim.models.streams",
     "sim.models.throughput",
 ]
