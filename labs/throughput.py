@@ -23,9 +23,9 @@ kept, so no histogram's bucket rounding is needed. A point *meets the SLO* when 
 achieved rate (:func:`delivered_rate`: the messages that arrived by the end of the window
 plus the sender's slack, per second over which they were sent, at least the window's
 length) is at least :data:`SUSTAINED_SHARE` of the target and p99 is within the SLO; a
-curve's sustainable rate is the highest such target rate. A point is *saturated* -- and its configuration's sweep ends there -- when it
-delivers less than that share or even its median exceeds the SLO: the queue grew through
-the point. (A stall of the loaded machine lifts the tail of one point, not its median, and
+curve's sustainable rate is the highest such target rate. A point is *saturated* -- and
+its configuration's sweep ends there -- when it delivers less than that share or even its
+median exceeds the SLO: the queue grew through the point. (A stall of the loaded machine lifts the tail of one point, not its median, and
 does not end a sweep.)
 
 The sending side records when the broker acknowledged each message (the reply to PUBLISH or
