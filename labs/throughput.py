@@ -18,15 +18,15 @@ received by then counts as not received, with an infinite latency in the percent
 
 Percentiles (p50, p95, p99, p99.9) are numpy's ``inverted_cdf`` over every planned message
 of the point: each is a latency some message really had (or infinite), never an
-interpolation. With at most a few hundred thousand messages per point all samples are
-kept, so no histogram's bucket rounding is needed. A point *meets the SLO* when the
-achieved rate (:func:`delivered_rate`: the messages that arrived by the end of the window
-plus the sender's slack, per second over which they were sent, at least the window's
-length) is at least :data:`SUSTAINED_SHARE` of the target and p99 is within the SLO; a
-curve's sustainable rate is the highest such target rate. A point is *saturated* -- and
-its configuration's sweep ends there -- when it delivers less than that share or even its
-median exceeds the SLO: the queue grew through the point. (A stall of the loaded machine lifts the tail of one point, not its median, and
-does not end a sweep.)
+interpolation. With at most a few hundred thousand messages per point all samples are kept,
+so no histogram's bucket rounding is needed. A point *meets the SLO* when the achieved rate
+(:func:`delivered_rate`: the messages that arrived by the end of the window plus the
+sender's slack, per second over which they were sent, at least the window's length) is at
+least :data:`SUSTAINED_SHARE` of the target and p99 is within the SLO; a curve's sustainable
+rate is the highest such target rate. A point is *saturated* -- and its configuration's
+sweep ends there -- when it delivers less than that share or even its median exceeds the
+SLO: the queue grew through the point. (A stall of the loaded machine lifts the tail of one
+point, not its median, and does not end a sweep.)
 
 The sending side records when the broker acknowledged each message (the reply to PUBLISH or
 XADD, Kafka's produce response: ``ack_p50_ms``, ``ack_p99_ms``, also from the intended
