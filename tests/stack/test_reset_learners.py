@@ -17,7 +17,8 @@ import uuid
 
 import pytest
 import redis
-from kafka import KafkaAdminClient, KafkaConsumer
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
 
 from labs.clients import BrokerUnavailable, require_brokers
 from labs.naming import Scratch
@@ -46,13 +47,16 @@ def _make_names(admin, r, who: str) -> dict[str, set[str]]:
     topic = s.topic("events")
     group = s.group("group")
     consumer = KafkaConsumer(
-        topic,
         bootstrap_servers=config.endpoints().kafka_bootstrap_servers,
         group_id=group,
         enable_auto_commit=False,
     )
-    consumer.poll(timeout_ms=3000)
-    consumer.commit({})
+    # A committed offset keeps the group listed once its consumer has gone. (Subscribing
+    # and committing nothing left it to chance: a consumer that joined before the new
+    # topic's metadata reached it got no partition, its empty group vanished on close, and
+    # the test failed on a fresh clone before any reset ran.)
+    consumer.assign([TopicPartition(topic, 0)])
+    consumer.commit({TopicPartition(topic, 0): OffsetAndMetadata(0, "", -1)})
     consumer.close()
     keys = {s.redis_name("a"), s.redis_name("stream")}
     for key in keys:
