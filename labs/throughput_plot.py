@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from labs.throughput_result import Point, ThroughputResult
 from labs.twins.result import TwinResult
@@ -40,8 +41,13 @@ def sustainable_rate(points: Sequence[Point], slo_p99_ms: float) -> float:
 
 
 def _against_rate(ax, ylabel: str, title: str) -> None:
-    """Log-log axes of something against the offered rate, with a small title."""
+    """Log-log axes of something against the offered rate, with a small title; the rates
+    labelled 1-2-5 as plain numbers (a sweep spans one or two decades, where matplotlib's
+    own minor labels overlap)."""
     ax.set(xscale="log", yscale="log", xlabel="offered rate (msg/s)", ylabel=ylabel, title=title)
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.title.set_fontsize(9)
 
 
