@@ -23,10 +23,12 @@ of a thread that never sleeps.
   rates, where the thread slept before each (its vCPU halted -- the ``haltpoll`` cpuidle
   driver, ``guest_halt_poll_ns`` = 0 here -- about 100 us more to wake, and so does the
   receiving thread it hands the GIL to), *warm* in a second burst
-  (:data:`WARM_BATCH` messages a wake-up, every message due: it never sleeps). On this
+  (:data:`WARM_BATCH` messages a wake-up, every message due: it never sleeps). On one
   2-core machine, Pub/Sub, a run at load 2-4.5: 234 us cold (1,000-2,000 msg/s), 153 us
   warm for 2 messages; the same loop then measured 131-297 us for 1.5-2.6 messages at
-  8,000-16,000 msg/s.
+  8,000-16,000 msg/s. On another (2-vCPU AMD EPYC, quiet): 319-453 us cold, 456 us warm
+  for 2 -- there the warm wake-up costs more (the receiving thread holds the GIL in
+  between), and the model takes it as it is.
 - ``per_message_us`` = the slope from the warm burst's wake-ups to the full burst's (64
   messages): the sending and the receiving threads share one GIL, so a message of a full
   batch costs every thread's share of it (a little more than the process's CPU per
