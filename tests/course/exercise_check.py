@@ -20,13 +20,13 @@ The leak rule: numbers only (booleans and strings are words a lesson uses by des
 verdict's rounded form (:func:`labs.exercises.shown`) and the forms a cell would print
 (``str``/``repr``, one and two decimals, the rounded integer, thousands separators, a
 fraction's percent), each as a whole token (not inside a longer number). A form with fewer
-than 3 significant digits (0, 1, 7, 0.5, 12 ...) is not searched: such a number appears in
-any lesson's output by chance, so only the "Correct" check can guard it.
+than 3 significant digits (0, 1, 7, 0.5, 12, 100, 1,500 ...) is not searched: such a number
+appears in any lesson's output by chance, so only the "Correct" check can guard it.
 
 >>> sorted(leak_forms(0.0248))
 ['0.0248', '2.48%']
->>> sorted(leak_forms({"a": 1500, "b": True}))
-['1,500', '1500']
+>>> sorted(leak_forms({"a": 1536, "b": True})), sorted(leak_forms(100)), sorted(leak_forms(100.5))
+(['1,536', '1536'], [], {'100.5'})
 >>> bool(token("150").search("1500 lost")), bool(token("150").search("150 lost"))
 (False, True)
 """
@@ -111,7 +111,14 @@ def is_probe(cell: Mapping) -> bool:
 
 
 def _significant_digits(form: str) -> int:
-    return len(form.replace("-", "").replace(".", "").replace(",", "").replace("%", "").lstrip("0"))
+    """Digits that carry information: not the leading zeros, nor a whole number's trailing
+    ones (100 and 1,500 are round numbers any output may print: a lesson 15 run lost
+    exactly 100 acknowledged writes, 1,000/s x 100 ms, and "100" stood in the question's
+    own "100 ms" and in an unrelated "keep the newest 100")."""
+    digits = form.replace("-", "").replace(",", "").replace("%", "")
+    if "." not in digits:
+        digits = digits.rstrip("0") or "0"
+    return len(digits.replace(".", "").lstrip("0"))
 
 
 def _number_forms(value: float | int) -> set[str]:
