@@ -26,7 +26,7 @@ appears in any lesson's output by chance, so only the "Correct" check can guard 
 >>> sorted(leak_forms(0.0248))
 ['0.0248', '2.48%']
 >>> sorted(leak_forms({"a": 1536, "b": True})), sorted(leak_forms(100)), sorted(leak_forms(100.5))
-(['1,536', '1536'], [], {'100.5'})
+(['1,536', '1536'], [], ['100.5', '100.50'])
 >>> bool(token("150").search("1500 lost")), bool(token("150").search("150 lost"))
 (False, True)
 """
