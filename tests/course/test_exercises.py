@@ -41,7 +41,9 @@ def test_make_nbval_runs_the_exercise_check():
         (0.0248, {"0.0248", "2.48%"}),
         (45123.7, {"45100", "45123.7", "45,124", "45124", "45123.70"}),
         (7, set()),  # fewer than 3 significant digits: only the "Correct" rule guards it
-        ({"a": 0.5, "b": [150, True]}, {"150", "50.0%", "50.00%"}),
+        ({"a": 0.5, "b": [155, True]}, {"155", "50.0%", "50.00%"}),
+        (150, set()),  # a whole number's trailing zeros are no significant digits: 2
+        (100, set()),  # a round number any output may print (lesson 15: "100 ms")
         ("hot", set()),
     ],
 )
