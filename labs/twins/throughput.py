@@ -255,8 +255,9 @@ MEANING = {
     "receive_cycle_ms": "a receive call's fixed time b (0: it did not batch)",
     "receive_per_message_us": "what a message adds to it (c: T = b + k c)",
 }
-#: The request cycles after the send loop, in the order a message meets them.
-CYCLES = ("produce", "receive")
+#: The request cycles after the send loop, in the order a message meets them: the lab's
+#: count of requests, and of the messages they carried.
+CYCLES = {"produce": ("send_requests", "sent"), "receive": ("recv_batches", "received")}
 
 
 @dataclass(frozen=True)
@@ -366,10 +367,10 @@ def request_cycles(sweep: Sweep, cal: Sequence[Any], full: tuple) -> tuple:
     request, as ``batch.size`` does."""
     full_rate = 1e6 * full[0] / full[1]
     out = []
-    for name, count in (("produce", "send_requests"), ("receive", "recv_batches")):
-        total = "sent" if name == "produce" else "received"
-        low = [(p.target_rate_per_s, per_request(p, total, count)) for p in cal]
-        low = [(r, k) for r, k in low if k > 0]
+    for name, (count, total) in CYCLES.items():
+        low = [
+            (p.target_rate_per_s, per_request(p, total, count)) for p in cal if getattr(p, count)
+        ]
         busy = [k for k in (per_request(b, total, count) for b in sweep.bursts) if k > 0]
         if not busy or not low:
             continue  # not counted: no requests of its own, or a sweep measured before

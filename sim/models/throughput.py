@@ -67,6 +67,7 @@ False
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -457,7 +458,7 @@ def simulate_point(
     if model.cycles:
         # ... and the request cycles' mean time at its rate: the model adds their growth (the
         # spread of their time adds to the body's, which holds it already: a small excess)
-        low_ms = 1000.0 * cycles_delay_s(model.cycles, model.low_rate_per_s)
+        low_ms = 1000.0 * _low_rate_cycles_s(model.cycles, model.low_rate_per_s)
         latency_ms = np.maximum(latency_ms - low_ms, 0.0)
     achieved = delivered_rate(due + latency_ms / 1000.0, left, 0.0, duration_s)  # as the lab
     q = np.quantile(latency_ms, list(PERCENTILES.values()))
@@ -469,6 +470,12 @@ def simulate_point(
         float(latency_ms.max()),
         achieved < SATURATED_SHARE * rate_per_s,
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _low_rate_cycles_s(cycles: tuple[Cycle, ...], rate_per_s: float) -> float:
+    """:func:`cycles_delay_s` once per model: every point of a sweep subtracts it."""
+    return cycles_delay_s(cycles, rate_per_s)
 
 
 def delivered_rate(arrivals: np.ndarray, sent_at: np.ndarray, t0: float, point_s: float) -> float:
