@@ -312,3 +312,22 @@ def test_docstring_examples_of_the_lab_helpers_run(module):
 
     failures, tried = doctest.testmod(importlib.import_module(module))
     assert tried and failures == 0
+
+
+def test_the_paced_rate_leaves_a_stall_out_and_keeps_a_slower_pace():
+    """The calibration's paced consumer: one stall of 0.35 s in a second of records (the CI
+    run that read 1,757 records/s at a nominal 2,500) does not move the rate; a consumer
+    slower on every record does; at 10 records/s a gap of 0.1 s is the pace, not a stall."""
+    import numpy as np
+
+    from labs.twins.calibrate import paced_rate
+
+    steady = np.arange(2500) / 2400.0  # 2,400 records/s
+    stalled = steady + np.where(np.arange(2500) >= 1200, 0.35, 0.0)
+    rate, lost = paced_rate(list(steady), 2500.0)
+    assert rate == pytest.approx(2400.0) and lost == 0.0
+    rate, lost = paced_rate(list(stalled), 2500.0)
+    assert rate == pytest.approx(2400.0, rel=1e-3) and lost == pytest.approx(0.35, abs=1e-3)
+    slow = np.arange(2500) / 1800.0
+    assert paced_rate(list(slow), 2500.0) == (pytest.approx(1800.0), 0.0)
+    assert paced_rate([0.0, 0.1, 0.2, 0.3], 10.0) == (pytest.approx(10.0), 0.0)
