@@ -53,7 +53,7 @@ import struct
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -71,6 +71,7 @@ from labs.naming import Scratch, scratch
 from labs.params import check_range
 from labs.recording import Clock
 from labs.sending import MAX_BATCH, due_batches
+from labs.steal import StealMeter
 from labs.throughput_result import Curve, Point, ThroughputResult, curve_of, described
 from labs.transports import Link, open_link
 from labs.workload import lab_rngs
@@ -411,9 +412,11 @@ def run_throughput(
     ):
         for k, config in enumerate(chosen):
             with progress.step(config.name), Session(s, config, seed=seed, label=f"c{k}") as ses:
+                meter = StealMeter()
                 curve, mine = ses.sweep(
                     series, point_s, slo_p99_ms=slo_p99_ms, consumer_pause_ms=consumer_pause_ms
                 )
+                curve = replace(curve, steal_share=meter.share())
             points += mine
             curves.append(curve)
             bar.advance()

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from labs.experiments.throughput import Config
+from labs.steal import STEAL_NOTE
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ class Curve(Described):
     #: Why the sweep ended: "saturated", "last rate" (the series ran out) or "bytes cap"
     #: (the next rate would move more than MAX_BYTES_PER_S).
     ended_by: str
+    #: The host's steal share during the sweep (:mod:`labs.steal`; NaN: unknown).
+    steal_share: float = math.nan
 
 
 def curve_of(config: Config, points: Sequence[Point], ended_by: str) -> Curve:
@@ -194,8 +197,16 @@ class ThroughputResult:
             )
         lines.append("sustainable rate for the SLO:")
         for c in self.curves:
+            stolen = f", host steal {c.steal_share:.1%}" if c.steal_share >= STEAL_NOTE else ""
             lines.append(
-                f"  {c.config:<40} {c.sustainable_rate_per_s:>8g} msg/s  (ended: {c.ended_by})"
+                f"  {c.config:<40} {c.sustainable_rate_per_s:>8g} msg/s  (ended: {c.ended_by}"
+                f"{stolen})"
+            )
+        if any(c.steal_share >= STEAL_NOTE for c in self.curves):
+            lines.append(
+                "host steal: the VM's host ran something else on its cores for that share of "
+                "the sweep's CPU time; every message due meanwhile waited, so that sweep's "
+                "tail is partly the host's -- re-run it when the host is quieter."
             )
         lines.append(f"seed={self.seed}, {self.wall_s:.0f} s, run {self.settings['run_id']}")
         return "\n".join(lines)

@@ -10,7 +10,10 @@ series of rates until the first rate it does not deliver (achieved < 95 % of the
 medians over the repeats. After each sweep, one *burst* (every message due at once, for
 :data:`BURST_S`) measures the process's CPU per message when the send loop's batches are
 full, and a *warm burst* (:data:`WARM_BATCH` messages a wake-up, :data:`WARM_S`) a wake-up
-of a thread that never sleeps.
+of a thread that never sleeps. Each sweep's *steal* share (:mod:`labs.steal`: the host ran
+something else on this virtual machine's cores) is recorded and, from
+:data:`labs.steal.STEAL_NOTE`, said in the run's notes: a tail measured then is partly the
+host's.
 
 **Calibration** (:class:`ThroughputCalibration`), per configuration, from the
 :data:`CAL_POINTS` lowest rates only and the two bursts:
@@ -102,6 +105,7 @@ import sim.progress as progress
 from labs.experiments.throughput import THROUGHPUT, Config, rates
 from labs.naming import scratch
 from labs.sending import MAX_BATCH
+from labs.steal import STEAL_NOTE, StealMeter
 from labs.throughput_result import json_ready
 from labs.transports import READ_BATCH
 from labs.twins.core import Twin
@@ -162,6 +166,8 @@ class Sweep:
     bursts: tuple[Any, ...]
     #: Repeat ``r``'s warm burst (every message due, :data:`WARM_BATCH` a wake-up).
     warm: tuple[Any, ...] = ()
+    #: The host's steal share during repeat ``r``'s sweep (:mod:`labs.steal`; NaN: unknown).
+    steal: tuple[float, ...] = ()
 
     def at(self, rate: float) -> list[Any]:
         return [p for sweep in self.points for p in sweep if p.target_rate_per_s == rate]
@@ -195,6 +201,7 @@ class Sweep:
             "points": [[dataclasses.asdict(p) for p in s] for s in self.points],
             "bursts": [dataclasses.asdict(b) for b in self.bursts],
             "warm": [dataclasses.asdict(b) for b in self.warm],
+            "steal": list(self.steal),
         }
 
 
@@ -207,6 +214,8 @@ class RealSweeps:
     point_s: float
     #: The machine's 1-minute load average when the sweeps started and ended.
     load_average: tuple[float, float] = (float("nan"), float("nan"))
+    #: The share of CPU time the host took from this machine during the sweeps (steal).
+    steal_share: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return json_ready(
@@ -214,6 +223,7 @@ class RealSweeps:
                 "rates_per_s": list(self.rates_per_s),
                 "point_s": self.point_s,
                 "load_average": list(self.load_average),
+                "steal_share": self.steal_share,
                 "sweeps": {k: s.to_dict() for k, s in self.sweeps.items()},
             }
         )
@@ -415,6 +425,8 @@ class ThroughputTwin(Twin):
 
         series = self.series()
         load_before = os.getloadavg()[0]
+        whole = StealMeter()
+        steal: dict[str, list] = {k: [] for k in TWIN_CONFIGS}
         got: dict[str, list] = {k: [] for k in TWIN_CONFIGS}
         bursts: dict[str, list] = {k: [] for k in TWIN_CONFIGS}
         warm: dict[str, list] = {k: [] for k in TWIN_CONFIGS}
@@ -426,7 +438,7 @@ class ThroughputTwin(Twin):
                 for k, (label, config) in enumerate(TWIN_CONFIGS.items()):
                     sized = config.sized(self.size_bytes)
                     with Session(s, sized, seed=self.seed, label=f"r{r}c{k}") as ses:
-                        mine = []
+                        meter, mine = StealMeter(), []
                         for rate in series:
                             with progress.step(f"{label} at {rate:g} msg/s (sweep {r + 1})"):
                                 p = ses.point(rate, self.point_s, slo_p99_ms=NO_SLO_MS)
@@ -434,6 +446,7 @@ class ThroughputTwin(Twin):
                             if not delivered(p):
                                 break
                         got[label].append(tuple(mine))
+                        steal[label].append(meter.share())
                         bursts[label].append(
                             ses.point(BURST_RATE_PER_S, BURST_S, slo_p99_ms=NO_SLO_MS)
                         )
@@ -444,10 +457,14 @@ class ThroughputTwin(Twin):
                         )
                     bar.advance()
         return RealSweeps(
-            {k: Sweep(k, tuple(got[k]), tuple(bursts[k]), tuple(warm[k])) for k in TWIN_CONFIGS},
+            {
+                k: Sweep(k, tuple(got[k]), tuple(bursts[k]), tuple(warm[k]), tuple(steal[k]))
+                for k in TWIN_CONFIGS
+            },
             series,
             self.point_s,
             (load_before, os.getloadavg()[0]),
+            whole.share(),
         )
 
     def calibrate_on(self, real: RealSweeps) -> ThroughputCalibration:
@@ -531,16 +548,31 @@ class ThroughputTwin(Twin):
         )
 
     def run_notes(self, real: RealSweeps) -> tuple[str, ...]:  # type: ignore[override]
-        """A busy machine, said: the model gives the client's process a core between stalls."""
+        """A busy machine, said: the model gives the client's process a core between stalls;
+        and a busy host (steal time), said with the share of each sweep."""
+        notes = []
         load, cores = max(real.load_average), os.cpu_count() or 1
-        if not load > cores:
-            return ()
-        return (
-            f"this machine was busy: 1-minute load average up to {load:.1f} on {cores} cores "
-            "during the sweeps. The model lets the client's process run whenever its thread "
-            "is not stalled; sharing the CPU with other work lowers the real saturation rate "
-            "and raises the tail at every rate, so expect disagreement.",
-        )
+        if load > cores:
+            notes.append(
+                f"this machine was busy: 1-minute load average up to {load:.1f} on {cores} "
+                "cores during the sweeps. The model lets the client's process run whenever its "
+                "thread is not stalled; sharing the CPU with other work lowers the real "
+                "saturation rate and raises the tail at every rate, so expect disagreement."
+            )
+        if real.steal_share >= STEAL_NOTE:
+            per_sweep = "; ".join(
+                f"{label}: " + ", ".join(f"{x:.1%}" for x in sw.steal)
+                for label, sw in real.sweeps.items()
+                if sw.steal
+            )
+            notes.append(
+                f"the host took {real.steal_share:.1%} of this virtual machine's CPU time "
+                f"(steal, /proc/stat) during the sweeps (per sweep -- {per_sweep}). A vCPU "
+                "that is not running delays every message due meanwhile: the real tails "
+                "carry the host's load, which the low-rate calibration saw only in part. "
+                "Expect disagreement on p99; re-run when the host is quieter."
+            )
+        return tuple(notes)
 
     def run(self, calibration: Any = None) -> TwinResult:
         """Sweep the real brokers, calibrate on the low-rate points, simulate, compare

@@ -122,6 +122,7 @@ def test_quick_sweep_reports_every_configuration(quick):
         assert (curve.ended_by == "saturated") == points[-1].saturated
         met = [p.target_rate_per_s for p in points if p.meets_slo]
         assert curve.sustainable_rate_per_s == max(met, default=0.0)
+        assert 0.0 <= curve.steal_share <= 1.0  # the host's share, from /proc/stat (Linux)
         for p in points:
             planned = max(1, round(p.target_rate_per_s * quick.params["point_s"]))
             assert p.received <= p.sent <= p.planned == planned
@@ -133,6 +134,28 @@ def test_quick_sweep_reports_every_configuration(quick):
     # Something saturated below the top of the series: the sweep found a limit.
     assert any(c.ended_by == "saturated" for c in quick.curves)
     assert lessons.check("throughput", quick) == []
+
+
+def test_a_sweep_the_host_stole_from_is_said_in_the_table():
+    """A curve whose sweep lost 2 % or more of the CPU time to the host (steal) says so in
+    the table, with a line on what it means; below, nothing is said."""
+    import dataclasses
+
+    from labs.throughput_result import Curve, ThroughputResult
+
+    base = {f.name: None for f in dataclasses.fields(Curve)}
+    base |= {"config": "pubsub redis-py 100B", "system": "pubsub", "client": "redis-py",
+             "acks": "1", "linger_ms": 0, "compression": "none", "size_bytes": 100,
+             "replicas": 1, "rates_per_s": (1000.0,), "achieved_per_s": (1000.0,),
+             "p99_ms": (1.0,), "sustainable_rate_per_s": 1000.0, "saturated_at_per_s": None,
+             "ended_by": "last rate"}  # fmt: skip
+
+    def table(steal: float) -> str:
+        curve = Curve(**(base | {"steal_share": steal}))
+        return ThroughputResult(0, {"slo_p99_ms": 5.0}, {"run_id": "x"}, (), (curve,), 1.0).table()
+
+    assert "host steal 4.7%" in table(0.047) and "host steal:" in table(0.047)
+    assert "steal" not in table(0.011) and "steal" not in table(float("nan"))
 
 
 @pytest.mark.brokers

@@ -198,6 +198,41 @@ def test_a_busy_machine_is_said():
     assert "load average up to 64.0" in t.run_notes(busy)[0]
 
 
+def test_a_busy_host_is_said_with_each_sweeps_steal():
+    """Steal time (the host ran something else on this VM's cores) from 2 %: the note gives
+    the whole run's share and each sweep's, so the disturbed repeat can be told apart."""
+    t = ThroughputTwin(point_s=1.0)
+    real = _sweeps(t)
+    per_sweep = {label: (0.004, 0.098, 0.006) for label in real.sweeps}
+    stolen = dataclasses.replace(
+        real,
+        sweeps={k: dataclasses.replace(sw, steal=per_sweep[k]) for k, sw in real.sweeps.items()},
+        steal_share=0.047,
+    )
+    assert t.run_notes(dataclasses.replace(stolen, steal_share=0.011)) == ()
+    assert t.run_notes(dataclasses.replace(stolen, steal_share=float("nan"))) == ()
+    (note,) = t.run_notes(stolen)
+    assert "4.7% of this virtual machine's CPU time" in note
+    assert "Pub/Sub: 0.4%, 9.8%, 0.6%" in note
+    assert stolen.to_dict()["steal_share"] == 0.047
+    assert stolen.sweeps["Pub/Sub"].to_dict()["steal"] == [0.004, 0.098, 0.006]
+
+
+def test_steal_is_read_from_proc_stat():
+    from labs.steal import StealMeter, cpu_times, steal_share
+
+    assert cpu_times("/nonexistent") is None
+    assert steal_share(None, (1, 2)) != steal_share(None, (1, 2))  # NaN: unknown
+    with pytest.raises(ValueError):
+        steal_share((1, 2, 3), (1, 2))
+    times = cpu_times()
+    if times is None:
+        pytest.skip("no /proc/stat here (not Linux): steal is unknown, said as NaN")
+    assert len(times) == 8 and all(x >= 0 for x in times)
+    share = StealMeter().share()
+    assert share != share or 0.0 <= share <= 1.0
+
+
 def test_request_cycles_are_calibrated_where_the_requests_batched():
     """kafka-python's produce requests and fetches carried several messages at the
     calibration rates: each becomes a request cycle through the low-rate and the burst's

@@ -305,7 +305,7 @@ def test_a_consumer_slower_than_the_publisher_is_refused_with_its_measured_rate(
     LossTwin(rate_per_s=50.0, service_rate_per_s=200.0).check_calibration(CAL)  # 95 >= 55
 
 
-@pytest.mark.parametrize("module", ["labs.pacing", "labs.sending"])
+@pytest.mark.parametrize("module", ["labs.pacing", "labs.sending", "labs.steal"])
 def test_docstring_examples_of_the_lab_helpers_run(module):
     import doctest
     import importlib
