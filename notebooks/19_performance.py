@@ -186,7 +186,11 @@ print("kafka-python costs more CPU per message than confluent-kafka:", median[kp
 # Their cycles lengthen with the rate (every message in a cycle costs the GIL's time), and
 # every message waits for the cycle under way: Kafka's *median* climbs long before its
 # saturation. `python -m labs twin throughput` lines the model up against real sweeps of
-# Pub/Sub and Kafka `acks=1` (under 3 minutes) and says where the two differ.
+# Pub/Sub and Kafka `acks=1` (under 3 minutes on a quiet machine) and says where the two
+# differ. On a cloud VM it also watches the host: a sweep during which the hypervisor gave 2 %
+# or more of the CPU time to someone else (*steal*, in `/proc/stat`) is swept again, since a
+# vCPU that is not running delays every message due meanwhile -- on one 2-vCPU machine such
+# sweeps had a p99 six times the quiet one's at 1,000 msg/s.
 #
 # ## Exercise
 # An SLO is a percentile and a bound: "p99 at most *S* ms". The **sustainable rate** is

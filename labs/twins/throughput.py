@@ -11,9 +11,12 @@ medians over the repeats. After each sweep, one *burst* (every message due at on
 :data:`BURST_S`) measures the process's CPU per message when the send loop's batches are
 full, and a *warm burst* (:data:`WARM_BATCH` messages a wake-up, :data:`WARM_S`) a wake-up
 of a thread that never sleeps. Each sweep's *steal* share (:mod:`labs.steal`: the host ran
-something else on this virtual machine's cores) is recorded and, from
-:data:`labs.steal.STEAL_NOTE`, said in the run's notes: a tail measured then is partly the
-host's.
+something else on this virtual machine's cores) is recorded: a sweep with
+:data:`labs.steal.STEAL_NOTE` or more is swept again (:func:`needs_another`, at most
+:data:`EXTRA_SWEEPS` more) and the :data:`REPEATS` quietest are compared (:func:`quietest`);
+the notes say every share. Measured on a 2-vCPU cloud machine: sweeps at 10-19 % steal had
+a p99 of 4.9-5.6 ms at 1,000-1,414 msg/s where the quiet one (1.2 %) had 0.7-0.8 ms -- a
+tail measured then is the host's more than the client's.
 
 **Calibration** (:class:`ThroughputCalibration`), per configuration, from the
 :data:`CAL_POINTS` lowest rates only and the two bursts:
@@ -124,6 +127,8 @@ from sim.models.throughput import (
 
 #: Sweeps of each configuration (interleaved); the compared figures are their medians.
 REPEATS = 3
+#: Sweeps of a configuration measured again at most, when the host stole from some.
+EXTRA_SWEEPS = 3
 #: The lowest rates of a sweep that calibrate the model (never compared).
 CAL_POINTS = 2
 #: The burst: every message due at once, for this long (s), at this rate (msg/s).
@@ -151,6 +156,38 @@ TWIN_CONFIGS: dict[str, Config] = {
 }
 
 
+def stolen(share: float) -> bool:
+    """The host took :data:`labs.steal.STEAL_NOTE` or more of the sweep's CPU time (an
+    unknown share -- no ``/proc/stat`` -- counts as quiet: nothing can be told)."""
+    return share >= STEAL_NOTE
+
+
+def needs_another(steal: Sequence[float]) -> bool:
+    """Whether a configuration with sweeps of these steal shares is swept again: fewer than
+    :data:`REPEATS` quiet ones, and fewer than ``REPEATS + EXTRA_SWEEPS`` in all.
+
+    >>> needs_another([0.0, 0.01]), needs_another([0.0, 0.12, 0.01]), needs_another([0.0] * 3)
+    (True, True, False)
+    >>> needs_another([0.2] * 6)
+    False
+    """
+    quiet = sum(not stolen(x) for x in steal)
+    return quiet < REPEATS and len(steal) < REPEATS + EXTRA_SWEEPS
+
+
+def quietest(steal: Sequence[float], n: int) -> list[int]:
+    """The indices of the ``n`` sweeps the host stole least from, in the order swept (an
+    unknown share counts as none).
+
+    >>> quietest([0.11, 0.18, 0.01, 0.0, 0.004], 3)
+    [2, 3, 4]
+    >>> quietest([float("nan"), 0.2, 0.01], 2)
+    [0, 2]
+    """
+    known = [0.0 if math.isnan(x) else x for x in steal]
+    return sorted(sorted(range(len(known)), key=lambda i: (known[i], i))[:n])
+
+
 def delivered(p: Any) -> bool:
     """The point got its offered rate through (whatever its latency)."""
     return p.achieved_rate_per_s >= DELIVERED_SHARE * p.target_rate_per_s
@@ -168,6 +205,8 @@ class Sweep:
     warm: tuple[Any, ...] = ()
     #: The host's steal share during repeat ``r``'s sweep (:mod:`labs.steal`; NaN: unknown).
     steal: tuple[float, ...] = ()
+    #: The steal shares of the sweeps left out for quieter ones (:func:`quietest`).
+    dropped_steal: tuple[float, ...] = ()
 
     def at(self, rate: float) -> list[Any]:
         return [p for sweep in self.points for p in sweep if p.target_rate_per_s == rate]
@@ -202,6 +241,7 @@ class Sweep:
             "bursts": [dataclasses.asdict(b) for b in self.bursts],
             "warm": [dataclasses.asdict(b) for b in self.warm],
             "steal": list(self.steal),
+            "dropped_steal": list(self.dropped_steal),
         }
 
 
@@ -420,52 +460,70 @@ class ThroughputTwin(Twin):
 
     # -- the real half ----------------------------------------------------------------
     def run_lab(self) -> RealSweeps:  # type: ignore[override]
-        """:data:`REPEATS` interleaved sweeps of every configuration, each with its burst."""
+        """:data:`REPEATS` interleaved sweeps of every configuration, each with its burst; a
+        sweep the host stole :data:`labs.steal.STEAL_NOTE` or more of the CPU time from is
+        swept again (at most :data:`EXTRA_SWEEPS` more), and the :data:`REPEATS` least
+        stolen ones are kept (:func:`quietest`)."""
         from labs.throughput import Session
 
         series = self.series()
         load_before = os.getloadavg()[0]
         whole = StealMeter()
-        steal: dict[str, list] = {k: [] for k in TWIN_CONFIGS}
-        got: dict[str, list] = {k: [] for k in TWIN_CONFIGS}
-        bursts: dict[str, list] = {k: [] for k in TWIN_CONFIGS}
-        warm: dict[str, list] = {k: [] for k in TWIN_CONFIGS}
+        runs: dict[str, list[tuple]] = {k: [] for k in TWIN_CONFIGS}
         with (
             scratch("tputtwin") as s,
             progress.task("sweeps", total=REPEATS * len(TWIN_CONFIGS), unit="sweeps") as bar,
         ):
-            for r in range(REPEATS):
+            for r in range(REPEATS + EXTRA_SWEEPS):
                 for k, (label, config) in enumerate(TWIN_CONFIGS.items()):
-                    sized = config.sized(self.size_bytes)
-                    with Session(s, sized, seed=self.seed, label=f"r{r}c{k}") as ses:
-                        meter, mine = StealMeter(), []
-                        for rate in series:
-                            with progress.step(f"{label} at {rate:g} msg/s (sweep {r + 1})"):
-                                p = ses.point(rate, self.point_s, slo_p99_ms=NO_SLO_MS)
-                            mine.append(p)
-                            if not delivered(p):
-                                break
-                        got[label].append(tuple(mine))
-                        steal[label].append(meter.share())
-                        bursts[label].append(
-                            ses.point(BURST_RATE_PER_S, BURST_S, slo_p99_ms=NO_SLO_MS)
+                    done = runs[label]
+                    if not needs_another([run[0] for run in done]):
+                        continue
+                    loud = [run[0] for run in done if stolen(run[0])]
+                    if r >= REPEATS:
+                        progress.write(
+                            f"{label}: sweeping again -- the host took "
+                            f"{', '.join(f'{x:.1%}' for x in loud)} of the CPU time of "
+                            f"{len(loud)} of its {len(done)} sweeps (steal)"
                         )
-                        warm[label].append(
-                            ses.point(
-                                BURST_RATE_PER_S, WARM_S, slo_p99_ms=NO_SLO_MS, max_batch=WARM_BATCH
-                            )
-                        )
-                    bar.advance()
+                    done.append(self._sweep(s, Session, label, config, r, k, series))
+                    if not stolen(done[-1][0]):
+                        bar.advance()
+            bar.set(REPEATS * len(TWIN_CONFIGS))
+        sweeps = {}
+        for label, done in runs.items():
+            keep = quietest([run[0] for run in done], REPEATS)
+            kept = [done[i] for i in keep]
+            sweeps[label] = Sweep(
+                label,
+                tuple(run[1] for run in kept),
+                tuple(run[2] for run in kept),
+                tuple(run[3] for run in kept),
+                tuple(run[0] for run in kept),
+                tuple(run[0] for i, run in enumerate(done) if i not in keep),
+            )
         return RealSweeps(
-            {
-                k: Sweep(k, tuple(got[k]), tuple(bursts[k]), tuple(warm[k]), tuple(steal[k]))
-                for k in TWIN_CONFIGS
-            },
+            sweeps,
             series,
             self.point_s,
             (load_before, os.getloadavg()[0]),
             whole.share(),
         )
+
+    def _sweep(self, s: Any, session: Any, label: str, config: Config, r: int, k: int, series):
+        """One sweep of ``config`` and its bursts: ``(steal share, points, burst, warm)``."""
+        with session(s, config.sized(self.size_bytes), seed=self.seed, label=f"r{r}c{k}") as ses:
+            meter, mine = StealMeter(), []
+            for rate in series:
+                with progress.step(f"{label} at {rate:g} msg/s (sweep {r + 1})"):
+                    p = ses.point(rate, self.point_s, slo_p99_ms=NO_SLO_MS)
+                mine.append(p)
+                if not delivered(p):
+                    break
+            share = meter.share()
+            burst = ses.point(BURST_RATE_PER_S, BURST_S, slo_p99_ms=NO_SLO_MS)
+            warm = ses.point(BURST_RATE_PER_S, WARM_S, slo_p99_ms=NO_SLO_MS, max_batch=WARM_BATCH)
+        return share, tuple(mine), burst, warm
 
     def calibrate_on(self, real: RealSweeps) -> ThroughputCalibration:
         models, figures = {}, {}
@@ -559,7 +617,18 @@ class ThroughputTwin(Twin):
                 "thread is not stalled; sharing the CPU with other work lowers the real "
                 "saturation rate and raises the tail at every rate, so expect disagreement."
             )
-        if real.steal_share >= STEAL_NOTE:
+        dropped = {label: sw.dropped_steal for label, sw in real.sweeps.items() if sw.dropped_steal}
+        if dropped:
+            notes.append(
+                "swept again while the host stole (steal, /proc/stat) "
+                f"{STEAL_NOTE:.0%} or more of a sweep's CPU time; left out -- "
+                + "; ".join(
+                    f"{label}: {', '.join(f'{x:.1%}' for x in shares)}"
+                    for label, shares in dropped.items()
+                )
+                + "; the figures are the quietest sweeps'."
+            )
+        if any(stolen(x) for sw in real.sweeps.values() for x in sw.steal):
             per_sweep = "; ".join(
                 f"{label}: " + ", ".join(f"{x:.1%}" for x in sw.steal)
                 for label, sw in real.sweeps.items()
@@ -567,10 +636,10 @@ class ThroughputTwin(Twin):
             )
             notes.append(
                 f"the host took {real.steal_share:.1%} of this virtual machine's CPU time "
-                f"(steal, /proc/stat) during the sweeps (per sweep -- {per_sweep}). A vCPU "
-                "that is not running delays every message due meanwhile: the real tails "
-                "carry the host's load, which the low-rate calibration saw only in part. "
-                "Expect disagreement on p99; re-run when the host is quieter."
+                f"(steal, /proc/stat) during the sweeps; the sweeps compared: {per_sweep}. "
+                "A vCPU that is not running delays every message due meanwhile: the real "
+                "tails carry the host's load, which the low-rate calibration saw only in "
+                "part. Expect disagreement on p99; re-run when the host is quieter."
             )
         return tuple(notes)
 

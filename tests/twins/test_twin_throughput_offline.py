@@ -199,23 +199,30 @@ def test_a_busy_machine_is_said():
 
 
 def test_a_busy_host_is_said_with_each_sweeps_steal():
-    """Steal time (the host ran something else on this VM's cores) from 2 %: the note gives
-    the whole run's share and each sweep's, so the disturbed repeat can be told apart."""
+    """Steal time (the host ran something else on this VM's cores): a compared sweep with 2 %
+    or more is said with every sweep's share, so the disturbed repeat can be told apart;
+    sweeps left out for quieter ones are said with theirs."""
     t = ThroughputTwin(point_s=1.0)
     real = _sweeps(t)
-    per_sweep = {label: (0.004, 0.098, 0.006) for label in real.sweeps}
-    stolen = dataclasses.replace(
-        real,
-        sweeps={k: dataclasses.replace(sw, steal=per_sweep[k]) for k, sw in real.sweeps.items()},
-        steal_share=0.047,
-    )
-    assert t.run_notes(dataclasses.replace(stolen, steal_share=0.011)) == ()
-    assert t.run_notes(dataclasses.replace(stolen, steal_share=float("nan"))) == ()
-    (note,) = t.run_notes(stolen)
+
+    def with_steal(steal: tuple, dropped: tuple = ()) -> RealSweeps:
+        sweeps = {
+            k: dataclasses.replace(sw, steal=steal, dropped_steal=dropped)
+            for k, sw in real.sweeps.items()
+        }
+        return dataclasses.replace(real, sweeps=sweeps, steal_share=0.047)
+
+    assert t.run_notes(with_steal((0.004, 0.011, 0.006))) == ()
+    assert t.run_notes(with_steal((float("nan"),) * 3)) == ()
+    (note,) = t.run_notes(with_steal((0.004, 0.098, 0.006)))
     assert "4.7% of this virtual machine's CPU time" in note
     assert "Pub/Sub: 0.4%, 9.8%, 0.6%" in note
+    (note,) = t.run_notes(with_steal((0.004, 0.011, 0.006), dropped=(0.12, 0.2)))
+    assert "swept again" in note and "Kafka acks=1: 12.0%, 20.0%" in note
+    stolen = with_steal((0.004, 0.098, 0.006), dropped=(0.12,))
     assert stolen.to_dict()["steal_share"] == 0.047
     assert stolen.sweeps["Pub/Sub"].to_dict()["steal"] == [0.004, 0.098, 0.006]
+    assert stolen.sweeps["Pub/Sub"].to_dict()["dropped_steal"] == [0.12]
 
 
 def test_steal_is_read_from_proc_stat():

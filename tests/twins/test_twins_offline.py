@@ -168,7 +168,16 @@ def test_twin_result_renders_as_text_html_and_json():
 
 @pytest.mark.parametrize(
     "module",
-    ["result", "calibrate", "loss", "lag", "hot_partitions", "idempotency", "send_limit"],
+    [
+        "result",
+        "calibrate",
+        "loss",
+        "lag",
+        "hot_partitions",
+        "idempotency",
+        "send_limit",
+        "throughput",
+    ],
 )
 def test_docstring_examples_run(module):
     import doctest
