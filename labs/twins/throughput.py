@@ -109,10 +109,20 @@ from labs.experiments.throughput import THROUGHPUT, Config, rates
 from labs.naming import scratch
 from labs.sending import MAX_BATCH
 from labs.steal import STEAL_NOTE, StealMeter
-from labs.throughput_result import json_ready
 from labs.transports import READ_BATCH
 from labs.twins.core import Twin
 from labs.twins.result import Row, TwinResult
+from labs.twins.throughput_sweeps import (
+    EXTRA_SWEEPS,
+    REPEATS,
+    RealSweeps,
+    SimCurves,
+    Sweep,
+    delivered,
+    needs_another,
+    quietest,
+    stolen,
+)
 from sim.models.request_cycles import Cycle
 from sim.models.throughput import (
     ClientCosts,
@@ -125,10 +135,6 @@ from sim.models.throughput import (
     theory_percentile,
 )
 
-#: Sweeps of each configuration (interleaved); the compared figures are their medians.
-REPEATS = 3
-#: Sweeps of a configuration measured again at most, when the host stole from some.
-EXTRA_SWEEPS = 3
 #: The lowest rates of a sweep that calibrate the model (never compared).
 CAL_POINTS = 2
 #: The burst: every message due at once, for this long (s), at this rate (msg/s).
@@ -137,8 +143,6 @@ BURST_RATE_PER_S = 200_000.0
 #: The warm burst: every message due, at most this many a wake-up, for this long (s).
 WARM_BATCH = 2
 WARM_S = 0.5
-#: A point delivered its rate when it achieved this share of it.
-DELIVERED_SHARE = 0.95
 #: Latencies are compared up to this share of the simulated capacity. Closer to it
 #: the tail grows as 1 / (1 - rho), so the ±30 % allowed on the saturation rate would allow
 #: any latency at all: at rho = 0.5 the real load is at most 0.5 / 0.7 = 0.71 of the real
@@ -154,138 +158,6 @@ TWIN_CONFIGS: dict[str, Config] = {
     "Pub/Sub": Config("pubsub"),
     "Kafka acks=1": Config("kafka", "kafka-python", acks="1"),
 }
-
-
-def stolen(share: float) -> bool:
-    """The host took :data:`labs.steal.STEAL_NOTE` or more of the sweep's CPU time (an
-    unknown share -- no ``/proc/stat`` -- counts as quiet: nothing can be told)."""
-    return share >= STEAL_NOTE
-
-
-def needs_another(steal: Sequence[float]) -> bool:
-    """Whether a configuration with sweeps of these steal shares is swept again: fewer than
-    :data:`REPEATS` quiet ones, and fewer than ``REPEATS + EXTRA_SWEEPS`` in all.
-
-    >>> needs_another([0.0, 0.01]), needs_another([0.0, 0.12, 0.01]), needs_another([0.0] * 3)
-    (True, True, False)
-    >>> needs_another([0.2] * 6)
-    False
-    """
-    quiet = sum(not stolen(x) for x in steal)
-    return quiet < REPEATS and len(steal) < REPEATS + EXTRA_SWEEPS
-
-
-def quietest(steal: Sequence[float], n: int) -> list[int]:
-    """The indices of the ``n`` sweeps the host stole least from, in the order swept (an
-    unknown share counts as none).
-
-    >>> quietest([0.11, 0.18, 0.01, 0.0, 0.004], 3)
-    [2, 3, 4]
-    >>> quietest([float("nan"), 0.2, 0.01], 2)
-    [0, 2]
-    """
-    known = [0.0 if math.isnan(x) else x for x in steal]
-    return sorted(sorted(range(len(known)), key=lambda i: (known[i], i))[:n])
-
-
-def delivered(p: Any) -> bool:
-    """The point got its offered rate through (whatever its latency)."""
-    return p.achieved_rate_per_s >= DELIVERED_SHARE * p.target_rate_per_s
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """One configuration's real points: ``points[r]`` is repeat ``r``'s sweep (lowest rate
-    first, ending at the first point not delivered) and ``bursts[r]`` its burst."""
-
-    label: str
-    points: tuple[tuple[Any, ...], ...]
-    bursts: tuple[Any, ...]
-    #: Repeat ``r``'s warm burst (every message due, :data:`WARM_BATCH` a wake-up).
-    warm: tuple[Any, ...] = ()
-    #: The host's steal share during repeat ``r``'s sweep (:mod:`labs.steal`; NaN: unknown).
-    steal: tuple[float, ...] = ()
-    #: The steal shares of the sweeps left out for quieter ones (:func:`quietest`).
-    dropped_steal: tuple[float, ...] = ()
-
-    def at(self, rate: float) -> list[Any]:
-        return [p for sweep in self.points for p in sweep if p.target_rate_per_s == rate]
-
-    def median(self, rate: float, field_name: str) -> float:
-        vals = np.array([getattr(p, field_name) for p in self.at(rate)], float)
-        vals = vals[~np.isnan(vals)]
-        return float(np.median(vals)) if vals.size else float("nan")
-
-    def delivered_rates(self, series: Sequence[float]) -> list[float]:
-        """Rates every repeat reached and most repeats delivered."""
-        out = []
-        for rate in series:
-            pts = self.at(rate)
-            if len(pts) == len(self.points) and sum(map(delivered, pts)) * 2 > len(pts):
-                out.append(rate)
-        return out
-
-    def saturation_rate(self) -> float:
-        """Median over repeats of the achieved rate at the first point not delivered (NaN
-        when a repeat delivered every rate it tried)."""
-        got = []
-        for sweep in self.points:
-            first = next((p for p in sweep if not delivered(p)), None)
-            got.append(float("nan") if first is None else first.achieved_rate_per_s)
-        return float(np.median(got))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "points": [[dataclasses.asdict(p) for p in s] for s in self.points],
-            "bursts": [dataclasses.asdict(b) for b in self.bursts],
-            "warm": [dataclasses.asdict(b) for b in self.warm],
-            "steal": list(self.steal),
-            "dropped_steal": list(self.dropped_steal),
-        }
-
-
-@dataclass(frozen=True)
-class RealSweeps:
-    """The real half: every configuration's sweeps."""
-
-    sweeps: Mapping[str, Sweep]
-    rates_per_s: tuple[float, ...]
-    point_s: float
-    #: The machine's 1-minute load average when the sweeps started and ended.
-    load_average: tuple[float, float] = (float("nan"), float("nan"))
-    #: The share of CPU time the host took from this machine during the sweeps (steal).
-    steal_share: float = float("nan")
-
-    def to_dict(self) -> dict[str, Any]:
-        return json_ready(
-            {
-                "rates_per_s": list(self.rates_per_s),
-                "point_s": self.point_s,
-                "load_average": list(self.load_average),
-                "steal_share": self.steal_share,
-                "sweeps": {k: s.to_dict() for k, s in self.sweeps.items()},
-            }
-        )
-
-
-@dataclass(frozen=True)
-class SimCurves:
-    """The simulator half: per configuration, a point per rate and the saturation rate."""
-
-    points: Mapping[str, tuple[SimPoint, ...]]
-    saturation_rate_per_s: Mapping[str, float]
-
-    def point(self, label: str, rate: float) -> SimPoint:
-        return next(p for p in self.points[label] if p.target_rate_per_s == rate)
-
-    def to_dict(self) -> dict[str, Any]:
-        return json_ready(
-            {
-                "points": {k: [dataclasses.asdict(p) for p in v] for k, v in self.points.items()},
-                "saturation_rate_per_s": dict(self.saturation_rate_per_s),
-            }
-        )
 
 
 #: What each calibrated figure means (the per-configuration fields of the calibration).
