@@ -54,6 +54,25 @@ def steal_share(before: Sequence[int] | None, after: Sequence[int] | None) -> fl
     return delta[STEAL] / total if total > 0 else math.nan
 
 
+def stolen(share: float) -> bool:
+    """The host took :data:`STEAL_NOTE` or more of the CPU time (an unknown share -- no
+    ``/proc/stat`` -- counts as quiet: nothing can be told).
+
+    >>> stolen(0.047), stolen(0.011), stolen(math.nan)
+    (True, False, False)
+    """
+    return share >= STEAL_NOTE
+
+
+def percents(shares: Sequence[float]) -> str:
+    """Steal shares as a result prints them.
+
+    >>> percents([0.004, 0.098])
+    '0.4%, 9.8%'
+    """
+    return ", ".join(f"{x:.1%}" for x in shares)
+
+
 class StealMeter:
     """The steal share since it was made (or last :meth:`restart`)."""
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from labs.experiments.throughput import Config
-from labs.steal import STEAL_NOTE
+from labs.steal import percents, stolen
 
 
 @dataclass(frozen=True)
@@ -197,12 +197,12 @@ class ThroughputResult:
             )
         lines.append("sustainable rate for the SLO:")
         for c in self.curves:
-            stolen = f", host steal {c.steal_share:.1%}" if c.steal_share >= STEAL_NOTE else ""
+            steal = f", host steal {percents([c.steal_share])}" if stolen(c.steal_share) else ""
             lines.append(
                 f"  {c.config:<40} {c.sustainable_rate_per_s:>8g} msg/s  (ended: {c.ended_by}"
-                f"{stolen})"
+                f"{steal})"
             )
-        if any(c.steal_share >= STEAL_NOTE for c in self.curves):
+        if any(stolen(c.steal_share) for c in self.curves):
             lines.append(
                 "host steal: the VM's host ran something else on its cores for that share of "
                 "the sweep's CPU time; every message due meanwhile waited, so that sweep's "

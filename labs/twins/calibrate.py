@@ -354,10 +354,11 @@ def paced_rate(done_at: list[float], service_rate_per_s: float) -> tuple[float, 
         return float(service_rate_per_s), 0.0
     gaps = np.diff(np.asarray(done_at, dtype=float))
     stall = gaps > max(STALL_S, STALL_GAPS / service_rate_per_s)
-    kept = gaps[~stall]
-    if kept.size == 0 or kept.sum() <= 0:
-        return float(service_rate_per_s), float(gaps.sum())
-    return float(kept.size / kept.sum()), float(gaps[stall].sum())
+    if stall.all():  # no working time to tell stalls from: the plain rate, no stall
+        stall[:] = False
+    work = float(gaps[~stall].sum())
+    rate = gaps[~stall].size / work if work > 0 else float(service_rate_per_s)
+    return float(rate), float(gaps[stall].sum())
 
 
 def _redis_timing(client, channel: str) -> tuple[float, float]:

@@ -100,7 +100,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -108,7 +108,7 @@ import sim.progress as progress
 from labs.experiments.throughput import THROUGHPUT, Config, rates
 from labs.naming import scratch
 from labs.sending import MAX_BATCH
-from labs.steal import STEAL_NOTE, StealMeter
+from labs.steal import STEAL_NOTE, StealMeter, percents, stolen
 from labs.transports import READ_BATCH
 from labs.twins.core import Twin
 from labs.twins.result import Row, TwinResult
@@ -121,7 +121,6 @@ from labs.twins.throughput_sweeps import (
     delivered,
     needs_another,
     quietest,
-    stolen,
 )
 from sim.models.request_cycles import Cycle
 from sim.models.throughput import (
@@ -217,6 +216,15 @@ class ThroughputCalibration:
         for key, meaning in self.describe_fields():
             lines.append(f"  {key:<28} {getattr(self, key):>10.3f}  {meaning}")
         return "\n".join(lines)
+
+
+class _Run(NamedTuple):
+    """One sweep of one configuration as :meth:`ThroughputTwin.run_lab` measured it."""
+
+    steal: float
+    points: tuple[Any, ...]
+    burst: Any
+    warm: Any
 
 
 def calibrate_from(sweep: Sweep, series: Sequence[float], linger_ms: float) -> tuple:
@@ -341,7 +349,7 @@ class ThroughputTwin(Twin):
         series = self.series()
         load_before = os.getloadavg()[0]
         whole = StealMeter()
-        runs: dict[str, list[tuple]] = {k: [] for k in TWIN_CONFIGS}
+        runs: dict[str, list[_Run]] = {k: [] for k in TWIN_CONFIGS}
         with (
             scratch("tputtwin") as s,
             progress.task("sweeps", total=REPEATS * len(TWIN_CONFIGS), unit="sweeps") as bar,
@@ -349,30 +357,29 @@ class ThroughputTwin(Twin):
             for r in range(REPEATS + EXTRA_SWEEPS):
                 for k, (label, config) in enumerate(TWIN_CONFIGS.items()):
                     done = runs[label]
-                    if not needs_another([run[0] for run in done]):
+                    if not needs_another([run.steal for run in done]):
                         continue
-                    loud = [run[0] for run in done if stolen(run[0])]
                     if r >= REPEATS:
+                        loud = [run.steal for run in done if stolen(run.steal)]
                         progress.write(
-                            f"{label}: sweeping again -- the host took "
-                            f"{', '.join(f'{x:.1%}' for x in loud)} of the CPU time of "
-                            f"{len(loud)} of its {len(done)} sweeps (steal)"
+                            f"{label}: sweeping again -- the host took {percents(loud)} of the "
+                            f"CPU time of {len(loud)} of its {len(done)} sweeps (steal)"
                         )
                     done.append(self._sweep(s, Session, label, config, r, k, series))
-                    if not stolen(done[-1][0]):
+                    if not stolen(done[-1].steal):
                         bar.advance()
             bar.set(REPEATS * len(TWIN_CONFIGS))
         sweeps = {}
         for label, done in runs.items():
-            keep = quietest([run[0] for run in done], REPEATS)
+            keep = quietest([run.steal for run in done], REPEATS)
             kept = [done[i] for i in keep]
             sweeps[label] = Sweep(
                 label,
-                tuple(run[1] for run in kept),
-                tuple(run[2] for run in kept),
-                tuple(run[3] for run in kept),
-                tuple(run[0] for run in kept),
-                tuple(run[0] for i, run in enumerate(done) if i not in keep),
+                tuple(run.points for run in kept),
+                tuple(run.burst for run in kept),
+                tuple(run.warm for run in kept),
+                tuple(run.steal for run in kept),
+                tuple(run.steal for i, run in enumerate(done) if i not in keep),
             )
         return RealSweeps(
             sweeps,
@@ -382,8 +389,10 @@ class ThroughputTwin(Twin):
             whole.share(),
         )
 
-    def _sweep(self, s: Any, session: Any, label: str, config: Config, r: int, k: int, series):
-        """One sweep of ``config`` and its bursts: ``(steal share, points, burst, warm)``."""
+    def _sweep(
+        self, s: Any, session: Any, label: str, config: Config, r: int, k: int, series
+    ) -> _Run:
+        """One sweep of ``config``, its bursts, and the host's steal share meanwhile."""
         with session(s, config.sized(self.size_bytes), seed=self.seed, label=f"r{r}c{k}") as ses:
             meter, mine = StealMeter(), []
             for rate in series:
@@ -395,7 +404,7 @@ class ThroughputTwin(Twin):
             share = meter.share()
             burst = ses.point(BURST_RATE_PER_S, BURST_S, slo_p99_ms=NO_SLO_MS)
             warm = ses.point(BURST_RATE_PER_S, WARM_S, slo_p99_ms=NO_SLO_MS, max_batch=WARM_BATCH)
-        return share, tuple(mine), burst, warm
+        return _Run(share, tuple(mine), burst, warm)
 
     def calibrate_on(self, real: RealSweeps) -> ThroughputCalibration:
         models, figures = {}, {}
@@ -494,17 +503,12 @@ class ThroughputTwin(Twin):
             notes.append(
                 "swept again while the host stole (steal, /proc/stat) "
                 f"{STEAL_NOTE:.0%} or more of a sweep's CPU time; left out -- "
-                + "; ".join(
-                    f"{label}: {', '.join(f'{x:.1%}' for x in shares)}"
-                    for label, shares in dropped.items()
-                )
+                + "; ".join(f"{label}: {percents(shares)}" for label, shares in dropped.items())
                 + "; the figures are the quietest sweeps'."
             )
         if any(stolen(x) for sw in real.sweeps.values() for x in sw.steal):
             per_sweep = "; ".join(
-                f"{label}: " + ", ".join(f"{x:.1%}" for x in sw.steal)
-                for label, sw in real.sweeps.items()
-                if sw.steal
+                f"{label}: {percents(sw.steal)}" for label, sw in real.sweeps.items() if sw.steal
             )
             notes.append(
                 f"the host took {real.steal_share:.1%} of this virtual machine's CPU time "

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from labs.steal import STEAL_NOTE
+from labs.steal import stolen
 from labs.throughput_result import json_ready
 from sim.models.throughput import SimPoint
 
@@ -29,15 +29,10 @@ EXTRA_SWEEPS = 3
 DELIVERED_SHARE = 0.95
 
 
-def stolen(share: float) -> bool:
-    """The host took :data:`labs.steal.STEAL_NOTE` or more of the sweep's CPU time (an
-    unknown share -- no ``/proc/stat`` -- counts as quiet: nothing can be told)."""
-    return share >= STEAL_NOTE
-
-
 def needs_another(steal: Sequence[float]) -> bool:
     """Whether a configuration with sweeps of these steal shares is swept again: fewer than
-    :data:`REPEATS` quiet ones, and fewer than ``REPEATS + EXTRA_SWEEPS`` in all.
+    :data:`REPEATS` quiet ones (:func:`labs.steal.stolen`), and fewer than
+    ``REPEATS + EXTRA_SWEEPS`` in all.
 
     >>> needs_another([0.0, 0.01]), needs_another([0.0, 0.12, 0.01]), needs_another([0.0] * 3)
     (True, True, False)

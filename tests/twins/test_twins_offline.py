@@ -340,3 +340,6 @@ def test_the_paced_rate_leaves_a_stall_out_and_keeps_a_slower_pace():
     slow = np.arange(2500) / 1800.0
     assert paced_rate(list(slow), 2500.0) == (pytest.approx(1800.0), 0.0)
     assert paced_rate([0.0, 0.1, 0.2, 0.3], 10.0) == (pytest.approx(10.0), 0.0)
+    # every gap a stall: no working time to tell them from, so the plain rate (never the
+    # nominal one, which would hide a consumer that slow)
+    assert paced_rate([0.0, 0.2, 0.4], 100.0) == (pytest.approx(5.0), 0.0)
