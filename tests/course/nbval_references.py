@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -39,6 +40,8 @@ MARK = "NBVAL_CHECK_OUTPUT"
 TAG = "nbval-check-output"
 #: Output fields nbval compares in lax mode; metadata and execution counts are not stored.
 KEEP = ("output_type", "name", "text", "data")
+#: The folder under the output folder where the Makefile has nbval save the lessons as they ran.
+EXECUTED = "executed"
 
 
 class StaleReferences(RuntimeError):
@@ -113,10 +116,13 @@ def with_references(path: Path, references: Path = REFERENCES) -> nbformat.Noteb
 
 def prepare(out_dir: Path, paths: list[Path], references: Path = REFERENCES) -> list[Path]:
     """Write each lesson with its references and the exercise probe into ``out_dir`` (for
-    nbval); return the paths."""
+    nbval); return the paths. The lessons of an earlier run go first, and so do the copies it
+    executed (``out_dir/executed``): pytest, given ``out_dir``, would collect those and run
+    every lesson twice."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("*.ipynb"):
         old.unlink()
+    shutil.rmtree(out_dir / EXECUTED, ignore_errors=True)
     written = []
     for path in paths:
         target = out_dir / f"{path.stem}.ipynb"

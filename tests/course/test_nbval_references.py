@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from nbval_references import StaleReferences, checked, lessons, prepare, with_references
+from nbval_references import EXECUTED, StaleReferences, checked, lessons, prepare, with_references
 
 LESSON = """# %%
 print("warm-up")  # not checked
@@ -42,6 +42,23 @@ def _nbval(tmp_path: Path, printed: str) -> subprocess.CompletedProcess:
         timeout=120,
         cwd=tmp_path,
     )
+
+
+def test_prepare_removes_the_lessons_an_earlier_run_executed(tmp_path):
+    source = tmp_path / "99_check.py"
+    source.write_text(LESSON)
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    output = {"output_type": "stream", "name": "stdout", "text": "42\n"}
+    (refs / "99_check.json").write_text(
+        json.dumps({"cells": [{"head": "print(6 * 7)", "outputs": [output]}]})
+    )
+    stale = tmp_path / "out" / EXECUTED / "99_check.ipynb"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")
+    written = prepare(tmp_path / "out", [source], refs)
+    assert [p.name for p in written] == ["99_check.ipynb"]
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*.ipynb")) == ["99_check.ipynb"]
 
 
 def test_nbval_passes_when_the_output_matches_its_reference(tmp_path):
