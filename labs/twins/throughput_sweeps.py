@@ -56,6 +56,19 @@ def quietest(steal: Sequence[float], n: int) -> list[int]:
     return sorted(sorted(range(len(known)), key=lambda i: (known[i], i))[:n])
 
 
+def each_against_the_others(values: Sequence[float]) -> list[tuple[float, float]]:
+    """Each repeat's value with the median of the other repeats' (leave one out): one more
+    real sweep, taken as the prediction of the ones measured.
+
+    >>> each_against_the_others([1.0, 2.0, 4.0])
+    [(1.0, 3.0), (2.0, 2.5), (4.0, 1.5)]
+    """
+    return [
+        (v, float(np.median([w for k, w in enumerate(values) if k != j])))
+        for j, v in enumerate(values)
+    ]
+
+
 def delivered(p: Any) -> bool:
     """The point got its offered rate through (whatever its latency)."""
     return p.achieved_rate_per_s >= DELIVERED_SHARE * p.target_rate_per_s
@@ -79,8 +92,12 @@ class Sweep:
     def at(self, rate: float) -> list[Any]:
         return [p for sweep in self.points for p in sweep if p.target_rate_per_s == rate]
 
+    def values(self, rate: float, field_name: str) -> list[float]:
+        """Every repeat's figure at ``rate`` (in the order swept; none: NaN)."""
+        return np.array([getattr(p, field_name) for p in self.at(rate)], float).tolist()
+
     def median(self, rate: float, field_name: str) -> float:
-        vals = np.array([getattr(p, field_name) for p in self.at(rate)], float)
+        vals = np.array(self.values(rate, field_name))
         vals = vals[~np.isnan(vals)]
         return float(np.median(vals)) if vals.size else float("nan")
 

@@ -138,6 +138,41 @@ def test_rows_agree_with_a_real_half_like_the_simulator_and_not_with_a_slower_on
     assert not all(r.agrees for r in slow if " at " in r.metric), "50 % slower must show"
 
 
+def test_the_real_repeats_are_set_against_each_other_by_the_rows_rule():
+    t = ThroughputTwin(point_s=1.0)
+    sim = t.simulate(CAL)
+    same = _sweeps(t)
+    once = {
+        k: dataclasses.replace(s, points=(s.points[0],) * REPEATS) for k, s in same.sweeps.items()
+    }
+    same = dataclasses.replace(same, sweeps=once)
+    rows = t.compare(same, sim, CAL)
+    latency = [r for r in rows if " at " in r.metric]
+    # identical repeats agree with each other on every latency row, each repeat once
+    assert t.repeat_agreement(same, sim) == (REPEATS * len(latency),) * 2
+    # one repeat twice as slow: it misses the others' median (by 100 %), and each of the
+    # others misses the median of it and the other (by 50 %), at every rate
+    doubled = dataclasses.replace(
+        same,
+        sweeps={
+            k: dataclasses.replace(s, points=(_scaled(s.points[0], 2.0), *s.points[1:]))
+            for k, s in same.sweeps.items()
+        },
+    )
+    assert t.repeat_agreement(doubled, sim) == (0, REPEATS * len(latency))
+    note = t.repeat_note(doubled, sim, rows)
+    assert f"on 0 of {REPEATS * len(latency)} latency rows (0%)" in note
+    assert f"on {sum(r.agrees for r in latency)} of {len(latency)} " in note
+
+
+def _scaled(points, factor: float) -> tuple:
+    """The points with every latency percentile times ``factor``."""
+    keys = ("p50_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms")
+    return tuple(
+        dataclasses.replace(p, **{k: factor * getattr(p, k) for k in keys}) for p in points
+    )
+
+
 def test_calibration_recovers_the_send_loop_wake_ups_and_the_burst_cpu():
     t = ThroughputTwin(point_s=1.0)
     cal = t.calibrate_on(_sweeps(t))
