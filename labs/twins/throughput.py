@@ -88,10 +88,10 @@ request cycles' growth).
 
 **The measurement's own scatter.** The last note holds the real half to the latency rows'
 rule: on every latency row, each real sweep as the prediction of the other sweeps' median
-(:meth:`ThroughputTwin.repeat_agreement`). Six runs on a 2-vCPU cloud machine (a sweep with 2 %
-steal or more swept again): one sweep agreed on 48-78 % of the latency rows, the simulator on 56-94 % -- so a
-verdict over some twenty latency rows at ±25 % is lost to the measurement's scatter as
-often as to the model.
+(:meth:`ThroughputTwin.repeat_agreement`). Six runs on a 2-vCPU cloud machine (a sweep
+with 2 % steal or more swept again): one sweep agreed on 48-78 % of the latency rows, the
+simulator on 56-94 % -- so a verdict over some twenty latency rows at ±25 % is lost to the
+measurement's scatter as often as to the model.
 
 >>> ThroughputTwin(point_s=0.1)
 Traceback (most recent call last):
@@ -258,9 +258,13 @@ def calibrate_from(sweep: Sweep, series: Sequence[float], linger_ms: float) -> t
     if not sweep.warm:
         raise ValueError(f'"{sweep.label}": the sweeps have no warm burst to calibrate on.')
     cold, full = wake_up(cal), wake_up(sweep.bursts)
-    # the fastest warm burst: a slower one had its receiving thread wake cold for every
-    # batch (the loop's slow mode, seen at 8,000-16,000 msg/s too), which only adds time
-    warm = min((wake_up([w]) for w in sweep.warm), key=lambda kw: kw[1])
+    # the median warm burst, as every other figure: the send loop's wake-ups in the real
+    # sweeps between 2,828 and 22,627 msg/s (1.5-40 messages each) lie on a line whose
+    # per-wake-up cost the median warm burst met within 25 us on average over 8 twin runs,
+    # the fastest one within 42 (it went 111 us below in one). Taking the fastest, as an
+    # earlier version did, made the batching cycle too short: Pub/Sub median and p99 low at
+    # 2,828-11,314 msg/s (the same 8 runs, re-simulated: 119 of 162 rows, 124 of 164 now)
+    warm = wake_up(sweep.warm)
     spreads = [p.send_busy_cv for p in cal if math.isfinite(getattr(p, "send_busy_cv", math.nan))]
     costs = ClientCosts.from_wake_ups(
         cold=cold, warm=warm, full=full, stalled_share=shape.stalled_share(), max_batch=MAX_BATCH
