@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.core.queue import departures
 from sim.core.validation import check_number
 
 
@@ -86,9 +87,13 @@ class Cycle:
     per_cycle_us: float
     per_message_us: float = 0.0
     max_batch: int = 100_000
+    #: False: the stage works one message at a time (a FIFO server of ``per_cycle_us +
+    #: per_message_us`` a message, :func:`sim.core.queue.departures`), not in cycles --
+    #: the client process's one interpreter (:meth:`interpreter`).
+    batches: bool = True
 
     def __post_init__(self) -> None:
-        check_number(self, "per_cycle_us", 0.01, 1e6)
+        check_number(self, "per_cycle_us", 0.01 if self.batches else 0.0, 1e6)
         check_number(self, "per_message_us", 0.0, 1e6)
         check_number(self, "max_batch", 1, 100_000, integer=True)
 
@@ -104,12 +109,29 @@ class Cycle:
 
     def departures(self, arrivals: np.ndarray) -> np.ndarray:
         """When each message (``arrivals`` sorted, s) leaves the stage."""
+        if not self.batches:
+            service = 1e-6 * (self.per_cycle_us + self.per_message_us)
+            return departures(arrivals, np.full(arrivals.size, service))
         return batched(
             arrivals,
             per_batch_s=1e-6 * self.per_cycle_us,
             per_message_s=1e-6 * self.per_message_us,
             max_batch=self.max_batch,
         )
+
+    @classmethod
+    def interpreter(cls, cpu_us_per_message: float) -> Cycle:
+        """The client process's one interpreter: every message costs the process's CPU per
+        message (every thread's share, measured in a full burst) once, one message at a
+        time, since one lock (the GIL) runs every thread's Python. Below its rate it adds
+        a message's wait for those ahead of it in a batch; it bounds the process at
+        ``1 / cpu`` (:meth:`drain_rate_per_s`) whichever thread has the most to do.
+
+        >>> cpu = Cycle.interpreter(100.0)
+        >>> round(cpu.drain_rate_per_s()), 1e3 * cpu.departures(np.array([0.0, 0.0, 0.01]))
+        (10000, array([ 0.1,  0.2, 10.1]))
+        """
+        return cls("interpreter", 0.0, cpu_us_per_message, batches=False)
 
     @classmethod
     def from_batches(

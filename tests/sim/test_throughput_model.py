@@ -20,6 +20,7 @@ import pytest
 
 from sim.models.request_cycles import Cycle, cycles_delay_s
 from sim.models.throughput import (
+    SLACK,
     ClientCosts,
     ClientModel,
     LatencyShape,
@@ -203,3 +204,27 @@ def test_a_cycle_from_its_requests_and_none_for_a_stage_that_did_not_batch():
         Cycle.from_batches("receive", low=[(1000.0, 0.0)], busy=(9e3, 90.0))
     with pytest.raises(ValueError, match='"per_cycle_us"'):
         Cycle("receive", per_cycle_us=0.0)
+
+
+def test_the_interpreter_bounds_the_process_below_a_faster_send_loop():
+    # the send loop alone drains 50,000 msg/s (20 us a message in full batches), but every
+    # message costs the process 100 us of its one interpreter: D/D/1 at 1 / 100 us
+    send = ClientCosts(per_message_us=20.0, per_batch_us=10.0)
+    cpu = Cycle.interpreter(100.0)
+    m = ClientModel(FLAT, send, cycles=(cpu,), low_rate_per_s=1000.0)
+    assert capacity_per_s(ClientModel(FLAT, send)) > 45_000.0
+    assert capacity_per_s(m) == pytest.approx(10_000.0, rel=1e-6)
+    # counted as the lab counts a point (what arrived by 1.25 x its length, per second of
+    # sending): a sender that keeps up sends the whole point within it, and what the
+    # interpreter works off in the slack counts too -- up to 1.25 x its rate reads delivered
+    assert not simulate_point(m, 8000.0, duration_s=2.0, seed=1).saturated
+    assert simulate_point(m, 15_000.0, duration_s=2.0, seed=1).saturated
+    assert 10_000.0 <= saturation_rate(m, seed=1) <= 1.03 * (1 + SLACK) * 10_000.0
+    # below it, a constant rate never queues: the latency is the calibrated one (1 ms; the
+    # low-rate latency holds the interpreter's 0.1 ms)
+    p = simulate_point(m, 8000.0, duration_s=2.0, seed=1)
+    assert not p.saturated and p.p99_ms == pytest.approx(1.0, abs=0.03)
+    # a batch that arrives at once leaves one message at a time, 100 us apart
+    assert np.allclose(np.diff(cpu.departures(np.zeros(5))), 100e-6)
+    with pytest.raises(ValueError, match='"per_message_us"'):
+        Cycle.interpreter(-1.0)

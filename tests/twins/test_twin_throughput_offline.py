@@ -37,7 +37,7 @@ from labs.twins.throughput import (
     ThroughputTwin,
 )
 from sim.analysis.style import problems
-from sim.models.request_cycles import cycles_delay_s
+from sim.models.request_cycles import Cycle, cycles_delay_s
 from sim.models.throughput import (
     ClientCosts,
     ClientModel,
@@ -306,7 +306,11 @@ def test_request_cycles_are_calibrated_where_the_requests_batched():
     real = dataclasses.replace(sweeps, sweeps={"Pub/Sub": pubsub, "Kafka acks=1": kafka})
     cal = t.calibrate_on(real)
     cycles = {c.name: c for c in cal.models["Kafka acks=1"].cycles}
-    assert set(cycles) == {"produce", "receive"}
+    assert list(cycles) == ["produce", "receive", "interpreter"]
+    # the interpreter, last: the process's CPU a message in the full burst, one at a time
+    burst_cpu = float(np.median([b.process_cpu_us_per_msg for b in kafka.bursts]))
+    assert cycles["interpreter"] == Cycle.interpreter(burst_cpu)
+    assert cal.figures["Kafka acks=1"]["burst_cpu_us"] == burst_cpu
     full_rate = 1e6 * MAX_BATCH / MODELS["Kafka acks=1"].costs.wake_up_us(MAX_BATCH, slept=False)
     t_low = 6.0 / float(np.median(cal_rates))
     assert 1e-6 * cycles["receive"].per_message_us == pytest.approx(
@@ -314,9 +318,10 @@ def test_request_cycles_are_calibrated_where_the_requests_batched():
     )  # (counts are whole: k is 6 within 1 %)
     assert cycles["produce"].max_batch == 144  # the burst's full requests cap a request
     assert cal.figures["Kafka acks=1"]["receive_cycle_ms"] > 0
-    assert cal.models["Pub/Sub"].cycles == ()
+    assert [c.name for c in cal.models["Pub/Sub"].cycles] == ["interpreter"]
     assert cal.figures["Pub/Sub"]["receive_cycle_ms"] == 0.0
-    assert t.calibrate_on(sweeps).models["Kafka acks=1"].cycles == ()  # not counted
+    not_counted = t.calibrate_on(sweeps).models["Kafka acks=1"].cycles
+    assert [c.name for c in not_counted] == ["interpreter"]
     # the cycles' growth shows in the simulated median: at least the growth of their mean
     model = cal.models["Kafka acks=1"]
     rate = 0.5 * capacity_per_s(model)
