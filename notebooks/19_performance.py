@@ -192,9 +192,10 @@ print("kafka-python costs more CPU per message than confluent-kafka:", median[kp
 # vCPU that is not running delays every message due meanwhile -- on one 2-vCPU machine such
 # sweeps had a p99 six times the quiet one's at 1,000 msg/s. Its last note measures the
 # measurement: how often one real sweep, taken as the prediction of the other two, lands
-# within the same ±25 %. In six runs on that machine, one sweep did so on 48-78 % of the
-# latency rows, the simulator on 56-94 %: a p99 from 2-second points moves that much between
-# repeats, with the stalls each one caught. A model can be no surer than what it is held to.
+# within the same ±25 %. In fourteen runs on that machine, one sweep did so on 30-88 % of
+# the latency rows, and the simulator, on the same sweeps, on 61-100 %: a p99 from 2-second
+# points moves that much between repeats, with the stalls each one caught. A model can be
+# no surer than the measurement it is held to.
 #
 # ## Exercise
 # An SLO is a percentile and a bound: "p99 at most *S* ms". The **sustainable rate** is

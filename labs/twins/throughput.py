@@ -98,10 +98,10 @@ request cycles' growth).
 
 **The measurement's own scatter.** The last note holds the real half to the latency rows'
 rule: on every latency row, each real sweep as the prediction of the other sweeps' median
-(:meth:`ThroughputTwin.repeat_agreement`). Six runs on a 2-vCPU cloud machine (a sweep
-with 2 % steal or more swept again): one sweep agreed on 48-78 % of the latency rows, the
-simulator on 56-94 % -- so a verdict over some twenty latency rows at ±25 % is lost to the
-measurement's scatter as often as to the model.
+(:meth:`ThroughputTwin.repeat_agreement`). Fourteen runs on a 2-vCPU cloud machine (a
+sweep with 2 % steal or more swept again): one sweep agreed on 30-88 % of the latency rows;
+this version's simulator, on the same sweeps, on 61-100 % -- a verdict over some twenty
+latency rows at ±25 % is lost to the measurement's scatter about as often as to the model.
 
 >>> ThroughputTwin(point_s=0.1)
 Traceback (most recent call last):
