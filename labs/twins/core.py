@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -131,6 +132,11 @@ class Twin:
         """Notes that depend on what the real run measured (e.g. how long it was stalled)."""
         return ()
 
+    def verdict_notes(self, real: Result, sim: Result, rows: Sequence[Row]) -> tuple[str, ...]:
+        """Notes on the comparison itself, once its rows are known (e.g. how often the real
+        run's own repeats agree by the rows' rule)."""
+        return ()
+
     #: What the lab's send loop sends (a kind of :func:`~labs.twins.send_limit.send_limit`,
     #: e.g. ``"redis+kafka"``), or None: :meth:`run` then first checks ``rate_per_s``
     #: against the rate the client was measured to reach on this machine.
@@ -222,14 +228,15 @@ class Twin:
 
     def _result(self, real: Result, sim: Result, cal: Calibration, notes) -> TwinResult:
         """The comparison of a real run and its simulation, as a :class:`TwinResult`."""
+        rows = tuple(self.compare(real, sim, cal))
         return TwinResult(
             name=self.name,
             params=self.params(),
             calibration=cal,
             real=real,
             simulator=sim,
-            rows=tuple(self.compare(real, sim, cal)),
-            notes=tuple(notes),
+            rows=rows,
+            notes=(*notes, *self.verdict_notes(real, sim, rows)),
         )
 
     def _run(self, calibration: Calibration | None, shown: progress.Task) -> TwinResult:

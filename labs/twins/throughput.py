@@ -521,6 +521,11 @@ class ThroughputTwin(Twin):
         ]
         return sum(checks), len(checks)
 
+    def verdict_notes(
+        self, real: RealSweeps, sim: SimCurves, rows: Sequence[Row]
+    ) -> tuple[str, ...]:  # type: ignore[override]
+        return (self.repeat_note(real, sim, rows),)
+
     def repeat_note(self, real: RealSweeps, sim: SimCurves, rows: Sequence[Row]) -> str:
         """The simulator's latency rows against what one more real sweep would have done."""
         agreeing, compared = self.repeat_agreement(real, sim)
@@ -582,8 +587,6 @@ class ThroughputTwin(Twin):
     def run(self, calibration: Any = None) -> TwinResult:
         """Sweep the real brokers, calibrate on the low-rate points, simulate, compare
         (``calibration`` is ignored: this twin calibrates on its own sweep)."""
-        result = self.run_calibrated_on_itself(
+        return self.run_calibrated_on_itself(
             "sweeping the real brokers", "simulating the same rates"
         )
-        note = self.repeat_note(result.real, result.simulator, result.rows)  # type: ignore[arg-type]
-        return dataclasses.replace(result, notes=(*result.notes, note))

@@ -161,6 +161,8 @@ def test_the_real_repeats_are_set_against_each_other_by_the_rows_rule():
     )
     assert t.repeat_agreement(doubled, sim) == (0, REPEATS * len(latency))
     note = t.repeat_note(doubled, sim, rows)
+    # the twin's result carries it, last, through the twins' shared comparison
+    assert t._result(doubled, sim, CAL, ("first",)).notes == ("first", note)
     assert f"on 0 of {REPEATS * len(latency)} latency rows (0%)" in note
     assert f"on {sum(r.agrees for r in latency)} of {len(latency)} " in note
 
