@@ -9,7 +9,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # still there and paired); the other patterns are jupyter_server's defaults.
 HIDE := --ContentsManager.hide_globs='["__pycache__","*.pyc","*.pyo",".DS_Store","*~","[0-9][0-9]_*.py"]'
 
-.PHONY: course test env up down status reset logs notebooks check lint unit nbval browser site labs-repeat leftovers bench clean
+.PHONY: course test env up down status reset logs notebooks check lint unit lessons nbval browser browser-lessons site-check site labs-repeat leftovers bench clean
 
 ## course: environment, brokers, then JupyterLab on 127.0.0.1 at the first notebook
 course: env notebooks
@@ -39,14 +39,24 @@ logs:
 notebooks: env
 	$(PY) -m jupytext --sync --update-metadata "$$($(PY) scripts/kernel_language_info.py)" $(NOTEBOOKS)
 
-check: lint unit nbval browser leftovers
+check: lint unit lessons leftovers
+
+# nbval and the browser's lessons side by side (each mostly waits on its kernel and the
+# brokers: 6 min together on 2 cores, 10 one after the other; a lesson's names are its own
+# run's), then the site from what both ran. Their outputs come out whole, one after the other.
+lessons:
+	$(MAKE) --no-print-directory -j2 --output-sync=target nbval browser-lessons
+	$(MAKE) --no-print-directory site-check
 
 lint:
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+# The tests marked `cpu` (tests/conftest.py: no broker, no server, no timing) on both cores,
+# then the rest -- real brokers, servers of their own, measured times -- one at a time.
 unit:
-	$(PY) -m pytest -q --durations=25
+	$(PY) -m pytest -q -n 2 -m cpu --durations=10
+	$(PY) -m pytest -q -m "not cpu" --durations=25
 
 # nbval runs copies of the lessons whose checked cells hold their reference outputs
 # (tests/course/references): the learner's notebooks/*.ipynb stay without outputs. The same
@@ -63,9 +73,11 @@ nbval: notebooks
 # controls, a slider moved with the keyboard redraws the figure; screenshots and times in
 # build/browser/), then the static site from the notebooks those tests ran and saved and,
 # for the lessons without sliders, those nbval ran (none executes again), opened from disk.
-browser:
+browser: browser-lessons site-check
+browser-lessons: notebooks
 	$(PY) -m pytest -q -p no:cacheprovider tests/browser/test_site_builder.py \
 	  tests/browser/test_broken_widgets.py tests/browser/test_lessons.py
+site-check:
 	$(PY) scripts/build_site.py --executed build/browser/lab --executed build/nbval/executed
 	$(PY) -m pytest -q -p no:cacheprovider tests/browser/test_site.py
 

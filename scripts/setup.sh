@@ -21,6 +21,7 @@ command -v "$PYTHON" >/dev/null 2>&1 || die "no $PYTHON found. Install Python 3.
 
 # ---------------------------------------------------------------- programs for native brokers
 needs_native=1
+apt_install=()  # what the sections below found missing, installed at once as root
 if [ -n "${REDIS_URL:-}" ] && [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
   needs_native=0  # external brokers
 elif [ "${COURSE_STACK:-}" = docker ]; then
@@ -46,9 +47,7 @@ if [ "$needs_native" = 1 ]; then
   if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       say "installing system packages with apt-get: ${missing[*]}"
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq
-      apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+      apt_install+=("${missing[@]}")
     else
       die "missing programs for the native brokers: ${missing[*]}. Install them:
   Debian/Ubuntu: sudo apt-get install -y openjdk-17-jre-headless maven redis-server
@@ -67,16 +66,20 @@ fi
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing the browser for the tests with apt-get: chromium chromium-driver"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-liberation \
-      >/dev/null
+    apt_install+=(chromium chromium-driver fonts-liberation)
   else
     say "note: the browser tests of \`make test\` need Chromium and its driver:
   Debian:        sudo apt-get install -y chromium chromium-driver
   Ubuntu/macOS:  a Chromium or Chrome and its chromedriver on PATH
                  (or COURSE_CHROMIUM=/path/to/browser COURSE_CHROMEDRIVER=/path/to/driver)"
   fi
+fi
+
+# ---------------------------------------------------------------- one apt-get for both
+if [ "${#apt_install[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${apt_install[@]}" >/dev/null
 fi
 
 # ---------------------------------------------------------------- the Python environment

@@ -1,0 +1,80 @@
+"""``make unit`` runs the suite in two parts: the tests marked ``cpu`` on both cores, then every
+other one alone (:mod:`tests.conftest`). These tests keep the split honest: every test is in
+exactly one part, the listed files exist, and none of them talks to a broker."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import CPU_ONLY, TESTS, cpu_only
+
+ROOT = TESTS.parent
+#: Modules that reach a broker or start a server (and their submodules): a ``cpu`` test file
+#: imports none of them. kafka-python's partitioner is a function, not a client.
+BROKER_MODULES = (
+    "redis",
+    "kafka.admin",
+    "kafka.consumer",
+    "kafka.producer",
+    "kafka.client_async",
+    "labs.clients",
+    "labs.naming",
+    "labs.stack.private_redis",
+)
+
+
+def _cpu_files() -> list[Path]:
+    return sorted(p for p in TESTS.rglob("test_*.py") if cpu_only(p))
+
+
+def test_every_listed_file_or_folder_exists():
+    for entry in CPU_ONLY:
+        path = TESTS / entry
+        assert path.is_dir() if entry.endswith("/") else path.is_file(), entry
+
+
+def test_the_makefile_runs_both_parts():
+    recipe = (ROOT / "Makefile").read_text().split("\nunit:")[1].split("\n\n")[0]
+    assert "-n 2 -m cpu" in recipe and '-m "not cpu"' in recipe, recipe
+
+
+def test_no_cpu_test_file_imports_a_broker_client():
+    offenders = []
+    for path in _cpu_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            hits = [
+                n
+                for n in names
+                if n == "kafka" or any(n == m or n.startswith(m + ".") for m in BROKER_MODULES)
+            ]
+            offenders += [f"{path.relative_to(TESTS)}: {n}" for n in hits]
+    assert offenders == []
+
+
+def test_real_broker_tests_are_never_in_the_cpu_part():
+    """A ``brokers`` test in a listed folder (lesson 16's exercise variants) stays out; a
+    listed simulator file goes in; a lab file outside the list stays out."""
+    files = [
+        "tests/course/test_exercise_variants_kafka_depth.py",
+        "tests/sim/test_sim_seed.py",
+        "tests/labs/test_lab_loss.py",
+    ]
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider"]
+        + ["-m", "cpu", *files],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    ).stdout
+    ids = [line for line in out.splitlines() if "::" in line]
+    assert ids and all(i.startswith("tests/sim/test_sim_seed.py::") for i in ids), out[-2000:]
