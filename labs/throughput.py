@@ -21,7 +21,9 @@ of the point: each is a latency some message really had (or infinite), never an
 interpolation. With at most a few hundred thousand messages per point all samples are kept,
 so no histogram's bucket rounding is needed. A point *meets the SLO* when the achieved rate
 (:func:`delivered_rate`: the messages that arrived by the end of the window plus the
-sender's slack, per second over which they were sent, at least the window's length) is at
+sender's slack, per second over which they were sent, at least the window's length; and at
+most the rate they arrived at, so a receiver that fell behind and caught up in the slack
+does not count as keeping up) is at
 least :data:`SUSTAINED_SHARE` of the target and p99 is within the SLO; a curve's sustainable
 rate is the highest such target rate. A point is *saturated* -- and its configuration's
 sweep ends there -- when it delivers less than that share or even its median exceeds the
@@ -434,7 +436,8 @@ def run_throughput(
             "percentiles": "numpy inverted_cdf over every planned message (unreceived = inf)",
             "meets_slo": f"achieved >= {SUSTAINED_SHARE:g} x target and p99 <= slo_p99_ms",
             "saturated": f"achieved < {SUSTAINED_SHARE:g} x target or p50 > slo_p99_ms",
-            "achieved": f"arrived by {1 + SEND_SLACK:g} x point_s, per second of their sending",
+            "achieved": f"arrived by {1 + SEND_SLACK:g} x point_s, per second of their sending"
+            ", at most their arrival rate",
             "drain_s": DRAIN_S,
             "max_bytes_per_s": MAX_BYTES_PER_S,
         },

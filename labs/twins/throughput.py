@@ -41,9 +41,10 @@ tail measured then is the host's more than the client's.
   message, ``burst_cpu_us``: the lock is handed over, not always held), and the capacity
   is the full burst's rate. The simulated point counts what it delivered as the lab does
   (:func:`sim.models.throughput.delivered_rate`: what arrived by 1.25 times its length,
-  per second over which it was sent), so both halves' saturation rate is that capacity
-  where the client is the bottleneck. A busy thread is hardly stalled: the costs are
-  scaled by ``1 - s`` for the simulated thread, which is stalled at every rate.
+  per second over which it was sent, and at most the rate it arrived at), so both halves'
+  saturation rate is that capacity where the client is the bottleneck. A busy thread is
+  hardly stalled: the costs are scaled by ``1 - s`` for the simulated thread, which is
+  stalled at every rate.
 - the *request cycles* after the send loop (:func:`request_cycles`,
   :class:`sim.models.request_cycles.Cycle`): kafka-python's produce requests (its I/O thread
   sends whatever accumulated while the previous request was under way) and fetches (a

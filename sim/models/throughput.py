@@ -83,8 +83,8 @@ BODY = 0.9
 #: A point is saturated when it delivered less than this share of its offered rate.
 SATURATED_SHARE = 0.95
 #: A point's delivered rate counts what arrived by ``(1 + SLACK)`` times its length, per
-#: second over which it was sent (:func:`delivered_rate`; the lab's sender stops then too):
-#: overloaded, it delivers the capacity.
+#: second over which it was sent, and at most the rate it arrived at (:func:`delivered_rate`;
+#: the lab's sender stops then too): overloaded, it delivers the capacity.
 SLACK = 0.25
 #: The percentiles reported (quantiles).
 PERCENTILES = {"p50_ms": 0.5, "p95_ms": 0.95, "p99_ms": 0.99, "p999_ms": 0.999}
@@ -482,23 +482,61 @@ def delivered_rate(arrivals: np.ndarray, sent_at: np.ndarray, t0: float, point_s
     """Messages a second delivered in time: those that arrived (``arrivals``, run times;
     NaN: never) by the end of the window (``t0 + point_s``) plus the sender's slack
     (:data:`SLACK` of ``point_s``), per second over which they were sent (``sent_at``: the
-    last of them sent, from ``t0``; at least the window). A point that kept up delivers its
-    offered rate; a receiver that lagged and caught up only in the drain delivered less; a
-    stall inside the point did not; an overloaded sender that kept sending into the slack
+    last of them sent, from ``t0``; at least the window) -- and at most the rate they
+    arrived at (:func:`arrival_rate`). A point that kept up delivers its offered rate; a stall
+    inside the point does not lower it; an overloaded sender that kept sending into the slack
     delivers its throughput -- not 1 + SLACK times it, as a count per second of the window
-    would say (an earlier version's: it read a point overloaded by up to a quarter as
-    delivered, and the saturation rate up to 25 % high). The lab (:mod:`labs.throughput`)
-    and the simulator count a point with this one function.
+    would say; a receiver (or a stage before it) that fell behind delivers the rate it took
+    messages at -- not all that it caught up with in the slack, as the count alone says
+    (earlier versions': each read a point overloaded by up to a quarter as delivered, and the
+    saturation rate up to 25 % high). The lab (:mod:`labs.throughput`) and the simulator
+    count a point with this one function.
 
     >>> sent = np.arange(1350) / 1000.0  # a sender that manages 1,000 of 1,250 msg/s
     >>> round(delivered_rate(sent + 0.001, sent, 0.0, 1.0))
-    1001
+    1000
+    >>> plan = np.arange(1000) / 1000.0  # 1,000 msg/s sent in time, received at 850 a second
+    >>> round(delivered_rate(plan / 0.85, plan, 0.0, 1.0))
+    850
     """
     counted = arrivals <= t0 + point_s * (1 + SLACK)
     if not counted.any():
         return 0.0
     span = max(point_s, float(np.nanmax(np.where(counted, sent_at, np.nan))) - t0)
-    return float(np.count_nonzero(counted) / span)
+    return min(float(np.count_nonzero(counted) / span), arrival_rate(arrivals[counted]))
+
+
+#: :func:`arrival_rate` fits a half with at least this many arrivals (fewer: no bound).
+MIN_FIT = 10
+
+
+def arrival_rate(arrivals: np.ndarray) -> float:
+    """The rate messages arrived at (a second): the higher of the least-squares slopes of the
+    arrival count over time in the earlier and the later half of the arrivals. A receiver
+    that falls behind takes messages at its own rate in both halves; a stall (no arrivals,
+    then the backlog at once) bends one half only, and the other -- the one with the catch-up
+    -- reads at least the offered rate. ``inf`` when a half has fewer than :data:`MIN_FIT`
+    arrivals or arrived all at one instant (nothing to fit).
+
+    >>> round(arrival_rate(np.arange(500) / 400.0))
+    400
+    >>> stalled = np.arange(500) / 1000.0  # 1,000 msg/s with 100 ms of nothing near the end
+    >>> stalled[400:] = np.maximum(stalled[400:], 0.5)
+    >>> round(arrival_rate(stalled))
+    1000
+    """
+    ordered = np.sort(arrivals)
+    half = ordered.size // 2
+    if half < MIN_FIT:
+        return float("inf")
+    slopes = []
+    for part in (ordered[:half], ordered[half:]):
+        dt = part - part.mean()
+        var = float(np.dot(dt, dt))
+        if var <= 0.0:
+            return float("inf")
+        slopes.append(float(np.dot(dt, np.arange(part.size) - (part.size - 1) / 2.0)) / var)
+    return max(slopes)
 
 
 def check_number_arg(name: str, value: float, low: float, high: float) -> None:

@@ -91,13 +91,19 @@ def test_spread_is_the_bodys_coefficient_of_variation():
 
 def test_delivered_rate_counts_what_arrived_in_time():
     plan = np.arange(1000) / 1000.0  # 1000 msg/s for 1 s from t0 = 0
-    assert delivered_rate(plan + 0.002, plan, 0.0, 1.0) == 1000.0
+    assert delivered_rate(plan + 0.002, plan, 0.0, 1.0) == pytest.approx(1000.0)
     stalled = np.where(plan > 0.5, plan + 0.2, plan)  # a 200 ms stall mid-point: in time
-    assert delivered_rate(stalled, plan, 0.0, 1.0) == 1000.0
+    assert delivered_rate(stalled, plan, 0.0, 1.0) == pytest.approx(1000.0)
     lagging = np.arange(1000) / 400.0  # the receiver took them at 400 a second
-    assert delivered_rate(lagging + 10.0, plan + 10.0, 10.0, 1.0) == 501.0  # those by 1.25 s
+    assert delivered_rate(lagging + 10.0, plan + 10.0, 10.0, 1.0) == pytest.approx(400.0)
+    # ... and one that took them at 900 a second caught up within the slack (all 1,000 by
+    # 1.11 s): it still delivered 900 a second, not the 1,000 a count by 1.25 s says
+    assert delivered_rate(plan / 0.9, plan, 0.0, 1.0) == pytest.approx(900.0)
+    # a stall (100 ms of nothing near the end, then the backlog at once) is not a lag
+    late = np.where((plan >= 0.8) & (plan < 0.9), 0.9, plan) + 0.002
+    assert delivered_rate(late, plan, 0.0, 1.0) == pytest.approx(1000.0)
     half_lost = np.where(np.arange(1000) % 2 == 0, plan, np.nan)
-    assert delivered_rate(half_lost, plan, 0.0, 1.0) == 500.0
+    assert delivered_rate(half_lost, plan, 0.0, 1.0) == pytest.approx(500.0)
     # a sender that manages 900 of 1,000 msg/s keeps sending into the slack (the lab stops
     # it at 1.35 s): it delivers 900 a second, not the 1,125 arrived by 1.25 s per second
     # of the window -- which read a point overloaded by a tenth as delivered
