@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import CPU_ONLY, TESTS, cpu_only
+from suite_parts import CPU_ONLY, TESTS, cpu_only
 
 ROOT = TESTS.parent
 #: Modules that reach a broker or start a server (and their submodules): a ``cpu`` test file
