@@ -76,10 +76,16 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
 fi
 
 # ---------------------------------------------------------------- one apt-get for both
+# It runs while pip fills the Python environment (neither needs the other): a fresh machine
+# waits for the slower of the two, not for both.
+apt_pid=""
 if [ "${#apt_install[@]}" -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${apt_install[@]}" >/dev/null
+  apt_log=$(mktemp)
+  (
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${apt_install[@]}"
+  ) >"$apt_log" 2>&1 &
+  apt_pid=$!
 fi
 
 # ---------------------------------------------------------------- the Python environment
@@ -93,4 +99,13 @@ if [ "$(cat .venv/.installed 2>/dev/null)" != "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e '.[test]'
   echo "$stamp" > .venv/.installed
+fi
+
+if [ -n "$apt_pid" ]; then
+  if ! wait "$apt_pid"; then
+    cat "$apt_log" >&2
+    die "apt-get could not install ${apt_install[*]} (its output is above)."
+  fi
+  rm -f "$apt_log"
+  say "installed with apt-get: ${apt_install[*]}"
 fi
