@@ -76,15 +76,15 @@ tail measured then is the host's more than the client's.
   real one. Over 11 twin runs on a 2-vCPU machine Kafka's real saturation was 0.71-1.2
   times ``1 / burst_cpu_us``, and 0.5-1.0 times the send loop's rate; re-simulated with the
   interpreter, 180 of 230 rows agreed, against 171 of 234 without (the rows up to half
-  the saturation rate: a lower one compares fewer). Those runs counted a point before
-  :func:`sim.models.throughput.delivered_rate` was bounded by the arrival rate (a lagging
-  fetch then read up to 1.25 times its rate); counted with the bound, three runs put Kafka's
-  real saturation at 0.84-0.97 times ``1 / burst_cpu_us`` (6,632-6,965 msg/s), the
-  simulator's at 0.99-1.0.
+  the saturation rate: a lower one compares fewer). Counted with the arrival-rate bound of
+  :func:`sim.models.throughput.delivered_rate` (newer), three runs put Kafka's real
+  saturation at 0.84-0.97 times ``1 / burst_cpu_us``, the simulator's at 0.99-1.0.
 
-**Simulator half.** :func:`sim.models.throughput.simulate_point` at the same rates, same
-point length (a seeded run per rate), and its saturation rate
-(:func:`sim.models.throughput.saturation_rate`).
+**Simulator half.** :func:`sim.models.throughput.simulate_point` at the same rates and point
+length, the median of :data:`SIM_REPEATS` seeds per rate (a short point's p99 is the stalls
+it caught: the real median of :data:`REPEATS` estimates the median short point, which many
+seeds give nearly exactly -- one half's scatter in a row, not two; 17 saved runs: 289 of 348
+rows agreed, 281 with 3 seeds), and :func:`sim.models.throughput.saturation_rate`.
 
 **Rows.** The rates are a geometric series with ratio sqrt(2) (15 steps from 1,000 to
 128,000 msg/s), so that Kafka ``acks=1`` -- saturating near 8,000 msg/s with kafka-python --
@@ -159,6 +159,8 @@ from sim.models.throughput import (
 
 #: The lowest rates of a sweep that calibrate the model (never compared).
 CAL_POINTS = 2
+#: Seeded runs of the simulator per rate; its figures are their medians.
+SIM_REPEATS = 15
 #: The burst: every message due at once, for this long (s), at this rate (msg/s).
 BURST_S = 1.0
 BURST_RATE_PER_S = 200_000.0
@@ -448,10 +450,10 @@ class ThroughputTwin(Twin):
 
     # -- the simulator half -------------------------------------------------------------
     def simulate(self, cal: ThroughputCalibration, real: RealSweeps | None = None) -> SimCurves:  # type: ignore[override]
-        """Each rate :data:`REPEATS` times (seeds ``seed``, ``seed + 1``, ...), point by point
-        as the lab measures it, and the median of each figure -- as the real half's: a
-        short point often misses the rare long stall, so a median of short points is not
-        the long-run percentile, in either half."""
+        """Each rate :data:`SIM_REPEATS` times (seeds ``seed``, ``seed + 1``, ...), point by
+        point as the lab measures it, and the median of each figure -- as the real half's
+        median of :data:`REPEATS`: a short point often misses the rare long stall, so a
+        median of short points is not the long-run percentile, in either half."""
         points = {
             label: tuple(self._median_point(model, rate) for rate in self.series())
             for label, model in cal.models.items()
@@ -462,7 +464,7 @@ class ThroughputTwin(Twin):
     def _median_point(self, model: ClientModel, rate: float) -> SimPoint:
         runs = [
             simulate_point(model, rate, duration_s=self.point_s, seed=self.seed + r)
-            for r in range(REPEATS)
+            for r in range(SIM_REPEATS)
         ]
         fields = {
             f.name: float(np.median([getattr(p, f.name) for p in runs]))
@@ -552,8 +554,9 @@ class ThroughputTwin(Twin):
         return (
             f"real figures: medians over {REPEATS} interleaved sweeps (redis-py 7.4.1 against "
             "Redis 7.x; kafka-python 3.0.12 against Kafka 4.1.1, acks=1, linger 0, no "
-            f"compression); the model was calibrated on the {CAL_POINTS} lowest rates and a "
-            f"{BURST_S:g} s burst, which are not compared.",
+            f"compression); simulated figures: medians over {SIM_REPEATS} seeds; the model "
+            f"was calibrated on the {CAL_POINTS} lowest rates and a {BURST_S:g} s burst, which "
+            "are not compared.",
         )
 
     def run_notes(self, real: RealSweeps) -> tuple[str, ...]:  # type: ignore[override]
