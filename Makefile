@@ -52,7 +52,8 @@ lint:
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-# The tests marked `cpu` (tests/conftest.py: no broker, no server, no timing) on both cores,
+# The tests marked `cpu` (files listed in tests/suite_parts.py: no broker, no server, no
+# timing) on both cores,
 # then the rest -- real brokers, servers of their own, measured times -- one at a time.
 unit:
 	$(PY) -m pytest -q -n 2 -m cpu --durations=10

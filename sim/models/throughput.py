@@ -529,14 +529,10 @@ def arrival_rate(arrivals: np.ndarray) -> float:
     half = ordered.size // 2
     if half < MIN_FIT:
         return float("inf")
-    slopes = []
-    for part in (ordered[:half], ordered[half:]):
-        dt = part - part.mean()
-        var = float(np.dot(dt, dt))
-        if var <= 0.0:
-            return float("inf")
-        slopes.append(float(np.dot(dt, np.arange(part.size) - (part.size - 1) / 2.0)) / var)
-    return max(slopes)
+    parts = (ordered[:half], ordered[half:])
+    if any(np.ptp(part) <= 0.0 for part in parts):
+        return float("inf")
+    return max(float(np.polyfit(part, np.arange(part.size), 1)[0]) for part in parts)
 
 
 def check_number_arg(name: str, value: float, low: float, high: float) -> None:
