@@ -39,11 +39,13 @@ logs:
 notebooks: env
 	$(PY) -m jupytext --sync --update-metadata "$$($(PY) scripts/kernel_language_info.py)" $(NOTEBOOKS)
 
-check: lint unit lessons leftovers
+# nbval, then the browser's lessons and the site, one after the other: side by side (`make
+# lessons`) a fresh clone failed lesson 13's exercise check -- the durability cluster's
+# acks=1 loss moved by more than its 25 % beside the browser's lessons on 2 cores.
+check: lint unit nbval browser leftovers
 
-# nbval and the browser's lessons side by side (each mostly waits on its kernel and the
-# brokers: 6 min together on 2 cores, 10 one after the other; a lesson's names are its own
-# run's), then the site from what both ran. Their outputs come out whole, one after the other.
+# nbval and the browser's lessons side by side (6 min together on 2 cores, 10 one after the
+# other), then the site: not in `make test` (see `check`) until lesson 13's cluster holds there.
 lessons:
 	$(MAKE) --no-print-directory -j2 --output-sync=target nbval browser-lessons
 	$(MAKE) --no-print-directory site-check
