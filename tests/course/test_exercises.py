@@ -29,9 +29,37 @@ def test_every_lesson_uses_the_exercise_api():
     assert not missing, f"{missing} make no exercise with labs.exercises"
 
 
-def test_make_nbval_runs_the_exercise_check():
-    recipe = (ROOT / "Makefile").read_text().split("\nnbval:")[1].split("\n\n")[0]
-    assert "-p tests.course.nbval_exercises" in recipe, recipe
+def _nbval_runs(target: str) -> list[list[str]]:
+    """The nbval commands ``make TARGET`` would run (``make -n``: printed, not run)."""
+    out = subprocess.run(
+        ["make", "-n", "--no-print-directory", target],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    return [line.split() for line in out.splitlines() if "--nbval-lax" in line]
+
+
+def _lessons_of(args: list[str]) -> list[str]:
+    """The lessons one nbval command runs: its .ipynb paths, or every lesson of the folder
+    minus the ignored ones."""
+    named = [Path(a).stem for a in args if a.endswith(".ipynb") and not a.startswith("--")]
+    if "build/nbval" not in args:
+        return named
+    ignored = {Path(a.split("=", 1)[1]).stem for a in args if a.startswith("--ignore=")}
+    return [p.stem for p in lessons() if p.stem not in ignored]
+
+
+@pytest.mark.parametrize("target", ["nbval", "check"])
+def test_make_runs_every_lesson_once_with_the_exercise_check(target):
+    runs = _nbval_runs(target)
+    assert runs, f"make {target} runs no nbval"
+    for args in runs:
+        assert "tests.course.nbval_exercises" in args, " ".join(args)
+    ran = sorted(stem for args in runs for stem in _lessons_of(args))
+    assert ran == [p.stem for p in lessons()], ran
 
 
 @pytest.mark.parametrize(
