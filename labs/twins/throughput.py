@@ -4,7 +4,11 @@ from low-rate points and compared with the real sweep.
 **Real half.** The throughput lab's sessions (:class:`labs.throughput.Session`: one link, a
 receiving thread, open-loop points with latency from each message's intended send time) for
 Redis Pub/Sub (redis-py) and Kafka ``acks=1`` (kafka-python), each swept over a geometric
-series of rates until the first rate it does not deliver (achieved < 95 % of the target) --
+series of rates until the first rate it does not deliver (achieved < 95 % of the target),
+after a point not recorded (:data:`WARM_UP_POINT_S` at the lowest rate: a new topic or
+channel and new connections; without it, in 2 of a run's 3 Kafka sweeps a 100-125 ms stall
+within the first 50 ms of the first point put its p99 at 84-112 ms, 21-84 without its first
+quarter second -- and the calibration's tail with it) --
 :data:`REPEATS` times, interleaved, so one stall of a shared machine (a 40 ms pause puts a
 1 s point's p99 at 40 ms) does not decide a percentile: the compared figures are the
 medians over the repeats. After each sweep, one *burst* (every message due at once, for
@@ -29,12 +33,9 @@ tail measured then is the host's more than the client's.
   rates, where the thread slept before each (its vCPU halted -- the ``haltpoll`` cpuidle
   driver, ``guest_halt_poll_ns`` = 0 here -- about 100 us more to wake, and so does the
   receiving thread it hands the GIL to), *warm* in a second burst
-  (:data:`WARM_BATCH` messages a wake-up, every message due: it never sleeps). On one
-  2-core machine, Pub/Sub, a run at load 2-4.5: 234 us cold (1,000-2,000 msg/s), 153 us
-  warm for 2 messages; the same loop then measured 131-297 us for 1.5-2.6 messages at
-  8,000-16,000 msg/s. On another (2-vCPU AMD EPYC, quiet): 319-453 us cold, 456 us warm
-  for 2 -- there the warm wake-up costs more (the receiving thread holds the GIL in
-  between), and the model takes it as it is.
+  (:data:`WARM_BATCH` messages a wake-up, every message due: it never sleeps). Pub/Sub on
+  2-vCPU machines: 234-453 us cold, 153-456 us warm for 2 messages (warm costs more where
+  the receiving thread holds the GIL in between; the model takes it as it is).
 - ``per_message_us`` = the slope from the warm burst's wake-ups to the full burst's (64
   messages): the sending and the receiving threads share one GIL, so a message of a full
   batch costs every thread's share of it (a little more than the process's CPU per
@@ -55,18 +56,12 @@ tail measured then is the host's more than the client's.
   (5-7 ms), produce requests of 2-3.5 (2.1-2.5 ms), both with ``c`` close to the process's
   CPU per message (97-113 us: the GIL). Redis has none: its pipeline is the send loop's
   wake-up, and its receive calls carried one message each at the calibration rates.
-- ``wake_up_cv``, the spread of the send loop's wake-ups at the calibration rates (the
-  lab's ``send_busy_cv``: ``(p90 - p10) / (2.563 x median)``), is kept as a figure only:
-  Pub/Sub's is 0.26-0.34, kafka-python's 1.7-1.9 (its ``send()`` now and then waits for
-  the I/O thread: two modes, no spread around one cost). Drawn per wake-up from a gamma
-  distribution of that spread, the model's Kafka p99 at 2,000-4,000 msg/s came out 1.5-2x
-  the real one (3 runs: 39 of 56 rows agreed, against 43 of 56 with no spread).
-- ``low_rate_cpu_us``, the process CPU per message at the calibration rates, is kept as a
-  figure only: mostly time-based (idle threads polling, cold wake-ups), it is no cost per
-  message. Versions before: charged to each wake-up, it lowered the capacity by a sixth;
-  with no per-wake-up cost at all, the simulated median stayed flat where the measured one
-  rises (0.39 to 0.82 ms from 4,000 to 16,000 msg/s, a run at load 2.2) -- the send loop
-  no longer sleeping, every message waiting for the cycle under way, then its own.
+- ``wake_up_cv`` (the spread of the send loop's wake-ups at the calibration rates, the
+  lab's ``send_busy_cv``) and ``low_rate_cpu_us`` (the process CPU per message there) are
+  figures only. kafka-python's spread is two modes (its ``send()`` now and then waits for
+  the I/O thread), not one cost's: drawn from a gamma of it, the Kafka p99 at 2,000-4,000
+  msg/s came out 1.5-2x the real one. The low-rate CPU is mostly time-based (idle threads
+  polling, cold wake-ups): charged to each wake-up, it lowered the capacity by a sixth.
 - the *interpreter* (:meth:`sim.models.request_cycles.Cycle.interpreter`), last: every
   message costs ``burst_cpu_us`` once, one at a time -- one lock runs every thread's
   Python, so the process delivers at most ``1 / burst_cpu_us`` whichever thread has the
@@ -161,6 +156,8 @@ from sim.models.throughput import (
 CAL_POINTS = 2
 #: Seeded runs of the simulator per rate; its figures are their medians.
 SIM_REPEATS = 15
+#: Seconds of a point at the lowest rate that opens every sweep, not recorded.
+WARM_UP_POINT_S = 1.0
 #: The burst: every message due at once, for this long (s), at this rate (msg/s).
 BURST_S = 1.0
 BURST_RATE_PER_S = 200_000.0
@@ -425,8 +422,10 @@ class ThroughputTwin(Twin):
     def _sweep(
         self, s: Any, session: Any, label: str, config: Config, r: int, k: int, series
     ) -> _Run:
-        """One sweep of ``config``, its bursts, and the host's steal share meanwhile."""
+        """One sweep of ``config`` (after a warm-up point, not recorded), its bursts, and the
+        host's steal share meanwhile."""
         with session(s, config.sized(self.size_bytes), seed=self.seed, label=f"r{r}c{k}") as ses:
+            ses.point(series[0], WARM_UP_POINT_S, slo_p99_ms=NO_SLO_MS)
             meter, mine = StealMeter(), []
             for rate in series:
                 with progress.step(f"{label} at {rate:g} msg/s (sweep {r + 1})"):
@@ -556,7 +555,8 @@ class ThroughputTwin(Twin):
             "Redis 7.x; kafka-python 3.0.12 against Kafka 4.1.1, acks=1, linger 0, no "
             f"compression); simulated figures: medians over {SIM_REPEATS} seeds; the model "
             f"was calibrated on the {CAL_POINTS} lowest rates and a {BURST_S:g} s burst, which "
-            "are not compared.",
+            f"are not compared; every sweep opened with a {WARM_UP_POINT_S:g} s point at the "
+            "lowest rate, not recorded.",
         )
 
     def run_notes(self, real: RealSweeps) -> tuple[str, ...]:  # type: ignore[override]

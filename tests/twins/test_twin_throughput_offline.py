@@ -26,11 +26,13 @@ from labs.throughput_plot import (
 from labs.throughput_result import Point, ThroughputResult, curve_of, described
 from labs.twins.result import TwinResult
 from labs.twins.throughput import (
+    BURST_RATE_PER_S,
     CAL_POINTS,
     MAX_LOAD,
     MEANING,
     REPEATS,
     TWIN_CONFIGS,
+    WARM_UP_POINT_S,
     RealSweeps,
     Sweep,
     ThroughputCalibration,
@@ -186,6 +188,43 @@ def test_calibration_recovers_the_send_loop_wake_ups_and_the_burst_cpu():
         assert got.cold_us == pytest.approx((1 - s) * model.costs.cold_us, rel=1e-3, abs=0.5)
         # the burst's CPU per message: every thread's share of the GIL
         assert got.per_message_us == pytest.approx((1 - s) * model.costs.per_message_us, rel=0.01)
+
+
+class _Recorder:
+    """Stands in for :class:`labs.throughput.Session` to see what a sweep asks for (the
+    twin's control flow only: the lab's sessions are tested on real brokers); its points are
+    the simulator's, saturated from 8,000 msg/s."""
+
+    calls: list[tuple[float, float]] = []
+
+    def __init__(self, s, config, *, seed, label) -> None:
+        self.label = "Kafka acks=1" if config.system == "kafka" else "Pub/Sub"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def point(self, rate, point_s, *, slo_p99_ms, max_batch=MAX_BATCH):
+        self.calls.append((rate, point_s))
+        p = _point(self.label, min(rate, 4e5), seed=0)
+        return dataclasses.replace(p, achieved_rate_per_s=min(rate, 7000.0))
+
+
+def test_every_sweep_opens_with_a_warm_up_point_it_does_not_record():
+    t = ThroughputTwin(point_s=2.0)
+    series = t.series()
+    _Recorder.calls = []
+    run = t._sweep(None, _Recorder, "Kafka acks=1", TWIN_CONFIGS["Kafka acks=1"], 0, 1, series)
+    assert _Recorder.calls[0] == (series[0], WARM_UP_POINT_S)
+    # then the series up to the first rate not delivered (8,000 msg/s), once each, and the
+    # two bursts
+    swept = [r for r, _ in _Recorder.calls[1:-2]]
+    assert swept == [r for r in series if r <= 8000.0]
+    assert {s for _, s in _Recorder.calls[1:-2]} == {2.0}
+    assert [r for r, _ in _Recorder.calls[-2:]] == [BURST_RATE_PER_S] * 2
+    assert [p.target_rate_per_s for p in run.points] == swept
 
 
 def test_result_json_and_table():
