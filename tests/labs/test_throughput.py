@@ -213,7 +213,7 @@ def test_a_consumer_pause_shows_in_the_tail(config):
 @pytest.mark.brokers
 def test_a_session_collects_its_clients_setup_before_it_measures():
     """Opening a kafka-python session leaves garbage enough for a full collection of the
-    interpreter's heap: run alone (``python -c``), one fell inside the first point in 2 runs
+    interpreter's heap: in a script of its own, one fell inside the first point in 2 runs
     of 2 (47-61 ms; that point's p99 168-209 ms, 21-24 ms once the session collected first).
     The session runs it while it opens, and none falls in the first point."""
     full: list[str] = []
