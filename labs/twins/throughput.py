@@ -5,10 +5,11 @@ from low-rate points and compared with the real sweep.
 receiving thread, open-loop points with latency from each message's intended send time) for
 Redis Pub/Sub (redis-py) and Kafka ``acks=1`` (kafka-python), each swept over a geometric
 series of rates until the first rate it does not deliver (achieved < 95 % of the target),
-after a point not recorded (:data:`WARM_UP_POINT_S` at the lowest rate: a new topic or
-channel and new connections; without it, in 2 of a run's 3 Kafka sweeps a 100-125 ms stall
-within the first 50 ms of the first point put its p99 at 84-112 ms, 21-84 without its first
-quarter second -- and the calibration's tail with it) --
+after a point not recorded (:data:`WARM_UP_POINT_S` at the lowest rate). Before both, in 2
+of a run's 3 Kafka sweeps a 100-125 ms stall in the first 50 ms of the first point put its
+p99 at 84-112 ms (21-84 without its first quarter second), and the calibration's tail with
+it; part was a full collection of the clients' setup garbage, which the session now runs
+before it measures, the rest a new topic or channel and new connections --
 :data:`REPEATS` times, interleaved, so one stall of a shared machine (a 40 ms pause puts a
 1 s point's p99 at 40 ms) does not decide a percentile: the compared figures are the
 medians over the repeats. After each sweep, one *burst* (every message due at once, for
@@ -422,8 +423,7 @@ class ThroughputTwin(Twin):
     def _sweep(
         self, s: Any, session: Any, label: str, config: Config, r: int, k: int, series
     ) -> _Run:
-        """One sweep of ``config`` (after a warm-up point, not recorded), its bursts, and the
-        host's steal share meanwhile."""
+        """One sweep of ``config`` after a warm-up point, its bursts, the host's steal share."""
         with session(s, config.sized(self.size_bytes), seed=self.seed, label=f"r{r}c{k}") as ses:
             ses.point(series[0], WARM_UP_POINT_S, slo_p99_ms=NO_SLO_MS)
             meter, mine = StealMeter(), []
