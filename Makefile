@@ -60,11 +60,13 @@ lint:
 	$(PY) -m ruff format --check .
 
 # The tests marked `cpu` (files listed in tests/suite_parts.py: no broker, no server, no
-# timing) on both cores,
-# then the rest -- real brokers, servers of their own, measured times -- one at a time.
+# timing) on both cores; then those marked `paired` (real brokers, but mostly waiting:
+# rebalances, timeouts, a JVM starting) two files at a time; then the rest -- measured
+# times, killed brokers, the clusters -- one at a time.
 unit:
 	$(PY) -m pytest -q -n 2 -m cpu --durations=10
-	$(PY) -m pytest -q -m "not cpu" --durations=25
+	$(PY) -m pytest -q -n 2 --dist loadfile -m paired --durations=10
+	$(PY) -m pytest -q -m "not cpu and not paired" --durations=25
 
 # nbval runs copies of the lessons whose checked cells hold their reference outputs
 # (tests/course/references): the learner's notebooks/*.ipynb stay without outputs. The same

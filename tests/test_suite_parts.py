@@ -1,6 +1,8 @@
-"""``make unit`` runs the suite in two parts: the tests marked ``cpu`` on both cores, then every
-other one alone (:mod:`tests.conftest`). These tests keep the split honest: every test is in
-exactly one part, the listed files exist, and none of them talks to a broker."""
+"""``make unit`` runs the suite in three parts: the tests marked ``cpu`` on both cores, those
+marked ``paired`` two files at a time, then every other one alone (:mod:`tests.conftest`).
+These tests keep the split honest: every test is in exactly one part, the listed files
+exist, no ``cpu`` file talks to a broker, and no ``paired`` file changes or counts what the
+shared brokers hold for everyone."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from suite_parts import CPU_ONLY, TESTS, cpu_only
+from suite_parts import CPU_ONLY, GLOBAL_STATE, PAIRED, TESTS, cpu_only, paired
 
 ROOT = TESTS.parent
 #: Modules that reach a broker or start a server (and their submodules): a ``cpu`` test file
@@ -31,14 +33,45 @@ def _cpu_files() -> list[Path]:
 
 
 def test_every_listed_file_or_folder_exists():
-    for entry in CPU_ONLY:
+    for entry in CPU_ONLY + PAIRED:
         path = TESTS / entry
         assert path.is_dir() if entry.endswith("/") else path.is_file(), entry
 
 
-def test_the_makefile_runs_both_parts():
+def test_the_makefile_runs_the_three_parts():
     recipe = (ROOT / "Makefile").read_text().split("\nunit:")[1].split("\n\n")[0]
-    assert "-n 2 -m cpu" in recipe and '-m "not cpu"' in recipe, recipe
+    assert "-n 2 -m cpu" in recipe, recipe
+    assert "-n 2 --dist loadfile -m paired" in recipe, recipe
+    assert '-m "not cpu and not paired"' in recipe, recipe
+
+
+def test_a_paired_file_is_a_real_broker_file_that_leaves_the_shared_state_alone():
+    """Listed files only (no folder: a new file in it would be paired unread), none in the
+    ``cpu`` part, each marked ``brokers`` and free of :data:`GLOBAL_STATE`."""
+    offenders = []
+    for entry in PAIRED:
+        path = TESTS / entry
+        text = path.read_text(encoding="utf-8")
+        if entry.endswith("/") or not paired(path):
+            offenders.append(f"{entry}: not a file of its own part")
+        if "pytest.mark.brokers" not in text:
+            offenders.append(f"{entry}: not a real-broker test file")
+        offenders += [f"{entry}: {w}" for w in GLOBAL_STATE if w.lower() in text.lower()]
+    assert offenders == []
+
+
+def test_the_paired_markers_reach_the_listed_files_only():
+    files = ["tests/twins/test_twin_zombie.py", "tests/labs/test_lab_loss.py"]
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider"]
+        + ["-m", "paired", *files],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    ).stdout
+    ids = [line for line in out.splitlines() if "::" in line]
+    assert ids and all(i.startswith("tests/twins/test_twin_zombie.py::") for i in ids), out[-2000:]
 
 
 def test_no_cpu_test_file_imports_a_broker_client():
