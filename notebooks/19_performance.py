@@ -186,12 +186,12 @@ print("kafka-python costs more CPU per message than confluent-kafka:", median[kp
 # Their cycles lengthen with the rate (every message in a cycle costs the GIL's time), and
 # every message waits for the cycle under way: Kafka's *median* climbs long before its
 # saturation. `python -m labs twin throughput` lines the model up against real sweeps of
-# Pub/Sub and Kafka `acks=1` (under 3 minutes on a quiet machine) and says where the two
+# Pub/Sub and Kafka `acks=1` (about 5 minutes on a quiet machine) and says where the two
 # differ. On a cloud VM it also watches the host: a sweep during which the hypervisor gave 2 %
 # or more of the CPU time to someone else (*steal*, in `/proc/stat`) is swept again, since a
 # vCPU that is not running delays every message due meanwhile -- on one 2-vCPU machine such
 # sweeps had a p99 six times the quiet one's at 1,000 msg/s. Its last note measures the
-# measurement: how often one real sweep, taken as the prediction of the other two, lands
+# measurement: how often one real sweep, taken as the prediction of the others, lands
 # within the same ±25 %. In fourteen runs on that machine, one sweep did so on 30-88 % of
 # the latency rows, and the simulator, on the same sweeps, on 61-100 %: a p99 from 2-second
 # points moves that much between repeats, with the stalls each one caught. A model can be

@@ -152,21 +152,24 @@ def test_the_real_repeats_are_set_against_each_other_by_the_rows_rule():
     latency = [r for r in rows if " at " in r.metric]
     # identical repeats agree with each other on every latency row, each repeat once
     assert t.repeat_agreement(same, sim) == (REPEATS * len(latency),) * 2
-    # one repeat twice as slow: it misses the others' median (by 100 %), and each of the
-    # others misses the median of it and the other (by 50 %), at every rate
-    doubled = dataclasses.replace(
+    # each repeat three times as slow as the one before: each misses the others' median (by
+    # 40 % or more: the nearest is the mean of its neighbours, 5/3 of it), at every rate
+    apart = dataclasses.replace(
         same,
         sweeps={
-            k: dataclasses.replace(s, points=(_scaled(s.points[0], 2.0), *s.points[1:]))
+            k: dataclasses.replace(
+                s, points=tuple(_scaled(s.points[0], 3.0**r) for r in range(REPEATS))
+            )
             for k, s in same.sweeps.items()
         },
     )
-    assert t.repeat_agreement(doubled, sim) == (0, REPEATS * len(latency))
-    note = t.repeat_note(doubled, sim, rows)
+    assert t.repeat_agreement(apart, sim) == (0, REPEATS * len(latency))
+    spread = [r for r in t.compare(apart, sim, CAL) if " at " in r.metric]
+    note = t.repeat_note(apart, sim, spread)
     # the twin's result carries it, last, through the twins' shared comparison
-    assert t._result(doubled, sim, CAL, ("first",)).notes == ("first", note)
+    assert t._result(apart, sim, CAL, ("first",)).notes == ("first", note)
     assert f"on 0 of {REPEATS * len(latency)} latency rows (0%)" in note
-    assert f"on {sum(r.agrees for r in latency)} of {len(latency)} " in note
+    assert f"on {sum(r.agrees for r in spread)} of {len(spread)} " in note
 
 
 def _scaled(points, factor: float) -> tuple:
