@@ -50,7 +50,9 @@ PAIRED = (
     "twins/test_twins_brokers.py",
 )
 #: What a :data:`PAIRED` file must not contain: it would change or count the shared brokers'
-#: state under the file beside it.
+#: state under the file beside it. Only the test file's own text is read: a lab it runs that
+#: did so would not show, which is why the one lab that does (backpressure's ``CONFIG SET``)
+#: is named here by its name.
 GLOBAL_STATE = (
     "config_set",
     "CONFIG SET",
