@@ -28,6 +28,7 @@ from labs.twins.result import TwinResult
 from labs.twins.throughput import (
     BURST_RATE_PER_S,
     CAL_POINTS,
+    COMPARED,
     MAX_LOAD,
     MEANING,
     REPEATS,
@@ -167,9 +168,31 @@ def test_the_real_repeats_are_set_against_each_other_by_the_rows_rule():
     spread = [r for r in t.compare(apart, sim, CAL) if " at " in r.metric]
     note = t.repeat_note(apart, sim, spread)
     # the twin's result carries it, last, through the twins' shared comparison
-    assert t._result(apart, sim, CAL, ("first",)).notes == ("first", note)
+    assert t._result(apart, sim, CAL, ("first",)).notes == (
+        "first",
+        t.calibration_note(apart, sim),
+        note,
+    )
     assert f"on 0 of {REPEATS * len(latency)} latency rows (0%)" in note
     assert f"on {sum(r.agrees for r in spread)} of {len(spread)} " in note
+
+
+def test_the_model_is_set_against_its_own_calibration_rates():
+    t = ThroughputTwin(point_s=1.0)
+    sim = t.simulate(CAL)
+    plain, slow = t.at_calibration(_sweeps(t), sim), t.at_calibration(_sweeps(t, 1.5), sim)
+    for label in TWIN_CONFIGS:
+        for name in COMPARED:
+            (s, m), (s_slow, m_slow) = plain[label][name], slow[label][name]
+            # a real half drawn from the same model: the median of 10 points against the
+            # median of 30 (seeds shared), so within a fifth
+            assert s == pytest.approx(m, rel=0.2), (label, name)
+            # a real half 1.5 times slower: the same simulated figure, the measured one 1.5x
+            assert (s_slow, m_slow) == pytest.approx((s, 1.5 * m))
+    note = t.calibration_note(_sweeps(t, 1.5), sim)
+    s, m = slow["Pub/Sub"]["p99"]
+    assert f"Pub/Sub p99 {s:.3g} ms simulated, {m:.3g} measured (x{s / m:.2f})" in note
+    assert note.count(" simulated, ") == len(TWIN_CONFIGS) * len(COMPARED)
 
 
 def _scaled(points, factor: float) -> tuple:
