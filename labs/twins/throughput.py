@@ -104,17 +104,8 @@ sweep with 2 % steal or more swept again): one sweep agreed on 30-88 % of the la
 this version's simulator, on the same sweeps, on 61-100 % -- a verdict over some twenty
 latency rows at ±25 % is lost to the measurement's scatter about as often as to the model.
 
-**The model at its own calibration rates.** A note sets what the simulator gives at the
-calibration rates (never compared) beside what the sweeps measured there
-(:meth:`ThroughputTwin.calibration_note`). Over 27 saved runs on a 2-vCPU cloud machine
-the simulated p50 was 1.01-1.03 times the measured one, the p99 1.36 times for Pub/Sub
-(1.24-1.8) and 0.9 for Kafka (0.83-1.23): a stall that starts during one of Pub/Sub's
-~0.4 ms wake-ups delays that message on top of the tail that already held it, so the
-renewal identity's stalls count twice there. Scaling the stalls' rate until the simulator
-gave the measured low-rate p99 (tried on 24 of those runs) made it worse: 337 of 458 rows
-agreed against 389, the Pub/Sub p99 now 30-50 % low at 2,000-11,000 msg/s. The real tail
-grows with the rate faster than these stalls explain, and the excess at the calibration
-rates makes up part of it -- the model's next step, not a constant to tune.
+**The model at its own calibration rates** and the machine during the sweeps: notes of
+:mod:`labs.twins.throughput_notes`.
 
 >>> ThroughputTwin(point_s=0.1)
 Traceback (most recent call last):
@@ -138,10 +129,11 @@ import sim.progress as progress
 from labs.experiments.throughput import THROUGHPUT, Config, rates
 from labs.naming import scratch
 from labs.sending import MAX_BATCH
-from labs.steal import STEAL_NOTE, StealMeter, percents, stolen
+from labs.steal import StealMeter, percents, stolen
 from labs.transports import READ_BATCH
 from labs.twins.core import Twin
 from labs.twins.result import Row, TwinResult
+from labs.twins.throughput_notes import calibration_note, machine_notes
 from labs.twins.throughput_sweeps import (
     EXTRA_SWEEPS,
     REPEATS,
@@ -542,47 +534,9 @@ class ThroughputTwin(Twin):
     def verdict_notes(
         self, real: RealSweeps, sim: SimCurves, rows: Sequence[Row]
     ) -> tuple[str, ...]:  # type: ignore[override]
-        return (self.calibration_note(real, sim), self.repeat_note(real, sim, rows))
-
-    def at_calibration(self, real: RealSweeps, sim: SimCurves) -> dict[str, dict[str, tuple]]:
-        """Per configuration and compared percentile, at the calibration rates (never
-        compared): the medians over their points of the simulated and the measured figure."""
-        cal_rates = real.rates_per_s[:CAL_POINTS]
-        out: dict[str, dict[str, tuple]] = {}
-        for label, sweep in real.sweeps.items():
-            out[label] = {
-                name: (
-                    float(
-                        np.median([getattr(sim.point(label, r), f"{name}_ms") for r in cal_rates])
-                    ),
-                    float(
-                        np.median(
-                            [getattr(p, f"{name}_ms") for r in cal_rates for p in sweep.at(r)]
-                        )
-                    ),
-                )
-                for name in COMPARED
-            }
-        return out
-
-    def calibration_note(self, real: RealSweeps, sim: SimCurves) -> str:
-        """The model against its own calibration: what the simulator gives at the rates it
-        was calibrated on, next to what was measured there."""
-        parts = [
-            f"{label} {name} {s:.3g} ms simulated, {m:.3g} measured (x{s / m:.2f})"
-            for label, figs in self.at_calibration(real, sim).items()
-            for name, (s, m) in figs.items()
-            if m > 0
-        ]
         return (
-            "the model at its own calibration rates (not compared): "
-            + "; ".join(parts)
-            + ". The compared rows start from there: a ratio away from 1 is carried into them. "
-            "One known cause: the model draws the low-rate tail as stalls of the client's "
-            "thread, and a stall that starts during a wake-up of the send loop delays that "
-            "message too, on top of the tail that already held it -- where a wake-up is long "
-            "against the time between stalls (Redis Pub/Sub), the simulated p99 comes out "
-            "above the measured one."
+            calibration_note(real, sim, CAL_POINTS, COMPARED),
+            self.repeat_note(real, sim, rows),
         )
 
     def repeat_note(self, real: RealSweeps, sim: SimCurves, rows: Sequence[Row]) -> str:
@@ -613,37 +567,7 @@ class ThroughputTwin(Twin):
         )
 
     def run_notes(self, real: RealSweeps) -> tuple[str, ...]:  # type: ignore[override]
-        """A busy machine, said: the model gives the client's process a core between stalls;
-        and a busy host (steal time), said with the share of each sweep."""
-        notes = []
-        load, cores = max(real.load_average), os.cpu_count() or 1
-        if load > cores:
-            notes.append(
-                f"this machine was busy: 1-minute load average up to {load:.1f} on {cores} "
-                "cores during the sweeps. The model lets the client's process run whenever its "
-                "thread is not stalled; sharing the CPU with other work lowers the real "
-                "saturation rate and raises the tail at every rate, so expect disagreement."
-            )
-        dropped = {label: sw.dropped_steal for label, sw in real.sweeps.items() if sw.dropped_steal}
-        if dropped:
-            notes.append(
-                "swept again while the host stole (steal, /proc/stat) "
-                f"{STEAL_NOTE:.0%} or more of a sweep's CPU time; left out -- "
-                + "; ".join(f"{label}: {percents(shares)}" for label, shares in dropped.items())
-                + "; the figures are the quietest sweeps'."
-            )
-        if any(stolen(x) for sw in real.sweeps.values() for x in sw.steal):
-            per_sweep = "; ".join(
-                f"{label}: {percents(sw.steal)}" for label, sw in real.sweeps.items() if sw.steal
-            )
-            notes.append(
-                f"the host took {real.steal_share:.1%} of this virtual machine's CPU time "
-                f"(steal, /proc/stat) during the sweeps; the sweeps compared: {per_sweep}. "
-                "A vCPU that is not running delays every message due meanwhile: the real "
-                "tails carry the host's load, which the low-rate calibration saw only in "
-                "part. Expect disagreement on p99; re-run when the host is quieter."
-            )
-        return tuple(notes)
+        return machine_notes(real)
 
     def run(self, calibration: Any = None) -> TwinResult:
         """Sweep the real brokers, calibrate on the low-rate points, simulate, compare

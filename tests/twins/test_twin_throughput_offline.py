@@ -39,6 +39,7 @@ from labs.twins.throughput import (
     ThroughputCalibration,
     ThroughputTwin,
 )
+from labs.twins.throughput_notes import at_calibration, calibration_note
 from sim.analysis.style import problems
 from sim.models.request_cycles import Cycle, cycles_delay_s
 from sim.models.throughput import (
@@ -170,7 +171,7 @@ def test_the_real_repeats_are_set_against_each_other_by_the_rows_rule():
     # the twin's result carries it, last, through the twins' shared comparison
     assert t._result(apart, sim, CAL, ("first",)).notes == (
         "first",
-        t.calibration_note(apart, sim),
+        calibration_note(apart, sim, CAL_POINTS, COMPARED),
         note,
     )
     assert f"on 0 of {REPEATS * len(latency)} latency rows (0%)" in note
@@ -180,7 +181,8 @@ def test_the_real_repeats_are_set_against_each_other_by_the_rows_rule():
 def test_the_model_is_set_against_its_own_calibration_rates():
     t = ThroughputTwin(point_s=1.0)
     sim = t.simulate(CAL)
-    plain, slow = t.at_calibration(_sweeps(t), sim), t.at_calibration(_sweeps(t, 1.5), sim)
+    plain = at_calibration(_sweeps(t), sim, CAL_POINTS, COMPARED)
+    slow = at_calibration(_sweeps(t, 1.5), sim, CAL_POINTS, COMPARED)
     for label in TWIN_CONFIGS:
         for name in COMPARED:
             (s, m), (s_slow, m_slow) = plain[label][name], slow[label][name]
@@ -189,7 +191,7 @@ def test_the_model_is_set_against_its_own_calibration_rates():
             assert s == pytest.approx(m, rel=0.2), (label, name)
             # a real half 1.5 times slower: the same simulated figure, the measured one 1.5x
             assert (s_slow, m_slow) == pytest.approx((s, 1.5 * m))
-    note = t.calibration_note(_sweeps(t, 1.5), sim)
+    note = calibration_note(_sweeps(t, 1.5), sim, CAL_POINTS, COMPARED)
     s, m = slow["Pub/Sub"]["p99"]
     assert f"Pub/Sub p99 {s:.3g} ms simulated, {m:.3g} measured (x{s / m:.2f})" in note
     assert note.count(" simulated, ") == len(TWIN_CONFIGS) * len(COMPARED)
