@@ -191,13 +191,14 @@ print("kafka-python costs more CPU per message than confluent-kafka:", median[kp
 # or more of the CPU time to someone else (*steal*, in `/proc/stat`) is swept again, since a
 # vCPU that is not running delays every message due meanwhile -- on one 2-vCPU machine such
 # sweeps had a p99 six times the quiet one's at 1,000 msg/s. One note sets the model against
-# its own calibration rates: there its Pub/Sub p99 comes out about a third above the measured
-# one (a stall during a wake-up counts twice), and every compared row starts from that. Its
-# last note measures the measurement: how often one real sweep, taken as the prediction of
-# the others, lands within the same ±25 %. In fourteen runs on that machine, one sweep did so
-# on 30-88 % of the latency rows, and the simulator, on the same sweeps, on 61-100 %: a p99
-# from 2-second points moves that much between repeats, with the stalls each one caught. A
-# model can be no surer than the measurement it is held to.
+# its own calibration rates: in 27 runs on that machine its Pub/Sub p99 there came out
+# 1.24-1.8 times the measured one (a stall during a wake-up counts twice), and every compared
+# row starts from that. Its last note measures the measurement: how often one real sweep,
+# taken as the prediction of the others, lands within the same ±25 %. In fourteen runs on
+# that machine (three sweeps each), one sweep did so on 30-88 % of the latency rows, and the
+# simulator, on the same sweeps, on 61-100 %: a p99 from 2-second points moves that much
+# between repeats, with the stalls each one caught. A model can be no surer than the
+# measurement it is held to.
 #
 # ## Exercise
 # An SLO is a percentile and a bound: "p99 at most *S* ms". The **sustainable rate** is

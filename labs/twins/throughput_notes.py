@@ -19,7 +19,7 @@ model's next step, not a constant to tune.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -31,8 +31,9 @@ def at_calibration(
     real: RealSweeps, sim: SimCurves, cal_points: int, compared: Iterable[str]
 ) -> dict[str, dict[str, tuple[float, float]]]:
     """Per configuration and percentile (``compared``: ``p50``, ``p99``...), at the
-    ``cal_points`` lowest rates: the medians over their points of the simulated and of the
-    measured figure, ``(simulated, measured)``."""
+    ``cal_points`` lowest rates, ``(simulated, measured)``: the median over those rates of
+    the simulator's figure (each already its median over seeds), and the median over every
+    real point there."""
     cal_rates = real.rates_per_s[:cal_points]
     names = tuple(compared)
 
@@ -50,12 +51,9 @@ def calibration_note(
 ) -> str:
     """The model against its own calibration: what the simulator gives at the rates it was
     calibrated on, next to what was measured there, and the ratio."""
-    figures: Mapping[str, Mapping[str, tuple[float, float]]] = at_calibration(
-        real, sim, cal_points, compared
-    )
     parts = [
         f"{label} {name} {s:.3g} ms simulated, {m:.3g} measured (x{s / m:.2f})"
-        for label, figs in figures.items()
+        for label, figs in at_calibration(real, sim, cal_points, compared).items()
         for name, (s, m) in figs.items()
         if m > 0
     ]

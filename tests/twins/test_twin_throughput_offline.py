@@ -186,8 +186,8 @@ def test_the_model_is_set_against_its_own_calibration_rates():
     for label in TWIN_CONFIGS:
         for name in COMPARED:
             (s, m), (s_slow, m_slow) = plain[label][name], slow[label][name]
-            # a real half drawn from the same model: the median of 10 points against the
-            # median of 30 (seeds shared), so within a fifth
+            # a real half drawn from the same model (seeds shared): the median of its 10
+            # points against the simulator's per-rate medians of 15 seeds, so within a fifth
             assert s == pytest.approx(m, rel=0.2), (label, name)
             # a real half 1.5 times slower: the same simulated figure, the measured one 1.5x
             assert (s_slow, m_slow) == pytest.approx((s, 1.5 * m))
