@@ -74,6 +74,42 @@ def each_against_the_others(values: Sequence[float]) -> list[tuple[float, float]
     ]
 
 
+#: Resamples of the sweeps behind :func:`exact_model_agreement`.
+RESAMPLES = 2000
+
+
+def exact_model_agreement(
+    columns: Sequence[np.ndarray], tolerance: float, *, seed: int, resamples: int = RESAMPLES
+) -> float:
+    """How often a model exactly right -- one that predicts every row's true value -- would
+    agree on every latency row, given the real sweeps' own scatter (a bootstrap).
+    ``columns[c]`` is configuration ``c``'s figures, one line per sweep and one column per
+    row. A resample draws as many sweeps with replacement (whole sweeps, so that a sweep's
+    rows move together; each configuration's sweeps on their own, as they were measured)
+    and takes each row's median; it agrees when every row's median is within ``tolerance``
+    of the row's median over all the sweeps -- the truth, as far as the resampling knows
+    it. A bootstrap of five sweeps cannot see beyond their five values: an estimate.
+
+    >>> same = [np.ones((5, 3))]
+    >>> exact_model_agreement(same, 0.25, seed=0)
+    1.0
+    >>> apart = [np.outer(3.0 ** np.arange(5), np.ones(3))]  # each sweep 3x the one before
+    >>> 0.2 < exact_model_agreement(apart, 0.25, seed=0) < 0.5
+    True
+    """
+    rng = np.random.default_rng(seed)
+    agree = np.ones(resamples, bool)
+    for figures in columns:
+        x = np.asarray(figures, float)
+        if x.size == 0:
+            continue
+        truth = np.median(x, axis=0)
+        picks = rng.integers(0, x.shape[0], size=(resamples, x.shape[0]))
+        medians = np.median(x[picks], axis=1)  # resamples x rows
+        agree &= np.all(np.abs(medians - truth) <= tolerance * np.abs(truth), axis=1)
+    return float(agree.mean())
+
+
 def delivered(p: Any) -> bool:
     """The point got its offered rate through (whatever its latency)."""
     return p.achieved_rate_per_s >= DELIVERED_SHARE * p.target_rate_per_s

@@ -176,6 +176,14 @@ def test_the_real_repeats_are_set_against_each_other_by_the_rows_rule():
     )
     assert f"on 0 of {REPEATS * len(latency)} latency rows (0%)" in note
     assert f"on {sum(r.agrees for r in spread)} of {len(spread)} " in note
+    # a model exactly right agrees with identical repeats every time; with repeats 3x apart
+    # only when the resampled median is the middle sweep on every row -- one draw in three
+    # or so, for every row at once since a sweep's rows move together
+    assert t.exact_agreement(same, sim) == 1.0
+    apart_p = t.exact_agreement(apart, sim)
+    assert 0.05 < apart_p < 0.5
+    assert apart_p == t.exact_agreement(apart, sim), "seeded: the same figure every time"
+    assert f"on all {len(latency)} latency rows in about {apart_p:.0%} of runs" in note
 
 
 def test_the_model_is_set_against_its_own_calibration_rates():
