@@ -4,16 +4,16 @@ during the sweeps (:func:`machine_notes`), and the model at its own calibration 
 
 **The model at its own calibration rates.** The twin calibrates on its lowest rates and
 never compares them; the note sets what the simulator gives there beside what the sweeps
-measured (:func:`at_calibration`). Over 27 saved runs on a 2-vCPU cloud machine the
-simulated p50 was 1.01-1.03 times the measured one, the p99 1.36 times for Pub/Sub
-(1.24-1.8) and 0.9 for Kafka (0.83-1.23): a stall that starts during one of Pub/Sub's
-~0.4 ms wake-ups delays that message on top of the tail that already held it, so the
-renewal identity's stalls (:meth:`sim.models.throughput.LatencyShape.stalls`) count twice
-there. Scaling the stalls' rate until the simulator gave the measured low-rate p99 (tried
-on 24 of those runs) made it worse: 337 of 458 rows agreed against 389, the Pub/Sub p99
-then 30-50 % low at 2,000-11,000 msg/s. The real tail grows with the rate faster than
-these stalls explain, and the excess at the calibration rates makes up part of it -- the
-model's next step, not a constant to tune.
+measured (:func:`at_calibration`). Over 27 saved runs on a 2-vCPU cloud machine, before the
+tail was fitted, the simulated p50 was 1.01-1.03 times the measured one, the p99 1.36 times
+for Pub/Sub (1.24-1.8) and 0.9 for Kafka (0.83-1.23): a stall that starts during one of
+Pub/Sub's ~0.4 ms wake-ups delays that message on top of the tail that already held it, so
+the renewal identity's stalls (:meth:`sim.models.throughput.LatencyShape.stalls`) count
+twice there. The tail is now fitted to the measured p99 (:mod:`sim.models.tail_fit`,
+the calibration's ``tail_factor``): Kafka's p99 comes back as measured, Pub/Sub's factor
+stays at its lower bound and its p99 above the measured one. The real tail grows with the
+rate faster than these stalls explain, and that excess makes up part of it -- the model's
+next step, not a constant to tune.
 """
 
 from __future__ import annotations
@@ -61,10 +61,12 @@ def calibration_note(
         "the model at its own calibration rates (not compared): "
         + "; ".join(parts)
         + ". The compared rows start from there: a ratio away from 1 is carried into them. "
-        "One known cause: the model draws the low-rate tail as stalls of the client's "
-        "thread, and a stall that starts during a wake-up of the send loop delays that "
-        "message too, on top of the tail that already held it -- where a wake-up is long "
-        "against the time between stalls (Redis Pub/Sub), the simulated p99 comes out "
+        "The tail's length was fitted so that the simulated p99 there is the measured one "
+        "(the calibration's tail_factor, from 0.5 to 2); where the factor sits at a bound, "
+        "the gap comes from elsewhere: the model draws the low-rate tail as stalls of the "
+        "client's thread, and a stall that starts during a wake-up of the send loop delays "
+        "that message too, on top of the tail that already held it -- where a wake-up is "
+        "long against the time between stalls (Redis Pub/Sub), the simulated p99 comes out "
         "above the measured one."
     )
 
