@@ -28,6 +28,7 @@ MODULES = [
     "sim.models.dlq",
     "sim.models.replication",
     "sim.models.request_cycles",
+    "sim.models.tail_fit",
     "sim.models.streams",
     "sim.models.throughput",
 ]
