@@ -59,13 +59,10 @@ GRID = 9
 
 @dataclasses.dataclass(frozen=True)
 class TailFit:
-    """The fitted tail: its ``factor``, and the p99 the simulator gave at the calibration
-    rates before and after, against the ``measured`` one (ms)."""
+    """The fitted tail: its ``factor``, fitted to the ``measured`` p99 (ms)."""
 
     factor: float
     measured_ms: float
-    before_ms: float
-    after_ms: float
 
     @property
     def at_bound(self) -> bool:
@@ -134,7 +131,7 @@ def fit_tail(
         t = (measured_p99_ms - curve[i - 1]) / (curve[i] - curve[i - 1])
         factor = float(np.exp(np.log(grid[i - 1]) + t * np.log(grid[i] / grid[i - 1])))
     fitted = dataclasses.replace(model, latency=scale_tail(model.latency, factor))
-    return fitted, TailFit(factor, measured_p99_ms, p99(1.0), p99(factor))
+    return fitted, TailFit(factor, measured_p99_ms)
 
 
 def isotonic(values: Sequence[float]) -> np.ndarray:

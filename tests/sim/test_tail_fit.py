@@ -54,9 +54,8 @@ def test_the_fit_gives_back_a_known_tail():
             np.mean([calibration_p99(scaled, RATES, **(RUN | {"seed": s})) for s in (50, 60, 70)])
         )
         fitted, fit = fit_tail(MODEL, RATES, target, **RUN)
-        assert (fit.factor > 1.0) == (true > 1.0)
-        assert fit.after_ms == pytest.approx(target, rel=0.2)
-        assert not fit.at_bound and (fit.before_ms < target) == (true > 1.0)
+        assert (fit.factor > 1.0) == (true > 1.0) and not fit.at_bound
+        assert calibration_p99(fitted, RATES, **RUN) == pytest.approx(target, rel=0.2)
         assert fitted.latency == scale_tail(SHAPE, fit.factor)
         assert fitted.costs == MODEL.costs and fitted.cycles == MODEL.cycles
     assert fit_tail(MODEL, RATES, target, **RUN) == (fitted, fit), "seeded"
@@ -64,9 +63,11 @@ def test_the_fit_gives_back_a_known_tail():
 
 def test_the_fit_stops_at_its_bounds():
     # a p99 below the body's end cannot come back from any tail: the shortest one allowed
-    low = fit_tail(MODEL, RATES, 0.5 * SHAPE.body_ms, **RUN)[1]
-    assert low.factor == MIN_SCALE and low.at_bound and low.after_ms > low.measured_ms
-    high = fit_tail(MODEL, RATES, 20.0, **RUN)[1]
-    assert high.factor == MAX_SCALE and high.at_bound and high.after_ms < high.measured_ms
+    shortest, low = fit_tail(MODEL, RATES, 0.5 * SHAPE.body_ms, **RUN)
+    assert low.factor == MIN_SCALE and low.at_bound
+    assert calibration_p99(shortest, RATES, **RUN) > low.measured_ms
+    longest, high = fit_tail(MODEL, RATES, 20.0, **RUN)
+    assert high.factor == MAX_SCALE and high.at_bound
+    assert calibration_p99(longest, RATES, **RUN) < high.measured_ms
     with pytest.raises(ValueError, match='"measured_p99_ms"'):
         fit_tail(MODEL, RATES, -1.0, **RUN)
